@@ -1,0 +1,48 @@
+//! Data: schemas of the raw CTR formats, streaming readers (plain or gzip),
+//! hashing encoders, splits, the encoded cache and the synthetic generator.
+//!
+//! Everything downstream sees only [`Batch`]es from a [`BatchSource`].
+
+/// A batch of encoded samples.
+///
+/// Categorical features are stored as bags in CSR form so that multi-valued
+/// fields (iPinYou's `usertag`) and single-valued fields share one layout:
+/// the keys of sample `i`, field `f` are
+/// `keys[offsets[i * n_fields + f] as usize .. offsets[i * n_fields + f + 1] as usize]`.
+/// A single-valued field has exactly one key; an empty bag (no tags) has none.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Batch {
+    /// Number of samples.
+    pub len: usize,
+    /// Number of categorical fields per sample.
+    pub n_fields: usize,
+    /// Number of dense (numeric) features per sample.
+    pub n_dense: usize,
+    /// Feature keys: 64-bit hashes of (field, value).
+    pub keys: Vec<u64>,
+    /// `len * n_fields + 1` offsets into `keys`.
+    pub offsets: Vec<u32>,
+    /// `len * n_dense` dense values, row-major.
+    pub dense: Vec<f32>,
+    /// `len` labels, 0.0 or 1.0.
+    pub labels: Vec<f32>,
+}
+
+impl Batch {
+    /// Empty the batch, keeping its buffers (no allocation per batch).
+    pub fn clear(&mut self) {
+        self.len = 0;
+        self.keys.clear();
+        self.offsets.clear();
+        self.offsets.push(0);
+        self.dense.clear();
+        self.labels.clear();
+    }
+
+    /// The keys of sample `i`, field `f`.
+    #[inline]
+    pub fn bag(&self, i: usize, f: usize) -> &[u64] {
+        let j = i * self.n_fields + f;
+        &self.keys[self.offsets[j] as usize..self.offsets[j + 1] as usize]
+    }
+}

@@ -1,0 +1,11 @@
+//! ctr-run: an experiment runner for click-through-rate prediction with
+//! sparsity-inducing optimizers (Group Lasso adaptive optimizers and ProxGen).
+//!
+//! The library holds all the work; `src/main.rs` and `src/cli/` are a thin
+//! command-line edge over it. See `ARCHITECTURE.md` for the picture.
+
+pub mod data;
+pub mod metrics;
+pub mod optim;
+pub mod rng;
+pub mod stats;

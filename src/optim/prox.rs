@@ -1,0 +1,6 @@
+//! (being written)
+use super::{GroupUpdate, OptimizerConfig};
+
+pub fn build(cfg: &OptimizerConfig) -> Box<dyn GroupUpdate> {
+    todo!("{} for {:?}", "prox", cfg.name)
+}
