@@ -9,3 +9,8 @@ pub mod metrics;
 pub mod optim;
 pub mod rng;
 pub mod stats;
+pub mod cli;
+pub mod config;
+pub mod embedding;
+pub mod io;
+pub mod train;

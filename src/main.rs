@@ -1,1 +1,43 @@
-fn main() {}
+//! The `ctr-run` command line: a thin edge over the library.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use ctr_run::cli;
+
+#[derive(Parser)]
+#[command(name = "ctr-run", version, about = "CTR prediction experiments with sparsity-inducing optimizers")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train one model from a TOML experiment config, then evaluate it.
+    Train(cli::train::TrainArgs),
+    /// Training throughput on synthetic data, with a per-phase breakdown.
+    Bench(cli::bench::BenchArgs),
+    /// Generate synthetic data in a dataset's exact raw format.
+    Gen(cli::gen::GenArgs),
+    /// Look at a data file.
+    Data(cli::data::DataArgs),
+}
+
+fn main() -> ExitCode {
+    ctr_run::model::tune_allocator();
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Train(a) => cli::train::run(a),
+        Command::Bench(a) => cli::bench::run(a),
+        Command::Gen(a) => cli::gen::run(a),
+        Command::Data(a) => cli::data::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

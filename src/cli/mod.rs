@@ -1,0 +1,25 @@
+//! One module per command; each parses its arguments and calls the library.
+
+pub mod bench;
+pub mod data;
+pub mod gen;
+pub mod train;
+
+/// Size the thread pools once, before any parallel work starts.
+///
+/// `RAYON_NUM_THREADS` sets the global rayon pool that both our sparse
+/// optimizer and candle's matrix products use; candle's separate spin-waiting
+/// pool for element-wise ops (`CANDLE_NUM_THREADS`) is best at 1 on small
+/// machines (CANDLE-NOTES: rayon 2 + candle 1 was fastest on 2 cores).
+/// Values already in the environment win, so users can experiment.
+pub fn init_threads(threads: usize) {
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+    }
+    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+        std::env::set_var("CANDLE_NUM_THREADS", "1");
+    }
+    let n = std::env::var("RAYON_NUM_THREADS").ok().and_then(|s| s.parse().ok()).unwrap_or(threads);
+    // Fails only if the pool was already built (tests, repeated calls): harmless.
+    let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+}

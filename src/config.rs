@@ -1,0 +1,186 @@
+//! The experiment config of one run (`ctr-run train --config X.toml`),
+//! parsed and validated once, with errors that name the key and suggest the
+//! nearest valid one.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::DataConfig;
+use crate::model::ModelConfig;
+use crate::optim::OptimizerConfig;
+
+/// One training run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// Run name: the folder under `output` (default: the config file's stem).
+    #[serde(default)]
+    pub name: String,
+    /// Seed of everything random: embedding init, dense init, dropout, sampling.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Worker threads (rayon pool for the optimizer and matrix products).
+    #[serde(default = "default_threads")]
+    pub threads: usize,
+    /// Parent folder of run folders.
+    #[serde(default = "default_output")]
+    pub output: PathBuf,
+    pub data: DataConfig,
+    pub model: ModelConfig,
+    /// Optimizer of the embedding tables (the regularized ones).
+    pub optimizer: OptimizerConfig,
+    /// Optimizer of the dense layers; default: `optimizer` with every lambda 0 (SPEC 1).
+    #[serde(default)]
+    pub dense_optimizer: Option<OptimizerConfig>,
+    #[serde(default)]
+    pub train: TrainConfig,
+}
+
+/// The training loop's own settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// Samples per batch (SPEC 4: 512).
+    pub batch_size: usize,
+    /// Passes over the training stream (the paper: 1).
+    pub epochs: usize,
+    /// A training-curve point (loss, progressive AUC) every this many batches.
+    pub log_every: usize,
+    /// Write `predictions.csv` (label, score) for the test split.
+    pub predictions: bool,
+    /// Stop after this many batches (quick runs); 0 = no limit.
+    pub max_batches: u64,
+    /// Checkpoint every this many batches; 0 = off.
+    pub checkpoint_every: u64,
+    /// Show a progress bar (only when stderr is a terminal anyway).
+    pub progress: bool,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            batch_size: 512,
+            epochs: 1,
+            log_every: 100,
+            predictions: false,
+            max_batches: 0,
+            checkpoint_every: 0,
+            progress: true,
+        }
+    }
+}
+
+fn default_seed() -> u64 {
+    42
+}
+fn default_threads() -> usize {
+    2
+}
+fn default_output() -> PathBuf {
+    PathBuf::from("results")
+}
+
+/// A config that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl RunConfig {
+    /// Read, parse and validate a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let mut cfg = Self::parse(&text).map_err(|message| ConfigError::Parse { path: path.to_path_buf(), message })?;
+        if cfg.name.is_empty() {
+            cfg.name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
+        }
+        // Relative data paths are relative to the config file, so configs can
+        // be run from any working directory.
+        if let Some(dir) = path.parent() {
+            cfg.data.resolve_paths(dir);
+        }
+        cfg.check().map_err(|message| ConfigError::Invalid { path: path.to_path_buf(), message })?;
+        Ok(cfg)
+    }
+
+    /// Parse TOML text; an unknown key gets the nearest valid key suggested.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| with_suggestion(&e.to_string()))
+    }
+
+    /// Every cross-field rule, once.
+    pub fn check(&self) -> Result<(), String> {
+        self.optimizer.check().map_err(|e| e.to_string())?;
+        if let Some(d) = &self.dense_optimizer {
+            d.check().map_err(|e| e.to_string().replace("optimizer.", "dense_optimizer."))?;
+        }
+        self.data.check().map_err(|e| e.to_string())?;
+        self.model.check().map_err(|e| e.to_string())?;
+        if self.train.batch_size == 0 {
+            return Err("train.batch_size must be > 0".into());
+        }
+        if self.train.epochs == 0 {
+            return Err("train.epochs must be > 0".into());
+        }
+        if self.train.log_every == 0 {
+            return Err("train.log_every must be > 0".into());
+        }
+        if self.threads == 0 {
+            return Err("threads must be > 0".into());
+        }
+        if self.optimizer.name.is_group() && self.optimizer.lambda21 > 0.0 && self.model.embed_dim == 0 {
+            return Err("model.embed_dim must be > 0".into());
+        }
+        Ok(())
+    }
+
+    /// The dense layers' optimizer (SPEC 1).
+    pub fn dense_optimizer(&self) -> OptimizerConfig {
+        self.dense_optimizer.clone().unwrap_or_else(|| self.optimizer.without_regularization())
+    }
+
+    /// The folder of this run's outputs.
+    pub fn run_dir(&self) -> PathBuf {
+        self.output.join(&self.name)
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("a RunConfig always serializes")
+    }
+}
+
+/// serde lists every valid key after an unknown one; pick the nearest
+/// (Jaro-Winkler similarity) and say it first, so a typo reads as a typo.
+fn with_suggestion(message: &str) -> String {
+    let Some(rest) = message.split("unknown field `").nth(1) else { return message.to_string() };
+    let Some((unknown, rest)) = rest.split_once('`') else { return message.to_string() };
+    let candidates: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    let best = candidates
+        .iter()
+        .map(|c| (strsim::jaro_winkler(unknown, c), *c))
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    match best {
+        Some((score, key)) if score > 0.7 => format!("{message}\ndid you mean `{key}`?"),
+        _ => message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestion_names_the_nearest_key() {
+        let msg = "unknown field `lamda21`, expected one of `name`, `lr`, `lambda1`, `lambda21`, `lambda2`";
+        assert!(with_suggestion(msg).ends_with("did you mean `lambda21`?"), "{}", with_suggestion(msg));
+        let far = "unknown field `zzzz`, expected one of `name`, `lr`";
+        assert_eq!(with_suggestion(far), far);
+    }
+}

@@ -1,0 +1,306 @@
+//! The dynamic embedding store: one row per feature key, created the first
+//! time the key is seen in training, holding the row's weights and its
+//! optimizer state side by side.
+//!
+//! Why this shape:
+//! - Rows live in fixed-size chunks, never reallocated, so the table grows
+//!   without the 2x copy peak of a growing `Vec` and a row's address is stable.
+//! - A row's weights and optimizer slots are adjacent (`[w | state]`): the
+//!   sparse update is random-memory bound, and one cache-line run per row
+//!   beats two or three scattered ones.
+//! - A new row is initialized from `(seed, key)` alone, so results do not
+//!   depend on arrival order or thread count.
+//! - Per batch, touched rows are deduplicated through a row -> slot index that
+//!   is reset after the step: gradients of every occurrence are summed per
+//!   unique row (SPEC 1), then unique rows are updated in parallel without locks.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use rayon::prelude::*;
+
+use crate::data::Batch;
+use crate::optim::Optimizer;
+use crate::rng::{mix64, SplitMix64};
+
+/// Rows per storage chunk (2^16): large enough that chunk bookkeeping is
+/// negligible, small enough that the last, partly used chunk costs little.
+const CHUNK_ROWS_LOG2: u32 = 16;
+const CHUNK_ROWS: usize = 1 << CHUNK_ROWS_LOG2;
+const NO_SLOT: u32 = u32::MAX;
+
+/// Keys are already 64-bit hashes, but bucketed keys are small integers: one
+/// cheap mix makes both spread well over the table's control bits.
+#[derive(Default)]
+pub struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = mix64(self.0 ^ b as u64);
+        }
+    }
+    fn write_u64(&mut self, k: u64) {
+        self.0 = mix64(k);
+    }
+}
+
+type KeyMap = HashMap<u64, u32, BuildHasherDefault<KeyHasher>>;
+
+/// How new rows start.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RowInit {
+    /// Standard deviation of the normal init; 0 starts rows at zero (LR / FTRL).
+    pub std: f32,
+    /// Run seed; a row's init depends only on (seed, key).
+    pub seed: u64,
+}
+
+/// The rows touched by one batch, and where each key occurrence goes.
+#[derive(Debug, Default)]
+pub struct Touched {
+    /// Unique row ids, in first-occurrence order.
+    pub rows: Vec<u32>,
+    /// For each key occurrence of the batch (parallel to `batch.keys`), the
+    /// index into `rows`; `NO_SLOT` for keys unknown at evaluation time.
+    pub slot_of_key: Vec<u32>,
+    /// Summed gradient per unique row, `rows.len() x dim`.
+    pub grads: Vec<f32>,
+}
+
+pub struct EmbeddingStore {
+    dim: usize,
+    state_len: usize,
+    stride: usize,
+    init: RowInit,
+    index: KeyMap,
+    chunks: Vec<Box<[f32]>>,
+    last_step: Vec<u32>,
+    /// Per-row scratch for deduplication; NO_SLOT outside a step.
+    slot: Vec<u32>,
+    n_rows: usize,
+}
+
+/// Raw row pointer that may cross threads: every parallel user touches
+/// disjoint rows (unique ids), which is what makes the accesses sound.
+#[derive(Clone, Copy)]
+struct RowPtr(*mut f32);
+unsafe impl Send for RowPtr {}
+unsafe impl Sync for RowPtr {}
+
+impl EmbeddingStore {
+    /// A store of `dim`-wide rows whose optimizer needs `state_len` floats per row.
+    pub fn new(dim: usize, state_len: usize, init: RowInit) -> Self {
+        assert!(dim > 0, "embedding dim must be > 0");
+        Self {
+            dim,
+            state_len,
+            stride: dim + state_len,
+            init,
+            index: KeyMap::default(),
+            chunks: Vec::new(),
+            last_step: Vec::new(),
+            slot: Vec::new(),
+            n_rows: 0,
+        }
+    }
+
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Number of rows: distinct features seen in training.
+    pub fn len(&self) -> usize {
+        self.n_rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n_rows == 0
+    }
+
+    #[inline]
+    fn row_ptr(&self, row: u32) -> *const f32 {
+        let r = row as usize;
+        // SAFETY: row < n_rows, so its chunk exists and the offset is in bounds.
+        unsafe { self.chunks[r >> CHUNK_ROWS_LOG2].as_ptr().add((r & (CHUNK_ROWS - 1)) * self.stride) }
+    }
+
+    /// The weights of row `row`.
+    #[inline]
+    pub fn weights(&self, row: u32) -> &[f32] {
+        debug_assert!((row as usize) < self.n_rows);
+        unsafe { std::slice::from_raw_parts(self.row_ptr(row), self.dim) }
+    }
+
+    /// Weights and optimizer state of row `row`.
+    pub fn row_mut(&mut self, row: u32) -> (&mut [f32], &mut [f32], &mut u32) {
+        assert!((row as usize) < self.n_rows);
+        let p = self.row_ptr(row) as *mut f32;
+        // SAFETY: the row's stride-wide block is in bounds and borrowed mutably once.
+        let block = unsafe { std::slice::from_raw_parts_mut(p, self.stride) };
+        let (w, s) = block.split_at_mut(self.dim);
+        (w, s, &mut self.last_step[row as usize])
+    }
+
+    /// The row of `key`, if it has been seen in training.
+    pub fn lookup(&self, key: u64) -> Option<u32> {
+        self.index.get(&key).copied()
+    }
+
+    /// The row of `key`, created (and initialized) if new.
+    pub fn lookup_or_insert(&mut self, key: u64, opt: &Optimizer) -> u32 {
+        if let Some(&row) = self.index.get(&key) {
+            return row;
+        }
+        let row = self.n_rows as u32;
+        if self.n_rows == self.chunks.len() * CHUNK_ROWS {
+            self.chunks.push(vec![0.0f32; CHUNK_ROWS * self.stride].into_boxed_slice());
+        }
+        self.n_rows += 1;
+        self.last_step.push(0);
+        self.slot.push(NO_SLOT);
+        self.index.insert(key, row);
+        let init = self.init;
+        let (w, s, _) = self.row_mut(row);
+        if init.std > 0.0 {
+            let mut rng = SplitMix64::for_key(init.seed, key);
+            for x in w.iter_mut() {
+                *x = (rng.normal() * init.std as f64) as f32;
+            }
+        }
+        opt.init_state(w, s);
+        row
+    }
+
+    /// Resolve the rows of every key of `batch` into `touched`. In training
+    /// (`insert`), unseen keys get new rows; at evaluation they stay unknown
+    /// and read as zero vectors (SPEC 5).
+    pub fn resolve(&mut self, batch: &Batch, insert: bool, opt: &Optimizer, touched: &mut Touched) {
+        touched.rows.clear();
+        touched.slot_of_key.clear();
+        touched.slot_of_key.reserve(batch.keys.len());
+        for &key in &batch.keys {
+            let row = if insert { Some(self.lookup_or_insert(key, opt)) } else { self.lookup(key) };
+            let slot = match row {
+                None => NO_SLOT,
+                Some(row) => {
+                    let s = &mut self.slot[row as usize];
+                    if *s == NO_SLOT {
+                        *s = touched.rows.len() as u32;
+                        touched.rows.push(row);
+                    }
+                    *s
+                }
+            };
+            touched.slot_of_key.push(slot);
+        }
+        // Reset the scratch so the next batch starts clean.
+        for &row in &touched.rows {
+            self.slot[row as usize] = NO_SLOT;
+        }
+    }
+
+    /// Sum-pool the embeddings of each (sample, field) bag into `out`
+    /// (`batch.len x n_fields x dim`, sample-major then field-major).
+    /// `perturb`, when given (`touched.rows.len() x dim`), is added to each
+    /// touched row first (Hessian-vector products by finite differences).
+    pub fn gather(&self, batch: &Batch, touched: &Touched, perturb: Option<&[f32]>, out: &mut Vec<f32>) {
+        let d = self.dim;
+        let n_bags = batch.len * batch.n_fields;
+        out.clear();
+        out.resize(n_bags * d, 0.0);
+        for (bag, dst) in out.chunks_exact_mut(d).enumerate() {
+            let (lo, hi) = (batch.offsets[bag] as usize, batch.offsets[bag + 1] as usize);
+            for &slot in &touched.slot_of_key[lo..hi] {
+                if slot == NO_SLOT {
+                    continue;
+                }
+                let w = self.weights(touched.rows[slot as usize]);
+                for (o, x) in dst.iter_mut().zip(w) {
+                    *o += x;
+                }
+                if let Some(p) = perturb {
+                    let p = &p[slot as usize * d..(slot as usize + 1) * d];
+                    for (o, x) in dst.iter_mut().zip(p) {
+                        *o += x;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sum the gradient of every bag (`d_emb`, same layout as `gather`'s
+    /// output) into one gradient per unique row: `touched.grads`.
+    pub fn scatter_grads(&self, batch: &Batch, d_emb: &[f32], touched: &mut Touched) {
+        let d = self.dim;
+        touched.grads.clear();
+        touched.grads.resize(touched.rows.len() * d, 0.0);
+        for (bag, src) in d_emb.chunks_exact(d).enumerate().take(batch.len * batch.n_fields) {
+            let (lo, hi) = (batch.offsets[bag] as usize, batch.offsets[bag + 1] as usize);
+            for &slot in &touched.slot_of_key[lo..hi] {
+                let g = &mut touched.grads[slot as usize * d..(slot as usize + 1) * d];
+                for (a, b) in g.iter_mut().zip(src) {
+                    *a += b;
+                }
+            }
+        }
+    }
+
+    /// Apply `opt` (after its `begin_step`) to every touched row, in parallel.
+    /// `hess`, when the optimizer needs it, is laid out like `touched.grads`.
+    pub fn update(&mut self, opt: &Optimizer, touched: &Touched, hess: Option<&[f32]>) {
+        let d = self.dim;
+        let dim = self.dim;
+        let stride = self.stride;
+        let last = RowPtr(self.last_step.as_mut_ptr() as *mut f32);
+        let this = &*self;
+        touched.rows.par_iter().enumerate().with_min_len(256).for_each(|(u, &row)| {
+            let p = RowPtr(this.row_ptr(row) as *mut f32);
+            // SAFETY: `touched.rows` holds unique row ids, so each task owns a
+            // disjoint row block and a disjoint last_step entry; the store is
+            // not otherwise accessed during the update.
+            let (w, s, ls) = unsafe {
+                let block = std::slice::from_raw_parts_mut(p.0, stride);
+                let (w, s) = block.split_at_mut(dim);
+                (w, s, &mut *(last.0 as *mut u32).add(row as usize))
+            };
+            let g = &touched.grads[u * d..(u + 1) * d];
+            let h = hess.map(|h| &h[u * d..(u + 1) * d]);
+            opt.update_group(w, s, ls, g, h);
+        });
+    }
+
+    /// Rows whose weights are not all zero.
+    pub fn nonzero_rows(&self) -> u64 {
+        (0..self.n_rows as u32).filter(|&r| self.weights(r).iter().any(|&x| x != 0.0)).count() as u64
+    }
+
+    /// Iterate `(key, row)` over every row.
+    pub fn keys(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
+        self.index.iter().map(|(&k, &r)| (k, r))
+    }
+
+    /// Bytes of the weights and optimizer slots the rows need (the floor any
+    /// implementation must pay), and bytes actually held (chunks, step and
+    /// scratch arrays, hash index), for the memory report.
+    pub fn memory(&self) -> StoreMemory {
+        let needed = self.n_rows * self.stride * 4;
+        let index_bytes = self.index.capacity() * (std::mem::size_of::<(u64, u32)>() + 1);
+        let held = self.chunks.len() * CHUNK_ROWS * self.stride * 4
+            + self.last_step.capacity() * 4
+            + self.slot.capacity() * 4
+            + index_bytes;
+        StoreMemory { rows: self.n_rows as u64, needed_bytes: needed as u64, held_bytes: held as u64 }
+    }
+}
+
+/// Memory of the embedding store.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct StoreMemory {
+    pub rows: u64,
+    pub needed_bytes: u64,
+    pub held_bytes: u64,
+}

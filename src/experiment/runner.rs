@@ -1,0 +1,96 @@
+//! Carrying out a sweep's jobs: each job is a child `ctr-run train` process
+//! (its own memory, thread pools and crash domain), up to `jobs` at once.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::experiment::runs;
+use crate::experiment::sweep::{Job, Shard};
+use crate::io::write_atomic;
+
+/// What a sweep invocation did.
+#[derive(Debug, Default)]
+pub struct SweepReport {
+    pub total: usize,
+    pub in_shard: usize,
+    pub skipped_finished: usize,
+    pub ran: Vec<String>,
+    pub failed: Vec<(String, String)>,
+}
+
+/// Run the jobs of `shard` that are not finished, `parallel` at a time,
+/// with the binary `exe`; then rewrite `runs.csv` over every finished run.
+pub fn run_jobs(jobs: &[Job], shard: Shard, parallel: usize, exe: &Path, sweep_dir: &Path, quiet: bool) -> Result<SweepReport> {
+    let mut report = SweepReport { total: jobs.len(), ..Default::default() };
+    let mut todo: Vec<&Job> = Vec::new();
+    for job in jobs.iter().filter(|j| shard.contains(j.index)) {
+        report.in_shard += 1;
+        if job.is_finished() {
+            report.skipped_finished += 1;
+        } else {
+            todo.push(job);
+        }
+    }
+    let pb = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::with_draw_target(Some(todo.len() as u64), ProgressDrawTarget::stderr())
+    };
+    pb.set_style(
+        ProgressStyle::with_template("sweep [{bar:30}] {pos}/{len} runs {elapsed} ETA {eta} {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let next = AtomicUsize::new(0);
+    let ran = Mutex::new(Vec::new());
+    let failed = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..parallel.max(1).min(todo.len().max(1)) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(job) = todo.get(i) else { break };
+                pb.set_message(job.name.clone());
+                match run_one(job, exe) {
+                    Ok(()) => ran.lock().expect("no poisoned lock").push(job.name.clone()),
+                    Err(e) => failed.lock().expect("no poisoned lock").push((job.name.clone(), format!("{e:#}"))),
+                }
+                pb.inc(1);
+            });
+        }
+    });
+    pb.finish_and_clear();
+    report.ran = ran.into_inner().expect("no poisoned lock");
+    report.failed = failed.into_inner().expect("no poisoned lock");
+    let records = runs::collect(sweep_dir)?;
+    runs::write_runs_csv(&records, sweep_dir, &sweep_dir.join("runs.csv"))?;
+    Ok(report)
+}
+
+/// One job: write its config into its folder and train from it, with the
+/// child's output kept in `log.txt` beside the results.
+fn run_one(job: &Job, exe: &Path) -> Result<()> {
+    let dir = job.dir();
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let config_path: PathBuf = dir.join("config.toml");
+    write_atomic(&config_path, job.config.to_toml().as_bytes())?;
+    let log = std::fs::File::create(dir.join("log.txt"))?;
+    let status = Command::new(exe)
+        .args(["train", "--quiet", "--config"])
+        .arg(&config_path)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .status()
+        .with_context(|| format!("starting {}", exe.display()))?;
+    if !status.success() {
+        let tail = std::fs::read_to_string(dir.join("log.txt")).unwrap_or_default();
+        let last = tail.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").to_string();
+        anyhow::bail!("{status}: {last} (see {})", dir.join("log.txt").display());
+    }
+    Ok(())
+}

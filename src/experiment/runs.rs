@@ -1,0 +1,131 @@
+//! Finished runs on disk: every folder under a root that holds both
+//! `config.toml` and `metrics.json`. Tables, `runs.csv` and pruning matches
+//! are functions of these records, never of a running process.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+use crate::config::RunConfig;
+use crate::io::write_atomic_with;
+
+/// The parts of `metrics.json` that reporting reads.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Metrics {
+    pub auc: Option<f64>,
+    pub logloss: f64,
+    pub feature_rate: f64,
+    pub nonzero_features: u64,
+    pub seen_features: u64,
+    pub train_samples: u64,
+    pub test_samples: u64,
+    pub wall_seconds: f64,
+    pub train_samples_per_second: f64,
+    /// Set by `ctr-run prune` runs: the fine-tune fraction r that was kept.
+    #[serde(default)]
+    pub prune_finetune: Option<f64>,
+    /// Set by `ctr-run prune` runs: the feature rate that was targeted.
+    #[serde(default)]
+    pub prune_target_rate: Option<f64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct RunRecord {
+    pub dir: PathBuf,
+    pub config: RunConfig,
+    pub metrics: Metrics,
+}
+
+/// Every finished run under `root` (searched recursively), sorted by folder.
+pub fn collect(root: &Path) -> Result<Vec<RunRecord>> {
+    let mut out = Vec::new();
+    visit(root, &mut out)?;
+    out.sort_by(|a, b| a.dir.cmp(&b.dir));
+    Ok(out)
+}
+
+fn visit(dir: &Path, out: &mut Vec<RunRecord>) -> Result<()> {
+    let metrics_path = dir.join("metrics.json");
+    let config_path = dir.join("config.toml");
+    if metrics_path.is_file() && config_path.is_file() {
+        let text = std::fs::read_to_string(&config_path)?;
+        let config = RunConfig::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", config_path.display()))?;
+        let metrics: Metrics = serde_json::from_slice(&std::fs::read(&metrics_path)?)
+            .with_context(|| format!("reading {}", metrics_path.display()))?;
+        out.push(RunRecord { dir: dir.to_path_buf(), config, metrics });
+        return Ok(());
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
+    let mut subdirs: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    subdirs.sort();
+    for d in subdirs {
+        visit(&d, out)?;
+    }
+    Ok(())
+}
+
+/// Write one CSV row per run: its settings and its metrics.
+pub fn write_runs_csv(records: &[RunRecord], root: &Path, path: &Path) -> Result<()> {
+    write_atomic_with(path, |w| {
+        writeln!(
+            w,
+            "run,model,optimizer,lr,lambda1,lambda21,lambda2,group_norm,regularizer,lambda,embed_dim,seed,\
+             auc,logloss,feature_rate,nonzero_features,seen_features,train_samples,test_samples,wall_seconds,\
+             samples_per_second,prune_finetune"
+        )?;
+        for r in records {
+            let c = &r.config;
+            let o = &c.optimizer;
+            let m = &r.metrics;
+            let rel = r.dir.strip_prefix(root).unwrap_or(&r.dir).display().to_string();
+            writeln!(
+                w,
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3},{:.1},{}",
+                csv_field(&rel),
+                snake(&c.model.kind),
+                o.name,
+                o.lr,
+                o.lambda1,
+                o.lambda21,
+                o.lambda2,
+                snake(&o.group_norm),
+                snake(&o.regularizer),
+                o.lambda,
+                c.model.embed_dim,
+                c.seed,
+                m.auc.map(|a| a.to_string()).unwrap_or_default(),
+                m.logloss,
+                m.feature_rate,
+                m.nonzero_features,
+                m.seen_features,
+                m.train_samples,
+                m.test_samples,
+                m.wall_seconds,
+                m.train_samples_per_second,
+                m.prune_finetune.map(|r| r.to_string()).unwrap_or_default(),
+            )?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// The config spelling of an enum value (`mlp`, `weighted`, `l1`).
+pub fn snake<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Quote a CSV field when it holds a comma or quote (run names hold commas).
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}

@@ -1,0 +1,252 @@
+//! Sweeps: a base run config, axes of values for any config key, and a
+//! number of repeats (seeds). Each (point, seed) is a job with its own run
+//! folder named from its settings; a job whose folder already holds
+//! `metrics.json` is finished and skipped, so a stopped sweep restarts where
+//! it stopped, and `--shard K/N` splits the jobs across machines with no
+//! coordinator (job i belongs to shard i mod N).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use toml::Value;
+
+use crate::config::RunConfig;
+
+/// A sweep file.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepConfig {
+    /// Base run config, relative to the sweep file.
+    pub base: PathBuf,
+    /// Sweep name: the folder under `output` (default: the sweep file's stem).
+    #[serde(default)]
+    pub name: String,
+    /// Parent folder (default: the base config's `output`).
+    #[serde(default)]
+    pub output: Option<PathBuf>,
+    /// Runs per setting, with seeds `first_seed ..= first_seed + repeats - 1`.
+    #[serde(default = "default_repeats")]
+    pub repeats: u64,
+    #[serde(default = "default_first_seed")]
+    pub first_seed: u64,
+    /// Runs at once on this machine.
+    #[serde(default = "default_jobs")]
+    pub jobs: usize,
+    /// Threads of each run (overrides the base config's `threads`).
+    #[serde(default)]
+    pub threads_per_job: Option<usize>,
+    /// Dotted config key -> values; the grid is their Cartesian product.
+    #[serde(default)]
+    pub axes: BTreeMap<String, Vec<Value>>,
+    /// Extra settings outside the grid, each a map of dotted key -> value
+    /// (e.g. the unregularized baseline of a lambda grid).
+    #[serde(default)]
+    pub points: Vec<BTreeMap<String, Value>>,
+}
+
+fn default_repeats() -> u64 {
+    5
+}
+fn default_first_seed() -> u64 {
+    1
+}
+fn default_jobs() -> usize {
+    1
+}
+
+/// One run of a sweep.
+#[derive(Clone, Debug)]
+pub struct Job {
+    /// Index in the sweep's full job list (shards split on it).
+    pub index: usize,
+    /// Folder name, from the settings: `optimizer.lambda21=0.001,seed=3`.
+    pub name: String,
+    pub settings: BTreeMap<String, Value>,
+    pub config: RunConfig,
+}
+
+impl Job {
+    pub fn dir(&self) -> PathBuf {
+        self.config.run_dir()
+    }
+
+    /// Finished runs have `metrics.json`, written last and atomically.
+    pub fn is_finished(&self) -> bool {
+        self.dir().join("metrics.json").is_file()
+    }
+}
+
+/// A shard `K/N` of a sweep (1-based K, as in nextest's `--partition`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub k: usize,
+    pub n: usize,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (k, n) = s.split_once('/').ok_or_else(|| format!("shard `{s}` is not K/N"))?;
+        let k: usize = k.trim().parse().map_err(|_| format!("shard `{s}`: K is not a number"))?;
+        let n: usize = n.trim().parse().map_err(|_| format!("shard `{s}`: N is not a number"))?;
+        if n == 0 || k == 0 || k > n {
+            return Err(format!("shard `{s}`: need 1 <= K <= N"));
+        }
+        Ok(Shard { k, n })
+    }
+}
+
+impl Shard {
+    pub fn contains(&self, job_index: usize) -> bool {
+        job_index % self.n == self.k - 1
+    }
+}
+
+impl SweepConfig {
+    pub fn load(path: &Path) -> Result<(Self, PathBuf)> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading sweep {}", path.display()))?;
+        let mut cfg: SweepConfig = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        if cfg.name.is_empty() {
+            cfg.name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "sweep".into());
+        }
+        if cfg.repeats == 0 {
+            bail!("{}: repeats must be >= 1", path.display());
+        }
+        if cfg.jobs == 0 {
+            bail!("{}: jobs must be >= 1", path.display());
+        }
+        let base = path.parent().unwrap_or(Path::new(".")).join(&cfg.base);
+        Ok((cfg, base))
+    }
+
+    /// Every job of the sweep, in a fixed order: points of the grid (axes in
+    /// key order, last axis fastest), then extra points, each with every seed.
+    pub fn jobs(&self, base_path: &Path) -> Result<Vec<Job>> {
+        let base = RunConfig::load(base_path)?;
+        let base_value = Value::try_from(&base).context("base config to TOML")?;
+        let output = self.output.clone().unwrap_or_else(|| base.output.clone()).join(&self.name).join("runs");
+        let mut settings_list = grid(&self.axes);
+        settings_list.extend(self.points.iter().cloned());
+        let mut jobs = Vec::new();
+        for settings in settings_list {
+            for r in 0..self.repeats {
+                let seed = self.first_seed + r;
+                let mut value = base_value.clone();
+                for (key, v) in &settings {
+                    set_dotted(&mut value, key, v.clone())?;
+                }
+                let mut config: RunConfig = value
+                    .try_into()
+                    .map_err(|e: toml::de::Error| anyhow::anyhow!("sweep setting {settings:?}: {e}"))?;
+                let name = job_name(&settings, seed);
+                config.seed = seed;
+                config.output = output.clone();
+                config.name = name.clone();
+                if let Some(t) = self.threads_per_job {
+                    config.threads = t;
+                }
+                config.check().map_err(|e| anyhow::anyhow!("sweep setting {settings:?}: {e}"))?;
+                jobs.push(Job { index: jobs.len(), name, settings: settings.clone(), config });
+            }
+        }
+        Ok(jobs)
+    }
+}
+
+/// The Cartesian product of the axes (one empty setting if there are none).
+fn grid(axes: &BTreeMap<String, Vec<Value>>) -> Vec<BTreeMap<String, Value>> {
+    let mut out = vec![BTreeMap::new()];
+    for (key, values) in axes {
+        out = out
+            .into_iter()
+            .flat_map(|s| {
+                values.iter().map(move |v| {
+                    let mut s = s.clone();
+                    s.insert(key.clone(), v.clone());
+                    s
+                })
+            })
+            .collect();
+    }
+    out
+}
+
+/// Set `a.b.c` in a TOML table, refusing keys the config does not have at
+/// the table level (the typed parse afterwards refuses unknown leaf keys).
+fn set_dotted(root: &mut Value, key: &str, v: Value) -> Result<()> {
+    let mut cur = root;
+    let parts: Vec<&str> = key.split('.').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let table = cur.as_table_mut().with_context(|| format!("sweep key `{key}`: `{part}` is not inside a table"))?;
+        if i + 1 == parts.len() {
+            table.insert(part.to_string(), v);
+            return Ok(());
+        }
+        cur = table
+            .entry(part.to_string())
+            .or_insert_with(|| Value::Table(Default::default()));
+    }
+    unreachable!("split yields at least one part")
+}
+
+/// `optimizer.lambda21=0.001,seed=3`: readable and unique per job.
+fn job_name(settings: &BTreeMap<String, Value>, seed: u64) -> String {
+    let mut parts: Vec<String> = settings
+        .iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            format!("{k}={v}")
+        })
+        .collect();
+    parts.push(format!("seed={seed}"));
+    parts
+        .join(",")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "._=,-+".contains(c) { c } else { '_' })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_is_the_cartesian_product_in_key_order() {
+        let mut axes = BTreeMap::new();
+        axes.insert("b".to_string(), vec![Value::Integer(1), Value::Integer(2)]);
+        axes.insert("a".to_string(), vec![Value::String("x".into()), Value::String("y".into())]);
+        let g = grid(&axes);
+        assert_eq!(g.len(), 4);
+        let names: Vec<String> = g.iter().map(|s| job_name(s, 1)).collect();
+        assert_eq!(names, ["a=x,b=1,seed=1", "a=x,b=2,seed=1", "a=y,b=1,seed=1", "a=y,b=2,seed=1"]);
+    }
+
+    #[test]
+    fn shards_partition_the_jobs() {
+        for n in 1..6 {
+            for i in 0..50 {
+                let owners: Vec<usize> = (1..=n).filter(|&k| Shard { k, n }.contains(i)).collect();
+                assert_eq!(owners.len(), 1, "job {i} of {n} shards");
+            }
+        }
+        assert_eq!("2/3".parse::<Shard>().unwrap(), Shard { k: 2, n: 3 });
+        assert!("0/3".parse::<Shard>().is_err());
+        assert!("4/3".parse::<Shard>().is_err());
+        assert!("x".parse::<Shard>().is_err());
+    }
+
+    #[test]
+    fn dotted_keys_set_nested_values() {
+        let mut v: Value = toml::from_str("[optimizer]\nname = \"adam\"\n").unwrap();
+        set_dotted(&mut v, "optimizer.lambda21", Value::Float(0.5)).unwrap();
+        set_dotted(&mut v, "model.embed_dim", Value::Integer(8)).unwrap();
+        assert_eq!(v["optimizer"]["lambda21"].as_float(), Some(0.5));
+        assert_eq!(v["model"]["embed_dim"].as_integer(), Some(8));
+        assert!(set_dotted(&mut v, "optimizer.name.x", Value::Integer(1)).is_err());
+    }
+}

@@ -1,0 +1,14 @@
+//! Training: the per-batch step (`Trainer`) and the whole run (`run`).
+//!
+//! One step: resolve the batch's keys to embedding rows, gather the pooled
+//! embeddings, run the candle model's forward and backward, update the dense
+//! layers with the dense optimizer and the touched embedding rows with the
+//! embedding optimizer. No dense gradient over the whole table ever exists.
+
+mod phases;
+mod run;
+mod step;
+
+pub use phases::{Phase, PhaseTimes};
+pub use run::{run, CurvePoint, RunMetrics, RunOptions};
+pub use step::Trainer;
