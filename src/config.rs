@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::data::DataConfig;
+use crate::experiment::prune::PruneConfig;
 use crate::model::ModelConfig;
 use crate::optim::OptimizerConfig;
 
@@ -35,6 +36,9 @@ pub struct RunConfig {
     pub dense_optimizer: Option<OptimizerConfig>,
     #[serde(default)]
     pub train: TrainConfig,
+    /// Present for a magnitude-pruning baseline run (SPEC 6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prune: Option<PruneConfig>,
 }
 
 /// The training loop's own settings.
@@ -132,11 +136,17 @@ impl RunConfig {
         if self.train.log_every == 0 {
             return Err("train.log_every must be > 0".into());
         }
+        if let Some(p) = &self.prune {
+            p.check()?;
+            if self.optimizer.name.is_group() || self.optimizer.name.is_prox() {
+                return Err(format!(
+                    "prune runs train with a plain optimizer, got optimizer.name = \"{}\"",
+                    self.optimizer.name
+                ));
+            }
+        }
         if self.threads == 0 {
             return Err("threads must be > 0".into());
-        }
-        if self.optimizer.name.is_group() && self.optimizer.lambda21 > 0.0 && self.model.embed_dim == 0 {
-            return Err("model.embed_dim must be > 0".into());
         }
         Ok(())
     }

@@ -278,6 +278,27 @@ impl EmbeddingStore {
         (0..self.n_rows as u32).filter(|&r| self.weights(r).iter().any(|&x| x != 0.0)).count() as u64
     }
 
+    /// Magnitude pruning (SPEC 6): keep the `keep` rows of largest L2 norm
+    /// and zero the weights of every other row. Optimizer state is kept, so
+    /// fine-tuning continues the same optimizer. Ties break by row id, so the
+    /// result is deterministic. Returns the number of rows zeroed.
+    pub fn prune_to(&mut self, keep: u64) -> u64 {
+        let mut norms: Vec<(f32, u32)> = (0..self.n_rows as u32)
+            .map(|r| (self.weights(r).iter().map(|x| x * x).sum::<f32>(), r))
+            .filter(|&(n, _)| n > 0.0)
+            .collect();
+        if norms.len() as u64 <= keep {
+            return 0;
+        }
+        let by_norm_desc = |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+        norms.select_nth_unstable_by(keep as usize, by_norm_desc);
+        let zeroed = norms.len() as u64 - keep;
+        for &(_, row) in &norms[keep as usize..] {
+            self.row_mut(row).0.fill(0.0);
+        }
+        zeroed
+    }
+
     /// Iterate `(key, row)` over every row.
     pub fn keys(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
         self.index.iter().map(|(&k, &r)| (k, r))

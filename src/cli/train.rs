@@ -32,6 +32,11 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         cfg.output = out.clone();
     }
     super::init_threads(cfg.threads);
+    if cfg.prune.is_some() {
+        crate::experiment::prune::run(&cfg, args.quiet)?;
+        println!("results in {}", cfg.run_dir().display());
+        return Ok(());
+    }
     let m = train::run(&cfg, &RunOptions { quiet: args.quiet, ..Default::default() })?;
     let auc = m.auc.map(|a| format!("{a:.5}")).unwrap_or_else(|| "n/a (one class)".into());
     println!(

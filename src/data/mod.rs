@@ -46,3 +46,18 @@ impl Batch {
         &self.keys[self.offsets[j] as usize..self.offsets[j + 1] as usize]
     }
 }
+
+impl Batch {
+    /// Keep only the first `n` samples (a row window ending mid-batch).
+    pub fn truncate(&mut self, n: usize) {
+        if n >= self.len {
+            return;
+        }
+        let bags = n * self.n_fields;
+        self.keys.truncate(self.offsets[bags] as usize);
+        self.offsets.truncate(bags + 1);
+        self.dense.truncate(n * self.n_dense);
+        self.labels.truncate(n);
+        self.len = n;
+    }
+}

@@ -87,12 +87,23 @@ impl Trainer {
         })
     }
 
+    /// A trainer for `cfg`, with the data schema read from its training split.
+    pub fn for_config(cfg: &RunConfig) -> Result<Self> {
+        let source = crate::data::open(&cfg.data, crate::data::Split::Train, cfg.train.batch_size)?;
+        let device = model::device(false)?;
+        Self::new(cfg, source.schema(), &device)
+    }
+
     pub fn model(&self) -> &dyn Model {
         self.model.as_ref()
     }
 
     pub fn store(&self) -> &EmbeddingStore {
         &self.store
+    }
+
+    pub fn store_mut(&mut self) -> &mut EmbeddingStore {
+        &mut self.store
     }
 
     /// Global step of the embedding optimizer (batches trained).

@@ -1,0 +1,117 @@
+//! `ctr-run prune`: the magnitude-pruning baseline (SPEC 6).
+//!
+//! `--target-rate R` runs one pruning baseline; `--match-runs DIR` reads the
+//! finished Group runs in DIR, and for the mean feature rate of each of
+//! their settings runs the baseline `--repeats` times (Table 2: Adam +
+//! pruning vs Group Adam at equal sparsity).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use toml::Value;
+
+use crate::config::RunConfig;
+use crate::experiment::prune::{self, PruneConfig};
+use crate::experiment::runner::run_jobs;
+use crate::experiment::runs;
+use crate::experiment::sweep::{Job, Shard};
+
+#[derive(clap::Args, Debug)]
+pub struct PruneArgs {
+    /// Run config with the plain optimizer (e.g. adam).
+    #[arg(long, short)]
+    pub config: PathBuf,
+    /// Feature rate to reach.
+    #[arg(long, conflicts_with = "match_runs")]
+    pub target_rate: Option<f64>,
+    /// Match the feature rates of the finished Group runs under this folder.
+    #[arg(long)]
+    pub match_runs: Option<PathBuf>,
+    /// Fine-tune fractions r (comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = [0.0, 0.1, 0.2, 0.3])]
+    pub finetune: Vec<f64>,
+    /// Seeds per matched rate (with --match-runs).
+    #[arg(long, default_value_t = 5)]
+    pub repeats: u64,
+    /// Runs at once (with --match-runs).
+    #[arg(long, short, default_value_t = 1)]
+    pub jobs: usize,
+    /// Run only shard K of N (with --match-runs).
+    #[arg(long, default_value = "1/1")]
+    pub shard: Shard,
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+pub fn run(args: &PruneArgs) -> Result<()> {
+    let base = RunConfig::load(&args.config)?;
+    if let Some(rate) = args.target_rate {
+        let mut cfg = base;
+        cfg.prune = Some(PruneConfig { target_rate: rate, finetune: args.finetune.clone() });
+        cfg.check().map_err(anyhow::Error::msg)?;
+        super::init_threads(cfg.threads);
+        let outcomes = prune::run(&cfg, args.quiet)?;
+        for o in &outcomes {
+            let m = &o.metrics;
+            println!(
+                "r={:<4} AUC {}  logloss {:.5}  feature rate {:.4}",
+                o.finetune,
+                m.auc.map(|a| format!("{a:.5}")).unwrap_or_else(|| "n/a".into()),
+                m.logloss,
+                m.feature_rate
+            );
+        }
+        println!("results in {}", cfg.run_dir().display());
+        return Ok(());
+    }
+    let Some(dir) = &args.match_runs else { bail!("give --target-rate R or --match-runs DIR") };
+    let records = runs::collect(dir)?;
+    // Mean feature rate per setting (the run name without its seed).
+    let mut rates: BTreeMap<String, (f64, u32)> = BTreeMap::new();
+    for r in records.iter().filter(|r| r.config.optimizer.name.is_group()) {
+        let name = r.dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let setting = name.split(",seed=").next().unwrap_or(&name).to_string();
+        let e = rates.entry(setting).or_insert((0.0, 0));
+        e.0 += r.metrics.feature_rate;
+        e.1 += 1;
+    }
+    if rates.is_empty() {
+        bail!("no finished Group-optimizer runs under {}", dir.display());
+    }
+    let output = base.output.join(&base.name).join("runs");
+    let mut jobs = Vec::new();
+    for (setting, (sum, n)) in &rates {
+        let rate = sum / *n as f64;
+        for seed in 1..=args.repeats {
+            let mut cfg = base.clone();
+            cfg.prune = Some(PruneConfig { target_rate: rate, finetune: args.finetune.clone() });
+            cfg.seed = seed;
+            cfg.output = output.clone();
+            cfg.name = format!("match={setting},seed={seed}");
+            cfg.check().map_err(anyhow::Error::msg)?;
+            let mut settings = BTreeMap::new();
+            settings.insert("prune.target_rate".to_string(), Value::Float(rate));
+            jobs.push(Job { index: jobs.len(), name: cfg.name.clone(), settings, config: cfg });
+        }
+    }
+    let sweep_dir = output.parent().unwrap_or(&output).to_path_buf();
+    let exe = std::env::current_exe()?;
+    let r = run_jobs(&jobs, args.shard, args.jobs, &exe, &sweep_dir, args.quiet)?;
+    println!(
+        "prune: {} matched settings, {} jobs ({} already finished, {} ran, {} failed); runs.csv in {}",
+        rates.len(),
+        r.in_shard,
+        r.skipped_finished,
+        r.ran.len(),
+        r.failed.len(),
+        sweep_dir.display()
+    );
+    if !r.failed.is_empty() {
+        for (name, err) in &r.failed {
+            eprintln!("failed: {name}: {err}");
+        }
+        bail!("{} runs failed", r.failed.len());
+    }
+    Ok(())
+}
