@@ -22,6 +22,10 @@ enum Command {
     Gen(cli::gen::GenArgs),
     /// Look at a data file.
     Data(cli::data::DataArgs),
+    /// Run a grid of configs with repeats (seeds), restartable and shardable.
+    Sweep(cli::sweep::SweepArgs),
+    /// The magnitude-pruning baseline.
+    Prune(cli::prune::PruneArgs),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +36,8 @@ fn main() -> ExitCode {
         Command::Bench(a) => cli::bench::run(a),
         Command::Gen(a) => cli::gen::run(a),
         Command::Data(a) => cli::data::run(a),
+        Command::Sweep(a) => cli::sweep::run(a),
+        Command::Prune(a) => cli::prune::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

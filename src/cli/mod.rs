@@ -1,6 +1,8 @@
 //! One module per command; each parses its arguments and calls the library.
 
 pub mod bench;
+pub mod prune;
+pub mod sweep;
 pub mod data;
 pub mod gen;
 pub mod train;
