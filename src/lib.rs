@@ -5,6 +5,7 @@
 //! command-line edge over it. See `ARCHITECTURE.md` for the picture.
 
 pub mod data;
+pub mod experiment;
 pub mod metrics;
 pub mod optim;
 pub mod rng;

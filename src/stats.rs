@@ -184,8 +184,7 @@ pub fn t_test(a: &[f64], b: &[f64], kind: TTestKind) -> Result<TTest, StatsError
 
 /// `2 * P(T <= -|t|)` for T ~ Student's t with `df` degrees of freedom.
 fn two_sided_p(t: f64, df: f64) -> Result<f64, StatsError> {
-    let dist =
-        StudentsT::new(0.0, 1.0, df).map_err(|e| StatsError::Distribution(e.to_string()))?;
+    let dist = StudentsT::new(0.0, 1.0, df).map_err(|e| StatsError::Distribution(e.to_string()))?;
     Ok((2.0 * dist.cdf(-t.abs())).min(1.0))
 }
 

@@ -81,7 +81,10 @@ pub struct Table {
 }
 
 impl Table {
-    pub fn new<S: Into<String>>(title: impl Into<String>, headers: impl IntoIterator<Item = S>) -> Self {
+    pub fn new<S: Into<String>>(
+        title: impl Into<String>,
+        headers: impl IntoIterator<Item = S>,
+    ) -> Self {
         let headers: Vec<String> = headers.into_iter().map(Into::into).collect();
         let align = (0..headers.len())
             .map(|i| if i == 0 { Align::Left } else { Align::Right })
@@ -310,11 +313,7 @@ pub fn fmt_fixed(x: f64, decimals: usize) -> String {
 /// (a single run) just the mean.
 pub fn fmt_mean_std(mean: f64, std: Option<f64>, decimals: usize) -> String {
     match std {
-        Some(s) => format!(
-            "{} ± {}",
-            fmt_fixed(mean, decimals),
-            fmt_fixed(s, decimals)
-        ),
+        Some(s) => format!("{} ± {}", fmt_fixed(mean, decimals), fmt_fixed(s, decimals)),
         None => fmt_fixed(mean, decimals),
     }
 }
@@ -377,7 +376,10 @@ mod tests {
         assert_eq!(fmt_p_value(3.33e-28), "3.3e-28");
         assert_eq!(fmt_p_value(0.0), "0");
         assert_eq!(fmt_p_value(f64::NAN), "n/a");
-        assert_eq!(best_indices(&[0.7, f64::NAN, 0.8, 0.8], Better::Higher), vec![2, 3]);
+        assert_eq!(
+            best_indices(&[0.7, f64::NAN, 0.8, 0.8], Better::Higher),
+            vec![2, 3]
+        );
         assert_eq!(best_indices(&[0.7, 0.2, 0.8], Better::Lower), vec![1]);
         assert!(best_indices(&[f64::NAN], Better::Lower).is_empty());
     }
