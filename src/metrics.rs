@@ -202,8 +202,9 @@ impl StreamingEval {
         Self::default()
     }
 
-    /// Reserves room for about `n` samples (split evenly is a guess; the
-    /// vectors grow as needed).
+    /// Reserves room for a test set of about `n` samples: `n` negatives and
+    /// `n / 4` positives (CTR data is mostly negatives). Reserved pages that
+    /// are never written cost no resident memory; the vectors grow if needed.
     pub fn with_capacity(n: usize) -> Self {
         let mut e = Self::default();
         e.split.pos.reserve(n / 4);
