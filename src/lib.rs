@@ -4,13 +4,14 @@
 //! The library holds all the work; `src/main.rs` and `src/cli/` are a thin
 //! command-line edge over it. See `ARCHITECTURE.md` for the picture.
 
+pub mod cli;
+pub mod config;
 pub mod data;
+pub mod embedding;
+pub mod experiment;
+pub mod io;
 pub mod metrics;
 pub mod optim;
 pub mod rng;
 pub mod stats;
-pub mod cli;
-pub mod config;
-pub mod embedding;
-pub mod io;
 pub mod train;

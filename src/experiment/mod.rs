@@ -1,7 +1,13 @@
 //! Experiments on top of single runs: sweeps, the pruning baseline, and the
-//! paper's tables and figures from finished run folders.
+//! paper's tables and figures. Tables and plots are functions of finished
+//! run folders; nothing here reaches inside a run.
 
+pub mod plot;
 pub mod prune;
 pub mod runner;
 pub mod runs;
 pub mod sweep;
+pub mod table;
+
+pub use plot::{line_chart, ChartSpec, LegendPosition, PlotError, Point, Series};
+pub use table::{best_indices, fmt_fixed, fmt_mean_std, fmt_p_value, Align, Better, Cell, Table, TableError};
