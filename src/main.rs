@@ -26,6 +26,8 @@ enum Command {
     Sweep(cli::sweep::SweepArgs),
     /// The magnitude-pruning baseline.
     Prune(cli::prune::PruneArgs),
+    /// Regenerate the paper's tables and figures from finished runs.
+    Tables(cli::tables::TablesArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
         Command::Data(a) => cli::data::run(a),
         Command::Sweep(a) => cli::sweep::run(a),
         Command::Prune(a) => cli::prune::run(a),
+        Command::Tables(a) => cli::tables::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod prune;
 pub mod sweep;
+pub mod tables;
 pub mod data;
 pub mod gen;
 pub mod train;

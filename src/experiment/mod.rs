@@ -4,6 +4,7 @@
 
 pub mod plot;
 pub mod prune;
+pub mod report;
 pub mod runner;
 pub mod runs;
 pub mod sweep;

@@ -1,0 +1,35 @@
+//! `ctr-run tables --runs DIR [--out DIR]`
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::experiment::report::write_report;
+
+#[derive(clap::Args, Debug)]
+pub struct TablesArgs {
+    /// Folder holding the sweep folders (e.g. results/quick).
+    #[arg(long)]
+    pub runs: PathBuf,
+    /// Where to write tables and figures (default: <runs>/tables).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+pub fn run(args: &TablesArgs) -> Result<()> {
+    let out = args.out.clone().unwrap_or_else(|| args.runs.join("tables"));
+    let r = write_report(&args.runs, &out)?;
+    for t in &r.tables {
+        println!("table   {}.{{md,tex,csv}}", t.display());
+    }
+    for f in &r.figures {
+        println!("figure  {}.{{svg,png}}", f.display());
+    }
+    for c in &r.claims {
+        println!("claim   {c}");
+    }
+    if r.tables.is_empty() && r.figures.is_empty() {
+        println!("no finished runs in the expected sweep folders under {}", args.runs.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,456 @@
+//! `ctr-run tables`: the paper's tables and figures from finished runs.
+//!
+//! Runs are found by the sweep folders that `configs/` writes:
+//! `<root>/<dataset>_table2/` (Group Adam lambda21 grid + Adam),
+//! `<dataset>_adam_prune/` (Adam + pruning matched to it), `<dataset>_table3/`,
+//! `criteo_table4/` (embedding dims), `criteo_fig2/` (plain vs weighted norm),
+//! `criteo_fig3/` (lambda1 vs lambda21). A missing folder skips its table.
+//! Every table is written as Markdown, LaTeX and CSV, every figure as SVG
+//! and PNG, and `claims.md` states which of the paper's qualitative claims
+//! hold on these runs.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::experiment::plot::{line_chart, ChartSpec, LegendPosition, Point, Series};
+use crate::experiment::runs::{self, RunRecord};
+use crate::experiment::table::{best_indices, fmt_mean_std, fmt_p_value, Better, Cell, Table};
+use crate::io::write_atomic;
+use crate::optim::{GroupNorm, OptimizerName};
+use crate::stats::{self, TTestKind};
+
+const DATASETS: [&str; 3] = ["avazu", "criteo", "ipinyou"];
+/// Welch's test: the two optimizers' AUC variances need not be equal.
+const TEST: TTestKind = TTestKind::Welch;
+
+/// All seeds of one setting (a run name without its `,seed=N`).
+#[derive(Clone, Debug)]
+struct Setting {
+    name: String,
+    first: RunRecord,
+    auc: Vec<f64>,
+    rate: Vec<f64>,
+    dirs: Vec<PathBuf>,
+}
+
+impl Setting {
+    fn mean_auc(&self) -> f64 {
+        stats::mean(&self.auc).unwrap_or(f64::NAN)
+    }
+    fn mean_rate(&self) -> f64 {
+        stats::mean(&self.rate).unwrap_or(f64::NAN)
+    }
+    fn auc_cell(&self) -> String {
+        fmt_mean_std(self.mean_auc(), stats::sample_std(&self.auc), 4)
+    }
+    fn rate_cell(&self) -> String {
+        fmt_mean_std(self.mean_rate(), stats::sample_std(&self.rate), 4)
+    }
+    fn point(&self, x: f64) -> Point {
+        let mut p = Point::new(x, self.mean_auc());
+        if let Some(s) = stats::sample_std(&self.auc) {
+            p = p.with_y_err(s);
+        }
+        p
+    }
+    fn rate_auc_point(&self) -> Point {
+        let mut p = self.point(self.mean_rate());
+        if let Some(s) = stats::sample_std(&self.rate) {
+            p = p.with_x_err(s);
+        }
+        p
+    }
+    fn opt(&self) -> &crate::optim::OptimizerConfig {
+        &self.first.config.optimizer
+    }
+}
+
+/// The settings of one sweep folder, in name order.
+fn settings(records: &[RunRecord], sweep: &str) -> Vec<Setting> {
+    let mut map: BTreeMap<String, Setting> = BTreeMap::new();
+    for r in records {
+        let Some(folder) = r.dir.parent().and_then(|p| p.parent()).and_then(|p| p.file_name()) else { continue };
+        if folder != sweep {
+            continue;
+        }
+        let job = r.dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = job.split(",seed=").next().unwrap_or(&job).trim_start_matches("seed=").to_string();
+        let s = map.entry(name.clone()).or_insert_with(|| Setting {
+            name,
+            first: r.clone(),
+            auc: Vec::new(),
+            rate: Vec::new(),
+            dirs: Vec::new(),
+        });
+        if let Some(a) = r.metrics.auc {
+            s.auc.push(a);
+        }
+        s.rate.push(r.metrics.feature_rate);
+        s.dirs.push(r.dir.clone());
+    }
+    map.into_values().collect()
+}
+
+fn p_cell(a: &Setting, b: &Setting) -> String {
+    match stats::t_test(&a.auc, &b.auc, TEST) {
+        Ok(t) => fmt_p_value(t.p),
+        Err(_) => "n/a".into(),
+    }
+}
+
+/// Cells with the better of two AUCs bolded.
+fn bold_pair(a: &Setting, b: &Setting) -> (Cell, Cell) {
+    let best = best_indices(&[a.mean_auc(), b.mean_auc()], Better::Higher);
+    let cell = |s: &Setting, i| {
+        let text = format!("{} ({})", s.auc_cell(), s.rate_cell());
+        if best.contains(&i) {
+            Cell::bold(text)
+        } else {
+            Cell::new(text)
+        }
+    };
+    (cell(a, 0), cell(b, 1))
+}
+
+/// What was written, for the command's summary.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub tables: Vec<PathBuf>,
+    pub figures: Vec<PathBuf>,
+    pub claims: Vec<String>,
+}
+
+/// Regenerate every table and figure that the runs under `root` allow,
+/// into `out`.
+pub fn write_report(root: &Path, out: &Path) -> Result<Report> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let records = runs::collect(root)?;
+    let mut report = Report::default();
+    table2_and_figure1(&records, out, &mut report)?;
+    table3(&records, out, &mut report)?;
+    table4(&records, out, &mut report)?;
+    table8(&records, out, &mut report)?;
+    figure2(&records, out, &mut report)?;
+    figure3(&records, out, &mut report)?;
+    let mut md = String::from("# Qualitative claims of the paper, checked on these runs\n\n");
+    md.push_str(&format!("Runs read from `{}`; p-values: {}.\n\n", root.display(), TEST.describe()));
+    for c in &report.claims {
+        let _ = writeln!(md, "- {c}");
+    }
+    write_atomic(&out.join("claims.md"), md.as_bytes())?;
+    runs::write_runs_csv(&records, root, &out.join("runs.csv"))?;
+    Ok(report)
+}
+
+fn save(table: &Table, out: &Path, stem: &str, report: &mut Report) -> Result<()> {
+    let path = out.join(stem);
+    table.write_all(&path).with_context(|| format!("writing {stem}"))?;
+    report.tables.push(path);
+    Ok(())
+}
+
+fn chart(spec: ChartSpec, series: &[Series], out: &Path, stem: &str, report: &mut Report) -> Result<()> {
+    let series: Vec<Series> = series.iter().filter(|s| !s.points.is_empty()).cloned().collect();
+    if series.is_empty() {
+        return Ok(());
+    }
+    let path = out.join(stem);
+    line_chart(&spec, &series, &path).with_context(|| format!("plotting {stem}"))?;
+    report.figures.push(path);
+    Ok(())
+}
+
+/// Table 2 and Figure 1: Group Adam over lambda21 vs Adam + magnitude
+/// pruning at the same feature rate.
+fn table2_and_figure1(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()> {
+    let mut table = Table::new(
+        "Table 2. AUC (feature rate) of Group Adam and of Adam + magnitude pruning at the same sparsity",
+        ["dataset", "lambda21", "Group Adam", "Adam + pruning", "p-value"],
+    );
+    let mut any = false;
+    for ds in DATASETS {
+        let mut group: Vec<Setting> = settings(records, &format!("{ds}_table2"))
+            .into_iter()
+            .filter(|s| s.opt().name == OptimizerName::GroupAdam)
+            .collect();
+        if group.is_empty() {
+            continue;
+        }
+        any = true;
+        group.sort_by(|a, b| a.opt().lambda21.total_cmp(&b.opt().lambda21));
+        let pruned = settings(records, &format!("{ds}_adam_prune"));
+        let (mut wins, mut compared) = (0, 0);
+        let mut g_series = Series { label: "Group Adam".into(), points: Vec::new() };
+        let mut p_series = Series { label: "Adam + pruning".into(), points: Vec::new() };
+        for g in &group {
+            g_series.points.push(g.rate_auc_point());
+            let p = pruned.iter().find(|p| p.name == format!("match={}", g.name));
+            let (gc, pc, pv) = match p {
+                Some(p) => {
+                    p_series.points.push(p.rate_auc_point());
+                    compared += 1;
+                    if g.mean_auc() >= p.mean_auc() {
+                        wins += 1;
+                    }
+                    let (a, b) = bold_pair(g, p);
+                    (a, b, p_cell(g, p))
+                }
+                None => (Cell::new(format!("{} ({})", g.auc_cell(), g.rate_cell())), Cell::new("not run"), "".into()),
+            };
+            table.push_row([Cell::new(ds), Cell::new(format!("{:e}", g.opt().lambda21)), gc, pc, Cell::new(pv)])?;
+        }
+        // Claim: the feature rate falls as lambda21 rises.
+        let rates: Vec<f64> = group.iter().map(|g| g.mean_rate()).collect();
+        let monotone = rates.windows(2).all(|w| w[1] <= w[0] + 1e-12);
+        report.claims.push(format!(
+            "{ds}: feature rate falls as lambda21 rises: {} (rates {})",
+            if monotone { "holds" } else { "does NOT hold" },
+            rates.iter().map(|r| format!("{r:.4}")).collect::<Vec<_>>().join(" > ")
+        ));
+        if compared > 0 {
+            report.claims.push(format!(
+                "{ds}: Group Adam >= Adam + pruning at equal sparsity in {wins} of {compared} settings (mean AUC)"
+            ));
+        }
+        chart(
+            ChartSpec {
+                title: format!("Figure 1 ({ds}): AUC vs feature rate"),
+                x_label: "feature rate (non-zero rows / rows seen)".into(),
+                y_label: "test AUC (mean ± std over seeds)".into(),
+                log_x: true,
+                legend: LegendPosition::LowerRight,
+                ..Default::default()
+            },
+            &[g_series, p_series],
+            out,
+            &format!("figure1_{ds}"),
+            report,
+        )?;
+    }
+    if any {
+        table.push_note(format!("Mean ± std over seeds; feature rate in parentheses; best AUC per row in bold. p: {}.", TEST.describe()));
+        save(&table, out, "table2", report)?;
+    }
+    Ok(())
+}
+
+/// Table 3: Adam vs Group Adam and Adagrad vs Group Adagrad.
+fn table3(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()> {
+    let mut table = Table::new(
+        "Table 3. AUC (feature rate): plain vs Group optimizer",
+        ["dataset", "plain", "plain AUC (rate)", "Group AUC (rate)", "p-value"],
+    );
+    let mut any = false;
+    for ds in DATASETS {
+        let all = settings(records, &format!("{ds}_table3"));
+        let find = |name: OptimizerName| all.iter().find(|s| s.opt().name == name);
+        for (plain, group) in [
+            (OptimizerName::Adam, OptimizerName::GroupAdam),
+            (OptimizerName::Adagrad, OptimizerName::GroupAdagrad),
+        ] {
+            let (Some(p), Some(g)) = (find(plain), find(group)) else { continue };
+            any = true;
+            let (pc, gc) = bold_pair(p, g);
+            table.push_row([Cell::new(ds), Cell::new(plain.as_str()), pc, gc, Cell::new(p_cell(p, g))])?;
+        }
+    }
+    if any {
+        table.push_note(format!("Mean ± std over seeds; best AUC per row in bold. p: {}.", TEST.describe()));
+        save(&table, out, "table3", report)?;
+    }
+    Ok(())
+}
+
+/// Table 4: feature rate (and AUC) by embedding dimension.
+fn table4(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()> {
+    let mut all = settings(records, "criteo_table4");
+    if all.is_empty() {
+        return Ok(());
+    }
+    all.sort_by_key(|s| (s.opt().name.as_str(), s.first.config.model.embed_dim));
+    let mut table = Table::new(
+        "Table 4. Feature rate (AUC) by embedding dimension, DCN on Criteo",
+        ["optimizer", "embed_dim", "feature rate", "AUC"],
+    );
+    let mut group_rates = Vec::new();
+    for s in &all {
+        table.push_row([
+            Cell::new(s.opt().name.as_str()),
+            Cell::new(s.first.config.model.embed_dim.to_string()),
+            Cell::new(s.rate_cell()),
+            Cell::new(s.auc_cell()),
+        ])?;
+        if s.opt().name.is_group() {
+            group_rates.push((s.first.config.model.embed_dim, s.mean_rate()));
+        }
+    }
+    table.push_note("Mean ± std over seeds.");
+    save(&table, out, "table4", report)?;
+    let falls = group_rates.windows(2).all(|w| w[1].1 <= w[0].1 + 1e-12);
+    report.claims.push(format!(
+        "criteo: sparsity rises (feature rate falls) with the embedding dimension: {} ({})",
+        if falls { "holds" } else { "does NOT hold" },
+        group_rates.iter().map(|(d, r)| format!("d={d}: {r:.4}")).collect::<Vec<_>>().join(", ")
+    ));
+    Ok(())
+}
+
+/// Table 8: AUC of each pruning schedule (fine-tune fraction r).
+fn table8(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()> {
+    let mut table = Table::new(
+        "Table 8. Magnitude pruning: AUC by fine-tune fraction r",
+        ["dataset", "target rate", "r = 0", "r = 10%", "r = 20%", "r = 30%"],
+    );
+    let mut any = false;
+    for ds in DATASETS {
+        for s in settings(records, &format!("{ds}_adam_prune")) {
+            // prune.csv of each seed: finetune -> AUCs.
+            let mut by_r: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
+            let mut target = f64::NAN;
+            for dir in &s.dirs {
+                let Ok(text) = std::fs::read_to_string(dir.join("prune.csv")) else { continue };
+                for line in text.lines().skip(1) {
+                    let f: Vec<&str> = line.split(',').collect();
+                    if let (Some(r), Some(t), Some(a)) = (f.first(), f.get(1), f.get(2)) {
+                        if let (Ok(r), Ok(t), Ok(a)) = (r.parse::<f64>(), t.parse::<f64>(), a.parse::<f64>()) {
+                            by_r.entry((r * 100.0).round() as u64).or_default().push(a);
+                            target = t;
+                        }
+                    }
+                }
+            }
+            if by_r.is_empty() {
+                continue;
+            }
+            any = true;
+            let means: Vec<f64> =
+                [0u64, 10, 20, 30].iter().map(|r| by_r.get(r).and_then(|v| stats::mean(v)).unwrap_or(f64::NAN)).collect();
+            let best = best_indices(&means, Better::Higher);
+            let mut row = vec![Cell::new(ds), Cell::new(format!("{target:.4}"))];
+            for (i, r) in [0u64, 10, 20, 30].iter().enumerate() {
+                let text = by_r
+                    .get(r)
+                    .map(|v| fmt_mean_std(stats::mean(v).unwrap_or(f64::NAN), stats::sample_std(v), 4))
+                    .unwrap_or_else(|| "—".into());
+                row.push(if best.contains(&i) { Cell::bold(text) } else { Cell::new(text) });
+            }
+            table.push_row(row)?;
+        }
+    }
+    if any {
+        table.push_note("Mean ± std of test AUC over seeds; the best schedule per row in bold.");
+        save(&table, out, "table8", report)?;
+    }
+    Ok(())
+}
+
+/// Figure 2: AUC vs feature rate with the plain and the weighted group norm.
+fn figure2(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()> {
+    let all = settings(records, "criteo_fig2");
+    if all.is_empty() {
+        return Ok(());
+    }
+    let series_of = |norm: GroupNorm, label: &str| {
+        let mut pts: Vec<&Setting> = all.iter().filter(|s| s.opt().group_norm == norm && s.opt().lambda21 > 0.0).collect();
+        pts.sort_by(|a, b| a.mean_rate().total_cmp(&b.mean_rate()));
+        (Series { label: label.into(), points: pts.iter().map(|s| s.rate_auc_point()).collect() }, pts)
+    };
+    let (plain, plain_pts) = series_of(GroupNorm::Plain, "plain ||s_t|| (Algorithm 1)");
+    let (weighted, weighted_pts) = series_of(GroupNorm::Weighted, "weighted ||s~_t|| (Theorem 1)");
+    // Claim: at equal sparsity the plain norm gives the higher AUC. Compare
+    // each weighted point with the plain curve interpolated at its rate.
+    let (mut plain_better, mut compared) = (0, 0);
+    for w in &weighted_pts {
+        let x = w.mean_rate();
+        let pair = plain_pts.windows(2).find(|p| p[0].mean_rate() <= x && x <= p[1].mean_rate());
+        if let Some(p) = pair {
+            let (x0, x1) = (p[0].mean_rate(), p[1].mean_rate());
+            let t = if x1 > x0 { (x - x0) / (x1 - x0) } else { 0.0 };
+            let plain_auc = p[0].mean_auc() + t * (p[1].mean_auc() - p[0].mean_auc());
+            compared += 1;
+            if plain_auc >= w.mean_auc() {
+                plain_better += 1;
+            }
+        }
+    }
+    report.claims.push(format!(
+        "criteo: plain group norm >= weighted at equal feature rate in {plain_better} of {compared} comparable points \
+         (weighted points inside the plain curve's rate range)"
+    ));
+    chart(
+        ChartSpec {
+            title: "Figure 2 (criteo): plain vs weighted group norm".into(),
+            x_label: "feature rate".into(),
+            y_label: "test AUC (mean ± std over seeds)".into(),
+            log_x: true,
+            ..Default::default()
+        },
+        &[plain, weighted],
+        out,
+        "figure2",
+        report,
+    )
+}
+
+/// Figure 3: feature rate against lambda1 alone and lambda21 alone.
+fn figure3(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()> {
+    let all = settings(records, "criteo_fig3");
+    if all.is_empty() {
+        return Ok(());
+    }
+    let curve = |l1: bool| {
+        let mut pts: Vec<(f64, &Setting)> = all
+            .iter()
+            .filter_map(|s| {
+                let o = s.opt();
+                let (x, other) = if l1 { (o.lambda1, o.lambda21) } else { (o.lambda21, o.lambda1) };
+                (x > 0.0 && other == 0.0).then_some((x as f64, s))
+            })
+            .collect();
+        pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+        pts
+    };
+    let (l1, l21) = (curve(true), curve(false));
+    let to_series = |label: &str, pts: &[(f64, &Setting)]| Series {
+        label: label.into(),
+        points: pts
+            .iter()
+            .map(|(x, s)| {
+                let mut p = Point::new(*x, s.mean_rate());
+                if let Some(e) = stats::sample_std(&s.rate) {
+                    p = p.with_y_err(e);
+                }
+                p
+            })
+            .collect(),
+    };
+    let (mut more, mut compared) = (0, 0);
+    for (x, s21) in &l21 {
+        if let Some((_, s1)) = l1.iter().find(|(x1, _)| (x1 - x).abs() <= 1e-9 * x.abs()) {
+            compared += 1;
+            if s21.mean_rate() < s1.mean_rate() {
+                more += 1;
+            }
+        }
+    }
+    report.claims.push(format!(
+        "criteo: l21 zeroes more features than l1 at equal strength in {more} of {compared} strengths"
+    ));
+    chart(
+        ChartSpec {
+            title: "Figure 3 (criteo): feature rate vs regularization strength".into(),
+            x_label: "lambda (the other lambdas 0)".into(),
+            y_label: "feature rate (mean ± std over seeds)".into(),
+            log_x: true,
+            legend: LegendPosition::LowerLeft,
+            ..Default::default()
+        },
+        &[to_series("lambda1 (l1)", &l1), to_series("lambda21 (l21)", &l21)],
+        out,
+        "figure3",
+        report,
+    )
+}
