@@ -112,8 +112,26 @@ pub enum GroupNorm {
     /// `||s_t||_2` (Algorithm 1, the paper's recommendation).
     #[default]
     Plain,
-    /// `||s_t / (D_t/2 + lambda2)||_2`: the exact minimizer of Theorem 1.
+    /// `||s_t / sqrt(D_t/2 + lambda2)||_2`: the exact minimizer of Theorem 1.
+    /// (SPEC 2.5 / the paper's Eq. 10 omit the square root; the paper's own
+    /// proof, Eq. 28-29, needs it: see `core::weighted_sq`.)
     Weighted,
+}
+
+/// Step-size schedule on top of an optimizer's own alpha_t (paper Table 1).
+///
+/// `inv_sqrt` divides alpha_t by sqrt(t) (global step t): the O(sqrt T)
+/// regret schedule for Adam-like methods on noisy data. Honoured by every
+/// Group optimizer and plain counterpart (group_sgd / sgd already use
+/// alpha/sqrt(t); inv_sqrt makes that alpha/t). Not used by FTRL or ProxGen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LrDecay {
+    /// alpha_t as the optimizer defines it.
+    #[default]
+    Constant,
+    /// alpha_t / sqrt(t).
+    InvSqrt,
 }
 
 /// The penalty of the ProxGen family (SPEC 3).
@@ -165,6 +183,8 @@ pub struct OptimizerConfig {
     pub lambda2: f32,
     /// Group norm variant of Algorithm 1.
     pub group_norm: GroupNorm,
+    /// Extra step-size decay (default constant).
+    pub lr_decay: LrDecay,
     /// Penalty of the ProxGen family.
     pub regularizer: Regularizer,
     /// Penalty strength of the ProxGen family (>= 0).
@@ -188,6 +208,7 @@ impl Default for OptimizerConfig {
             lambda21: 0.0,
             lambda2: 0.0,
             group_norm: GroupNorm::Plain,
+            lr_decay: LrDecay::Constant,
             regularizer: Regularizer::None,
             lambda: 0.0,
             q: 1.0,

@@ -19,9 +19,10 @@
 //! updated), so checkpoints are byte copies and need no extra code.
 
 mod config;
-pub use config::{ConfigError, GroupNorm, OptimizerConfig, OptimizerName, Regularizer};
+pub use config::{ConfigError, GroupNorm, LrDecay, OptimizerConfig, OptimizerName, Regularizer};
 
 pub mod core;
+pub mod hessian;
 pub mod plain;
 pub mod prox;
 
