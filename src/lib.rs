@@ -4,6 +4,7 @@
 //! The library holds all the work; `src/main.rs` and `src/cli/` are a thin
 //! command-line edge over it. See `ARCHITECTURE.md` for the picture.
 
+pub mod cli;
 pub mod data;
 pub mod metrics;
 pub mod optim;

@@ -31,7 +31,7 @@ pub use inspect::{inspect, Inspection};
 pub use open::{count_rows, input_files, open, Split};
 pub use schema::SchemaInfo;
 pub use source::BatchSource;
-pub use synth::{generate, informative_keys, load_truth, truth_path, GroundTruth};
+pub use synth::{generate, informative_keys, load_truth, truth_path, value_of, GroundTruth};
 
 /// A batch of encoded samples.
 ///

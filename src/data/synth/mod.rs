@@ -45,6 +45,8 @@ pub struct FieldTruth {
     pub informative: bool,
     /// Ranks 0..informative_values carry weight (0 when not informative).
     pub informative_values: u64,
+    /// The logit weight of ranks 0..informative_values.
+    pub weights: Vec<f64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -289,6 +291,7 @@ impl Model {
                     cardinality: self.zipf[c].unwrap().v,
                     informative: !self.weights[c].is_empty(),
                     informative_values: self.weights[c].len() as u64,
+                    weights: self.weights[c].clone(),
                 }),
                 Col::Int { name, .. } => dense.push(DenseTruth {
                     name: name.to_string(),
@@ -300,12 +303,14 @@ impl Model {
                     cardinality: 24,
                     informative: false,
                     informative_values: 0,
+                    weights: Vec::new(),
                 }),
                 Col::IpWeekday => fields.push(FieldTruth {
                     name: "weekday".into(),
                     cardinality: 7,
                     informative: false,
                     informative_values: 0,
+                    weights: Vec::new(),
                 }),
                 _ => {}
             }
@@ -322,6 +327,18 @@ impl Model {
             dense,
         }
     }
+}
+
+/// The text of value `rank` of field `field` in a generated file of `format`
+/// (None if the format has no such Zipf field).
+pub fn value_of(format: Format, field: &str, rank: u64) -> Option<String> {
+    let spec = columns(format).into_iter().find_map(|c| match c {
+        Col::Zipf(s) if s.name == field => Some(s),
+        _ => None,
+    })?;
+    let mut buf = Vec::new();
+    value_text(&spec, salt_of(spec.name), rank, &mut buf);
+    String::from_utf8(buf).ok()
 }
 
 /// The keys (as the encoder hashes them, before any `buckets` fold or
