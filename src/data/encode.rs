@@ -105,6 +105,15 @@ impl RowEncoder {
             return Err(RowProblem::NotUtf8 { column });
         }
         let n_cols = self.roles.len();
+        // Count columns first (one SIMD pass): a short or blank line gets the
+        // clearest message, and the loop below cannot run past the roles.
+        let found = 1 + memchr::memchr_iter(self.delimiter, line).count();
+        if found != n_cols {
+            return Err(RowProblem::ColumnCount {
+                expected: n_cols,
+                found,
+            });
+        }
         let mut day = 0u32;
         let mut start = 0usize;
         let mut col = 0usize;
