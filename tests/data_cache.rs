@@ -311,3 +311,46 @@ fn custom_schema_with_multi_valued_column() {
         format!("data config: schema: column \"junk\" of {} is not named in label, categorical, numeric, multi_valued or drop", f.display())
     );
 }
+
+#[test]
+fn prefetch_gives_the_same_batches() {
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("c.txt");
+    generate(Format::Criteo, 4000, 3, &f, &small()).unwrap();
+    let c = DataConfig {
+        cache: false,
+        ..DataConfig::for_file(Format::Criteo, &f)
+    };
+    let direct = all(&c, Split::Train, 300);
+    let mut p = ctr_run::data::Prefetch::new(open(&c, Split::Train, 300).unwrap(), 3);
+    p.skip_rows(0).unwrap();
+    assert_eq!(read(&mut p), direct);
+    assert_eq!(
+        p.rows_read(),
+        direct.iter().map(|b| b.len as u64).sum::<u64>()
+    );
+    assert!(!p.next_batch(&mut Batch::default()).unwrap());
+    // Errors cross the thread: a missing file errors at open, a bad row at its batch.
+    let bad = d.path().join("bad.txt");
+    let mut text = std::fs::read_to_string(&f).unwrap();
+    text.push_str("2\tx\n");
+    std::fs::write(&bad, text).unwrap();
+    let cb = DataConfig {
+        cache: false,
+        test: Some(bad.clone()),
+        ..DataConfig::for_file(Format::Criteo, &bad)
+    };
+    let mut p = ctr_run::data::Prefetch::new(open(&cb, Split::Train, 1000).unwrap(), 2);
+    let mut b = Batch::default();
+    let e = loop {
+        match p.next_batch(&mut b) {
+            Ok(true) => continue,
+            Ok(false) => panic!("expected an error"),
+            Err(e) => break e.to_string(),
+        }
+    };
+    assert_eq!(
+        e,
+        format!("{}: line 4001: expected 40 columns, found 2", bad.display())
+    );
+}

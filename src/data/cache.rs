@@ -390,6 +390,29 @@ impl CacheSource {
         Pre::Parse
     }
 
+    /// Copy rows `r0..r1` of the chunk into the batch in bulk.
+    fn copy_rows(&self, r0: usize, r1: usize, batch: &mut Batch) {
+        let nf = self.info.n_fields();
+        let nd = self.info.n_dense();
+        let start = if r0 == 0 {
+            0
+        } else {
+            self.ends[r0 * nf - 1] as usize
+        };
+        let ends = &self.ends[r0 * nf..r1 * nf];
+        let end = ends.last().map_or(start, |&e| e as usize);
+        let base = (batch.keys.len() as u32).wrapping_sub(start as u32);
+        batch
+            .offsets
+            .extend(ends.iter().map(|&e| base.wrapping_add(e)));
+        batch.keys.extend_from_slice(&self.keys[start..end]);
+        batch.dense.extend_from_slice(&self.dense[r0 * nd..r1 * nd]);
+        batch
+            .labels
+            .extend(self.labels[r0..r1].iter().map(|&y| y as f32));
+        batch.len += r1 - r0;
+    }
+
     #[inline]
     fn copy_row(&self, r: usize, batch: &mut Batch) {
         let nf = self.info.n_fields();
@@ -436,6 +459,34 @@ impl BatchSource for CacheSource {
             if self.pass_bad_lines(false) == Pre::Stop {
                 self.done = true;
                 break;
+            }
+            // Fast path: a run of rows that all pass the index rule and the
+            // sampling, with no bad line inside, copied at once.
+            let mut run = self
+                .filter
+                .run_from(self.line)
+                .min((self.n - self.pos) as u64);
+            run = run.min((self.batch_size - batch.len) as u64);
+            if let Some(m) = self.filter.max_rows {
+                run = run.min(m - self.kept);
+            }
+            if let Some(&b) = self.meta.bad_idx.get(self.bad_ptr) {
+                run = run.min(b - self.line);
+            }
+            if self.meta.has_day {
+                let r0 = self.pos;
+                run = self.days[r0..r0 + run as usize]
+                    .iter()
+                    .take_while(|&&d| self.filter.day_ok(d))
+                    .count() as u64;
+            }
+            if run > 1 {
+                let (r0, r1) = (self.pos, self.pos + run as usize);
+                self.copy_rows(r0, r1, batch);
+                self.pos = r1;
+                self.line += run;
+                self.kept += run;
+                continue;
             }
             let r = self.pos;
             self.pos += 1;

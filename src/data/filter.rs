@@ -66,6 +66,21 @@ impl RowFilter {
         }
     }
 
+    /// How many consecutive lines from `idx` on pass the index rule and the
+    /// sampling for sure (0 = decide line by line). Lets the cache reader copy
+    /// whole runs of rows at once.
+    #[inline]
+    pub fn run_from(&self, idx: u64) -> u64 {
+        if self.threshold.is_some() {
+            return 0;
+        }
+        match self.rule {
+            Rule::IdxBelow(n) => n.saturating_sub(idx),
+            Rule::IdxFrom(n) if idx < n => 0,
+            _ => u64::MAX,
+        }
+    }
+
     #[inline]
     pub fn day_ok(&self, day: u32) -> bool {
         match self.rule {
