@@ -1,11 +1,11 @@
 //! One module per command; each parses its arguments and calls the library.
 
 pub mod bench;
+pub mod data;
+pub mod gen;
 pub mod prune;
 pub mod sweep;
 pub mod tables;
-pub mod data;
-pub mod gen;
 pub mod train;
 
 /// Size the thread pools once, before any parallel work starts.

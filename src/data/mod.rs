@@ -2,6 +2,38 @@
 //! hashing encoders, splits, the encoded cache and the synthetic generator.
 //!
 //! Everything downstream sees only [`Batch`]es from a [`BatchSource`].
+//!
+//! Flow: `open(cfg, split)` -> input files (or synthetic ones, generated once)
+//! -> encoded cache (built on first read) or text reader -> split filter ->
+//! optional min_count / bucket mapping -> batches.
+
+pub mod cache;
+pub mod config;
+pub mod encode;
+pub mod error;
+pub mod filter;
+pub mod hash;
+pub mod inspect;
+pub mod lines;
+pub mod mincount;
+pub mod open;
+pub mod prefetch;
+pub mod schema;
+pub mod source;
+pub mod synth;
+
+pub use config::{
+    CriteoIntegers, DataConfig, Format, Knobs, MultiValued, SchemaConfig, SplitKind,
+    SyntheticConfig,
+};
+pub use error::{DataError, RowProblem};
+pub use hash::{feature_key, fold_key, rare_key};
+pub use inspect::{inspect, Inspection};
+pub use open::{count_rows, input_files, open, Split};
+pub use prefetch::Prefetch;
+pub use schema::SchemaInfo;
+pub use source::BatchSource;
+pub use synth::{generate, informative_keys, load_truth, truth_path, value_of, GroundTruth};
 
 /// A batch of encoded samples.
 ///

@@ -1,0 +1,103 @@
+//! `ctr-run data inspect FILE --format F`: rows, click rate, distinct values
+//! per field and malformed rows of a raw file.
+
+use crate::data::{inspect, CriteoIntegers, DataConfig, Format, SchemaConfig};
+use anyhow::Context;
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct DataArgs {
+    #[command(subcommand)]
+    pub command: DataCommand,
+}
+
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum DataCommand {
+    /// Rows, click rate, distinct values per field, malformed rows.
+    Inspect(InspectArgs),
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct InspectArgs {
+    pub file: PathBuf,
+    /// avazu | criteo | criteo_csv | ipinyou | custom
+    #[arg(long)]
+    pub format: Format,
+    /// For --format custom: a TOML file holding the schema (delimiter, header, label, ...).
+    #[arg(long)]
+    pub schema: Option<PathBuf>,
+    /// Criteo integers: log1p | log2_bucket | log_plus3.
+    #[arg(long, default_value = "log2_bucket")]
+    pub criteo_integers: String,
+    /// iPinYou: include the multi-valued usertag field.
+    #[arg(long)]
+    pub usertag: bool,
+    /// Read at most this many rows.
+    #[arg(long)]
+    pub max_rows: Option<u64>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: &DataArgs) -> anyhow::Result<()> {
+    match &args.command {
+        DataCommand::Inspect(a) => run_inspect(a),
+    }
+}
+
+fn run_inspect(a: &InspectArgs) -> anyhow::Result<()> {
+    let schema: Option<SchemaConfig> = match &a.schema {
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            Some(toml::from_str(&text).with_context(|| format!("parsing schema {}", p.display()))?)
+        }
+        None => None,
+    };
+    let criteo_integers: CriteoIntegers = serde_json::from_value(serde_json::Value::String(
+        a.criteo_integers.clone(),
+    ))
+    .map_err(|_| anyhow::anyhow!("--criteo-integers: expected log1p | log2_bucket | log_plus3"))?;
+    let cfg = DataConfig {
+        format: a.format,
+        train: Some(a.file.clone()),
+        test: Some(a.file.clone()),
+        max_rows: a.max_rows,
+        criteo_integers,
+        ipinyou_usertag: a.usertag,
+        cache: false,
+        schema,
+        ..DataConfig::default()
+    };
+    cfg.check()?;
+    let t = std::time::Instant::now();
+    let r = inspect(&cfg, &a.file)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+        return Ok(());
+    }
+    println!("file        {}", r.file);
+    println!("rows        {}", r.rows);
+    println!("clicks      {} (rate {:.4})", r.clicks, r.click_rate);
+    println!("bad rows    {}", r.bad_rows);
+    for e in &r.first_errors {
+        println!("  {e}");
+    }
+    println!("features    {} (distinct (field, value) pairs)", r.features);
+    println!("{:<18} {:>12}", "field", "distinct");
+    for (name, n) in &r.distinct {
+        println!("{name:<18} {n:>12}");
+    }
+    if !r.dense.is_empty() {
+        println!("{:<18} {:>12} {:>12} {:>12}", "dense", "min", "max", "mean");
+        for d in &r.dense {
+            println!(
+                "{:<18} {:>12.4} {:>12.4} {:>12.4}",
+                d.name, d.min, d.max, d.mean
+            );
+        }
+    }
+    eprintln!("({:.2}s)", t.elapsed().as_secs_f64());
+    Ok(())
+}

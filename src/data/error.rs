@@ -1,0 +1,75 @@
+//! Typed errors of the data layer. Every error about an input names the file,
+//! and the line when there is one, so a user can open the file and look.
+
+use std::path::PathBuf;
+
+/// What is wrong with one row of a raw file.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RowProblem {
+    #[error("expected {expected} columns, found {found}")]
+    ColumnCount { expected: usize, found: usize },
+    #[error("label must be 0 or 1, found {found:?}")]
+    Label { found: String },
+    #[error("bytes that are not UTF-8 (column {column})")]
+    NotUtf8 { column: usize },
+    #[error("column {column}: expected an integer, found {found:?}")]
+    NotInteger { column: String, found: String },
+    #[error("column {column}: expected a number, found {found:?}")]
+    NotNumber { column: String, found: String },
+    #[error("column hour: expected YYMMDDHH (8 digits), found {found:?}")]
+    BadHour { found: String },
+}
+
+/// Every way reading or generating data can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("{file}: file not found")]
+    Missing { file: PathBuf },
+    #[error("{file}: {source}")]
+    Io {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}: empty file (no data rows)")]
+    Empty { file: PathBuf },
+    #[error("{file}: line {line}: corrupt or truncated gzip stream ({msg})")]
+    Gzip {
+        file: PathBuf,
+        line: u64,
+        msg: String,
+    },
+    #[error("{file}: line {line}: {problem}")]
+    Row {
+        file: PathBuf,
+        line: u64,
+        problem: RowProblem,
+    },
+    #[error("{file}: line 1: bad header: {problem}")]
+    Header { file: PathBuf, problem: String },
+    #[error("{file}: more than {max} bad rows (max_bad_rows); the last one: {last}")]
+    TooManyBadRows {
+        file: PathBuf,
+        max: u64,
+        last: Box<DataError>,
+    },
+    #[error("data config: {0}")]
+    Config(String),
+    #[error("{file}: cache: {msg}")]
+    Cache { file: PathBuf, msg: String },
+}
+
+impl DataError {
+    pub(crate) fn io(file: &std::path::Path, source: std::io::Error) -> Self {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            DataError::Missing {
+                file: file.to_path_buf(),
+            }
+        } else {
+            DataError::Io {
+                file: file.to_path_buf(),
+                source,
+            }
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! Which rows of a file belong to a split: the split rule (row order or day),
+//! the sample rate and the row limit. The text reader and the cache reader
+//! apply this same filter, so both give the same rows.
+
+use crate::rng::mix64;
+
+/// A part of one file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rule {
+    /// Every row (split by file, or `data inspect`).
+    All,
+    /// Data lines with index < n (row-order split, train side).
+    IdxBelow(u64),
+    /// Data lines with index >= n (row-order split, test side).
+    IdxFrom(u64),
+    /// Rows whose day < d (Avazu train).
+    DayBelow(u32),
+    /// Rows whose day == d (Avazu test).
+    DayIs(u32),
+}
+
+/// What to do with a data line, known from its index alone (before parsing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pre {
+    Parse,
+    Skip,
+    /// No later line can belong to the split.
+    Stop,
+}
+
+/// The salt of the sampling hash (fixed: the same rows for every run).
+const SAMPLE_SALT: u64 = 0x5a4d_504c_455f_5254;
+
+#[derive(Clone, Debug)]
+pub struct RowFilter {
+    pub rule: Rule,
+    /// Keep a line when mix64(idx ^ salt) < threshold; None = keep all.
+    threshold: Option<u64>,
+    pub max_rows: Option<u64>,
+}
+
+impl RowFilter {
+    pub fn new(rule: Rule, sample_rate: f64, max_rows: Option<u64>) -> Self {
+        let threshold = if sample_rate >= 1.0 {
+            None
+        } else {
+            Some((sample_rate * 2f64.powi(64)) as u64)
+        };
+        Self {
+            rule,
+            threshold,
+            max_rows,
+        }
+    }
+
+    #[inline]
+    pub fn pre(&self, idx: u64) -> Pre {
+        match self.rule {
+            Rule::IdxBelow(n) if idx >= n => return Pre::Stop,
+            Rule::IdxFrom(n) if idx < n => return Pre::Skip,
+            _ => {}
+        }
+        match self.threshold {
+            Some(t) if mix64(idx ^ SAMPLE_SALT) >= t => Pre::Skip,
+            _ => Pre::Parse,
+        }
+    }
+
+    /// How many consecutive lines from `idx` on pass the index rule and the
+    /// sampling for sure (0 = decide line by line). Lets the cache reader copy
+    /// whole runs of rows at once.
+    #[inline]
+    pub fn run_from(&self, idx: u64) -> u64 {
+        if self.threshold.is_some() {
+            return 0;
+        }
+        match self.rule {
+            Rule::IdxBelow(n) => n.saturating_sub(idx),
+            Rule::IdxFrom(n) if idx < n => 0,
+            _ => u64::MAX,
+        }
+    }
+
+    #[inline]
+    pub fn day_ok(&self, day: u32) -> bool {
+        match self.rule {
+            Rule::DayBelow(d) => day < d,
+            Rule::DayIs(d) => day == d,
+            _ => true,
+        }
+    }
+
+    /// Whether the rows kept so far reach the limit.
+    #[inline]
+    pub fn full(&self, kept: u64) -> bool {
+        self.max_rows.is_some_and(|m| kept >= m)
+    }
+}

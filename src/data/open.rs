@@ -1,0 +1,236 @@
+//! `open`: from a [`DataConfig`] and a split to a [`BatchSource`] — picks the
+//! file, the split rule, the cache or the text reader, and the key mapping.
+
+use super::cache::{self, CacheSource};
+use super::config::{DataConfig, Format, SplitKind};
+use super::error::DataError;
+use super::filter::{Pre, RowFilter, Rule};
+use super::mincount::{frequent_keys, load_keys, save_keys, MappedSource};
+use super::source::{start_batch, BatchSource, Next, RawReader, TextSource};
+use super::Batch;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Which side of the split.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Split {
+    Train,
+    Test,
+}
+
+/// The input files in effect: the configured ones, or the synthetic ones
+/// (generated into the cache directory on first use).
+pub fn input_files(cfg: &DataConfig) -> Result<(PathBuf, Option<PathBuf>), DataError> {
+    match (&cfg.train, &cfg.synthetic) {
+        (Some(t), _) => Ok((t.clone(), cfg.test.clone())),
+        (None, Some(s)) => super::synth::ensure_files(cfg.format, s, &cfg.cache_dir()),
+        (None, None) => Err(DataError::Config(
+            "set `train` (a file) or `[data.synthetic]`".into(),
+        )),
+    }
+}
+
+/// Whether the split is by file (train file = train, test file = test).
+pub fn split_by_file(cfg: &DataConfig, test: &Option<PathBuf>) -> bool {
+    test.is_some()
+        || (cfg.split == SplitKind::Paper && matches!(cfg.format, Format::Ipinyou | Format::Custom))
+}
+
+/// What the split rule needs to know about the whole file.
+struct Plan {
+    n_lines: u64,
+    last_day: u32,
+}
+
+fn rule_for(
+    cfg: &DataConfig,
+    split: Split,
+    by_file: bool,
+    plan: &dyn Fn() -> Result<Plan, DataError>,
+) -> Result<Rule, DataError> {
+    if by_file {
+        return Ok(Rule::All);
+    }
+    let idx_rule = |b: u64| match split {
+        Split::Train => Rule::IdxBelow(b),
+        Split::Test => Rule::IdxFrom(b),
+    };
+    Ok(match (cfg.split, cfg.format) {
+        (SplitKind::Fraction, _) => {
+            let n = plan()?.n_lines;
+            idx_rule((n as f64 * cfg.train_fraction).floor() as u64)
+        }
+        (SplitKind::Paper, Format::Avazu) => {
+            let d = plan()?.last_day;
+            match split {
+                Split::Train => Rule::DayBelow(d),
+                Split::Test => Rule::DayIs(d),
+            }
+        }
+        (SplitKind::Paper, Format::Criteo | Format::CriteoCsv) => {
+            // 7 row-order parts; the first 6 train. Integer math: exact and
+            // the same on every machine.
+            let n = plan()?.n_lines;
+            idx_rule((n as u128 * 6 / 7) as u64)
+        }
+        (SplitKind::Paper, Format::Ipinyou | Format::Custom) => {
+            return Err(DataError::Config(
+                "this format splits by file: set `test`".into(),
+            ))
+        }
+    })
+}
+
+/// One pass over a text file for the split plan (line count; Avazu's last day).
+fn scan_plan(cfg: &DataConfig, file: &Path) -> Result<Plan, DataError> {
+    let (mut raw, layout) = RawReader::open(cfg, file)?;
+    let need_day = layout.has_day;
+    let mut b = Batch::default();
+    start_batch(&mut b, &layout.info);
+    let mut last_day = 0;
+    loop {
+        if b.len >= 4096 {
+            start_batch(&mut b, &layout.info);
+        }
+        // Counting lines needs no parsing; the day does.
+        match raw.next(&mut b, |_| if need_day { Pre::Parse } else { Pre::Skip })? {
+            Next::Row { day, .. } => last_day = last_day.max(day),
+            Next::Skipped => {}
+            Next::End => break,
+        }
+    }
+    Ok(Plan {
+        n_lines: raw.lines_seen(),
+        last_day,
+    })
+}
+
+fn file_for(cfg: &DataConfig, split: Split) -> Result<(PathBuf, bool), DataError> {
+    let (train, test) = input_files(cfg)?;
+    let by_file = split_by_file(cfg, &test);
+    let file = match (split, by_file) {
+        (Split::Test, true) => {
+            test.ok_or_else(|| DataError::Config("the split is by file: set `test`".into()))?
+        }
+        _ => train,
+    };
+    Ok((file, by_file))
+}
+
+/// A source without the min_count / bucket mapping.
+fn open_plain(
+    cfg: &DataConfig,
+    split: Split,
+    batch_size: usize,
+) -> Result<Box<dyn BatchSource>, DataError> {
+    let (file, by_file) = file_for(cfg, split)?;
+    if cfg.cache {
+        match cache::ensure(cfg, &file) {
+            Ok((path, meta, _layout)) => {
+                let plan = || {
+                    Ok(Plan {
+                        n_lines: meta.n_lines,
+                        last_day: meta.last_day,
+                    })
+                };
+                let rule = rule_for(cfg, split, by_file, &plan)?;
+                let filter = RowFilter::new(rule, cfg.sample_rate, cfg.max_rows);
+                return Ok(Box::new(CacheSource::open(
+                    &path, meta, filter, batch_size,
+                )?));
+            }
+            // A cache that cannot be written (read-only disk, ...) must not stop
+            // a run: say so and read the text.
+            Err(e @ DataError::Cache { .. }) => eprintln!("warning: {e}; reading without a cache"),
+            Err(e) => return Err(e),
+        }
+    }
+    let plan = || scan_plan(cfg, &file);
+    let rule = rule_for(cfg, split, by_file, &plan)?;
+    let (raw, layout) = RawReader::open(cfg, &file)?;
+    let filter = RowFilter::new(rule, cfg.sample_rate, cfg.max_rows);
+    Ok(Box::new(TextSource::new(raw, &layout, filter, batch_size)))
+}
+
+/// Open one split of the data as a stream of batches of `batch_size` samples
+/// (the last one shorter).
+pub fn open(
+    cfg: &DataConfig,
+    split: Split,
+    batch_size: usize,
+) -> Result<Box<dyn BatchSource>, DataError> {
+    cfg.check()?;
+    let src = open_plain(cfg, split, batch_size)?;
+    if cfg.min_count == 0 && cfg.buckets.is_none() {
+        return Ok(src);
+    }
+    let frequent = if cfg.min_count > 0 {
+        Some(Arc::new(frequent_set(cfg)?))
+    } else {
+        None
+    };
+    Ok(Box::new(MappedSource::new(src, frequent, cfg.buckets)))
+}
+
+/// The keys seen at least `min_count` times in the train split (cached).
+fn frequent_set(cfg: &DataConfig) -> Result<super::hash::KeySet, DataError> {
+    let (file, by_file) = file_for(cfg, Split::Train)?;
+    let (size, mtime) = cache::file_identity(&file)?;
+    let canon = std::fs::canonicalize(&file).unwrap_or(file.clone());
+    // Everything that changes which train rows are counted, or how they are encoded.
+    let id = format!(
+        "{}|{size}|{mtime}|{:?}|{:?}|{:?}|{}|{by_file}|{:?}|{}|{:?}|{}|{:?}",
+        canon.display(),
+        cfg.format,
+        cfg.split,
+        cfg.criteo_integers,
+        cfg.ipinyou_usertag,
+        cfg.schema,
+        cfg.train_fraction,
+        cfg.max_rows,
+        cfg.sample_rate,
+        cfg.min_count,
+    );
+    let path = cfg.cache_dir().join(format!(
+        "mincount-{:016x}.keys",
+        xxhash_rust::xxh3::xxh3_64(id.as_bytes())
+    ));
+    if cfg.cache {
+        if let Some(k) = load_keys(&path) {
+            return Ok(k);
+        }
+    }
+    let mut src = open_plain(cfg, Split::Train, 1 << 16)?;
+    let keys = frequent_keys(src.as_mut(), cfg.min_count)?;
+    if cfg.cache {
+        if let Err(e) = save_keys(&path, &keys) {
+            eprintln!("warning: {e}");
+        }
+    }
+    Ok(keys)
+}
+
+/// Number of samples the split yields (exact; a pass over the cache when
+/// there is one, else over the text).
+pub fn count_rows(cfg: &DataConfig, split: Split) -> Result<u64, DataError> {
+    cfg.check()?;
+    let mut src = open_plain(cfg, split, 1 << 16)?;
+    let mut b = Batch::default();
+    while src.next_batch(&mut b)? {}
+    Ok(src.rows_read())
+}
+
+/// Every row of `file` straight from the text (for `data inspect`).
+pub fn open_text_all(
+    cfg: &DataConfig,
+    file: &Path,
+    batch_size: usize,
+) -> Result<TextSource, DataError> {
+    let (raw, layout) = RawReader::open(cfg, file)?;
+    Ok(TextSource::new(
+        raw,
+        &layout,
+        RowFilter::new(Rule::All, 1.0, cfg.max_rows),
+        batch_size,
+    ))
+}

@@ -1,0 +1,362 @@
+//! Schema presets of the raw formats and the generic TOML schema, compiled
+//! into a [`Layout`]: what each column of a row is and where it goes.
+
+use super::config::{multi_separator, schema_delimiter, CriteoIntegers, DataConfig, Format};
+use super::error::DataError;
+use super::hash::field_seed;
+use std::path::Path;
+
+/// What the model sees: names of the categorical fields (bags, in order) and
+/// of the dense features.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SchemaInfo {
+    pub field_names: Vec<String>,
+    pub dense_names: Vec<String>,
+}
+
+impl SchemaInfo {
+    pub fn n_fields(&self) -> usize {
+        self.field_names.len()
+    }
+    pub fn n_dense(&self) -> usize {
+        self.dense_names.len()
+    }
+}
+
+/// How a dense column's text becomes an f32.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DenseTf {
+    /// Criteo integer, ln(1 + max(x, 0)); empty = 0.
+    IntLog1p,
+    /// Criteo integer, ln(max(x + 3, 1)); empty = 0.
+    IntLogPlus3,
+    /// Any decimal number as f32; empty = 0.
+    Float,
+}
+
+/// The role of one column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    Drop,
+    Label,
+    /// One categorical value; `seed` is the field seed.
+    Cat {
+        seed: u64,
+    },
+    /// Avazu `hour` (YYMMDDHH): the feature is the hour of day (HH), and the
+    /// day (YYMMDD) tags the row for the paper's split.
+    HourOfDay {
+        seed: u64,
+    },
+    /// Criteo integer under `log2_bucket`: categorical floor(ln(x)^2) for x > 2.
+    IntBucket {
+        seed: u64,
+    },
+    Dense {
+        tf: DenseTf,
+    },
+    /// A bag of values separated by `sep`.
+    Multi {
+        seed: u64,
+        sep: u8,
+    },
+}
+
+/// A compiled schema.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    pub format: Format,
+    pub delimiter: u8,
+    /// The file starts with a header line naming `columns`.
+    pub header: bool,
+    pub columns: Vec<String>,
+    pub roles: Vec<Role>,
+    pub info: SchemaInfo,
+    /// Rows carry a day tag (Avazu) for the by-day split.
+    pub has_day: bool,
+    /// Identifies the encoding for the cache (changes when any role changes).
+    pub hash: u64,
+}
+
+/// Bumped whenever the encoding of a row changes, to invalidate old caches.
+const ENCODING_VERSION: u32 = 1;
+
+pub const AVAZU_COLUMNS: [&str; 24] = [
+    "id",
+    "click",
+    "hour",
+    "C1",
+    "banner_pos",
+    "site_id",
+    "site_domain",
+    "site_category",
+    "app_id",
+    "app_domain",
+    "app_category",
+    "device_id",
+    "device_ip",
+    "device_model",
+    "device_type",
+    "device_conn_type",
+    "C14",
+    "C15",
+    "C16",
+    "C17",
+    "C18",
+    "C19",
+    "C20",
+    "C21",
+];
+
+pub const IPINYOU_COLUMNS: [&str; 27] = [
+    "click",
+    "weekday",
+    "hour",
+    "bidid",
+    "timestamp",
+    "logtype",
+    "ipinyouid",
+    "useragent",
+    "IP",
+    "region",
+    "city",
+    "adexchange",
+    "domain",
+    "url",
+    "urlid",
+    "slotid",
+    "slotwidth",
+    "slotheight",
+    "slotvisibility",
+    "slotformat",
+    "slotprice",
+    "creative",
+    "bidprice",
+    "payprice",
+    "keypage",
+    "advertiser",
+    "usertag",
+];
+
+/// The 16 iPinYou feature fields of make-ipinyou-data / Ads-RecSys-Datasets
+/// (the paper's "16 categorical features"). IDs that are unique per row
+/// (bidid, timestamp, ipinyouid), near-unique (url, keypage), constant
+/// (logtype, urlid) or label leaks (bidprice, payprice) are dropped.
+pub const IPINYOU_FIELDS: [&str; 16] = [
+    "weekday",
+    "hour",
+    "useragent",
+    "IP",
+    "region",
+    "city",
+    "adexchange",
+    "domain",
+    "slotid",
+    "slotwidth",
+    "slotheight",
+    "slotvisibility",
+    "slotformat",
+    "slotprice",
+    "creative",
+    "advertiser",
+];
+
+pub fn criteo_columns(csv: bool) -> Vec<String> {
+    let mut c: Vec<String> = if csv {
+        vec!["Id".into(), "Label".into()]
+    } else {
+        vec!["label".into()]
+    };
+    c.extend((1..=13).map(|i| format!("I{i}")));
+    c.extend((1..=26).map(|i| format!("C{i}")));
+    c
+}
+
+/// Compile the layout of `cfg`. `header` is the first line of the file, needed
+/// only by a custom schema with a header (to find its columns by name).
+pub fn compile(cfg: &DataConfig, header: Option<&str>, file: &Path) -> Result<Layout, DataError> {
+    let (delimiter, has_header, columns, roles): (u8, bool, Vec<String>, Vec<Role>) = match cfg
+        .format
+    {
+        Format::Avazu => {
+            let roles = AVAZU_COLUMNS
+                .iter()
+                .map(|&c| match c {
+                    "id" => Role::Drop,
+                    "click" => Role::Label,
+                    "hour" => Role::HourOfDay {
+                        seed: field_seed(c),
+                    },
+                    _ => Role::Cat {
+                        seed: field_seed(c),
+                    },
+                })
+                .collect();
+            (
+                b',',
+                true,
+                AVAZU_COLUMNS.iter().map(|s| s.to_string()).collect(),
+                roles,
+            )
+        }
+        Format::Criteo | Format::CriteoCsv => {
+            let csv = cfg.format == Format::CriteoCsv;
+            let cols = criteo_columns(csv);
+            let roles = cols
+                .iter()
+                .map(|c| match c.as_bytes()[0] {
+                    b'I' if c != "Id" => match cfg.criteo_integers {
+                        CriteoIntegers::Log1p => Role::Dense {
+                            tf: DenseTf::IntLog1p,
+                        },
+                        CriteoIntegers::LogPlus3 => Role::Dense {
+                            tf: DenseTf::IntLogPlus3,
+                        },
+                        CriteoIntegers::Log2Bucket => Role::IntBucket {
+                            seed: field_seed(c),
+                        },
+                    },
+                    b'C' => Role::Cat {
+                        seed: field_seed(c),
+                    },
+                    b'l' | b'L' => Role::Label,
+                    _ => Role::Drop,
+                })
+                .collect();
+            (if csv { b',' } else { b'\t' }, csv, cols, roles)
+        }
+        Format::Ipinyou => {
+            let roles = IPINYOU_COLUMNS
+                .iter()
+                .map(|&c| match c {
+                    "click" => Role::Label,
+                    "usertag" if cfg.ipinyou_usertag => Role::Multi {
+                        seed: field_seed(c),
+                        sep: b',',
+                    },
+                    _ if IPINYOU_FIELDS.contains(&c) => Role::Cat {
+                        seed: field_seed(c),
+                    },
+                    _ => Role::Drop,
+                })
+                .collect();
+            (
+                b'\t',
+                true,
+                IPINYOU_COLUMNS.iter().map(|s| s.to_string()).collect(),
+                roles,
+            )
+        }
+        Format::Custom => {
+            let s = cfg.schema.as_ref().ok_or_else(|| {
+                DataError::Config("format = \"custom\" needs [data.schema]".into())
+            })?;
+            let delim = schema_delimiter(s)?;
+            let columns: Vec<String> = if s.header {
+                let h = header.ok_or_else(|| DataError::Empty {
+                    file: file.to_path_buf(),
+                })?;
+                h.split(delim as char).map(|c| c.to_string()).collect()
+            } else {
+                s.columns.clone()
+            };
+            let mut roles = Vec::with_capacity(columns.len());
+            for c in &columns {
+                let role = if *c == s.label {
+                    Role::Label
+                } else if s.categorical.contains(c) {
+                    Role::Cat {
+                        seed: field_seed(c),
+                    }
+                } else if s.numeric.contains(c) {
+                    Role::Dense { tf: DenseTf::Float }
+                } else if let Some(m) = s.multi_valued.iter().find(|m| m.column == *c) {
+                    Role::Multi {
+                        seed: field_seed(c),
+                        sep: multi_separator(m)?,
+                    }
+                } else if s.drop.contains(c) {
+                    Role::Drop
+                } else {
+                    return Err(DataError::Config(format!(
+                        "schema: column {c:?} of {} is not named in label, categorical, numeric, multi_valued or drop",
+                        file.display()
+                    )));
+                };
+                roles.push(role);
+            }
+            let named = std::iter::once(&s.label)
+                .chain(&s.categorical)
+                .chain(&s.numeric)
+                .chain(s.multi_valued.iter().map(|m| &m.column))
+                .chain(&s.drop);
+            for n in named {
+                if !columns.contains(n) {
+                    return Err(DataError::Config(format!(
+                        "schema: column {n:?} is not in {} (columns: {})",
+                        file.display(),
+                        columns.join(",")
+                    )));
+                }
+            }
+            (delim, s.header, columns, roles)
+        }
+    };
+    let mut info = SchemaInfo {
+        field_names: Vec::new(),
+        dense_names: Vec::new(),
+    };
+    for (c, r) in columns.iter().zip(&roles) {
+        match r {
+            Role::Cat { .. }
+            | Role::HourOfDay { .. }
+            | Role::IntBucket { .. }
+            | Role::Multi { .. } => info.field_names.push(c.clone()),
+            Role::Dense { .. } => info.dense_names.push(c.clone()),
+            Role::Drop | Role::Label => {}
+        }
+    }
+    let has_day = roles.iter().any(|r| matches!(r, Role::HourOfDay { .. }));
+    let canon = format!(
+        "v{ENCODING_VERSION}|{}|{delimiter}|{has_header}|{columns:?}|{roles:?}",
+        cfg.format.as_str()
+    );
+    let hash = xxhash_rust::xxh3::xxh3_64(canon.as_bytes());
+    Ok(Layout {
+        format: cfg.format,
+        delimiter,
+        header: has_header,
+        columns,
+        roles,
+        info,
+        has_day,
+        hash,
+    })
+}
+
+impl Layout {
+    /// Check a file's header line against the expected column names.
+    pub fn check_header(&self, line: &str, file: &Path) -> Result<(), DataError> {
+        let got: Vec<&str> = line.split(self.delimiter as char).collect();
+        if got.len() != self.columns.len() {
+            return Err(DataError::Header {
+                file: file.to_path_buf(),
+                problem: format!(
+                    "expected {} columns ({}...), found {}",
+                    self.columns.len(),
+                    self.columns[..3.min(self.columns.len())].join(","),
+                    got.len()
+                ),
+            });
+        }
+        for (i, (g, e)) in got.iter().zip(&self.columns).enumerate() {
+            if g != e {
+                return Err(DataError::Header {
+                    file: file.to_path_buf(),
+                    problem: format!("column {}: expected {e:?}, found {g:?}", i + 1),
+                });
+            }
+        }
+        Ok(())
+    }
+}

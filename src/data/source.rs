@@ -1,0 +1,295 @@
+//! The [`BatchSource`] trait and the text reader behind it: raw lines ->
+//! filter -> encoder -> batches.
+
+use super::encode::RowEncoder;
+use super::error::DataError;
+use super::filter::{Pre, RowFilter};
+use super::lines::LineReader;
+use super::schema::{Layout, SchemaInfo};
+use super::Batch;
+use std::path::{Path, PathBuf};
+
+/// A stream of encoded batches (one split of one dataset).
+pub trait BatchSource: Send {
+    fn schema(&self) -> &SchemaInfo;
+    /// Fill `batch` with the next samples (up to the batch size); false when
+    /// the stream is over (then `batch.len == 0`).
+    fn next_batch(&mut self, batch: &mut Batch) -> Result<bool, DataError>;
+    /// Samples handed out so far.
+    fn rows_read(&self) -> u64;
+    /// Drop the next `n` samples (resume from a checkpoint).
+    fn skip_rows(&mut self, n: u64) -> Result<(), DataError>;
+    /// Malformed rows skipped so far (only with `max_bad_rows` > 0).
+    fn bad_rows(&self) -> u64;
+}
+
+/// A source whose batch size can be changed, so that skipping can read
+/// exactly `n` rows (reading them keeps the accounting of bad rows and
+/// `rows_read` identical to a run that really read them).
+pub(crate) trait Resizable: BatchSource {
+    fn batch_size_mut(&mut self) -> &mut usize;
+}
+
+pub(crate) fn skip_by_reading<S: Resizable>(src: &mut S, n: u64) -> Result<(), DataError> {
+    let orig = *src.batch_size_mut();
+    let mut scratch = Batch::default();
+    let mut left = n;
+    let mut result = Ok(());
+    while left > 0 {
+        *src.batch_size_mut() = left.min(1 << 16) as usize;
+        match src.next_batch(&mut scratch) {
+            Ok(true) => left -= scratch.len as u64,
+            Ok(false) => break,
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    *src.batch_size_mut() = orig;
+    result
+}
+
+pub(crate) fn start_batch(batch: &mut Batch, info: &SchemaInfo) {
+    batch.clear();
+    batch.n_fields = info.n_fields();
+    batch.n_dense = info.n_dense();
+}
+
+/// Saved lengths of a batch, to drop the last row again.
+#[derive(Clone, Copy)]
+pub(crate) struct Mark(usize, usize, usize, usize, usize);
+
+impl Mark {
+    pub fn of(b: &Batch) -> Self {
+        Mark(
+            b.len,
+            b.keys.len(),
+            b.offsets.len(),
+            b.dense.len(),
+            b.labels.len(),
+        )
+    }
+    pub fn restore(self, b: &mut Batch) {
+        b.len = self.0;
+        b.keys.truncate(self.1);
+        b.offsets.truncate(self.2);
+        b.dense.truncate(self.3);
+        b.labels.truncate(self.4);
+    }
+}
+
+/// What [`RawReader::next`] found.
+pub(crate) enum Next {
+    /// A row was appended to the batch.
+    Row {
+        day: u32,
+    },
+    /// A line was passed over (filtered out before parsing, or malformed and skipped).
+    Skipped,
+    End,
+}
+
+/// Data lines of one file, parsed and encoded; bad rows are skipped and
+/// recorded up to `max_bad`.
+pub(crate) struct RawReader {
+    lines: LineReader,
+    enc: RowEncoder,
+    /// Index of the next data line (0-based, header excluded, bad rows included).
+    pub idx: u64,
+    pub bad_count: u64,
+    /// Data-line indices of the bad rows (for the cache).
+    pub bad_idx: Vec<u64>,
+    /// The first few bad-row errors, for reports.
+    pub first_errors: Vec<String>,
+    max_bad: u64,
+}
+
+impl RawReader {
+    /// Open `file`, check its header; returns the reader and its layout.
+    pub fn open(cfg: &super::config::DataConfig, file: &Path) -> Result<(Self, Layout), DataError> {
+        let mut lines = LineReader::open(file)?;
+        let wants_header = match cfg.format {
+            super::config::Format::Custom => cfg.schema.as_ref().is_some_and(|s| s.header),
+            super::config::Format::Criteo => false,
+            _ => true,
+        };
+        let layout = if wants_header {
+            let h = match lines.next_line()? {
+                Some(h) => std::str::from_utf8(h)
+                    .map_err(|_| DataError::Header {
+                        file: file.to_path_buf(),
+                        problem: "bytes that are not UTF-8".into(),
+                    })?
+                    .to_string(),
+                None => {
+                    return Err(DataError::Empty {
+                        file: file.to_path_buf(),
+                    })
+                }
+            };
+            let layout = super::schema::compile(cfg, Some(&h), file)?;
+            layout.check_header(&h, file)?;
+            layout
+        } else {
+            super::schema::compile(cfg, None, file)?
+        };
+        let enc = RowEncoder::new(&layout);
+        Ok((
+            Self {
+                lines,
+                enc,
+                idx: 0,
+                bad_count: 0,
+                bad_idx: Vec::new(),
+                first_errors: Vec::new(),
+                max_bad: cfg.max_bad_rows,
+            },
+            layout,
+        ))
+    }
+
+    pub fn file(&self) -> &Path {
+        self.lines.file()
+    }
+
+    /// Data lines seen so far.
+    pub fn lines_seen(&self) -> u64 {
+        self.idx
+    }
+
+    /// Read the next data line; `pre` decides from its index whether to parse it.
+    pub fn next(&mut self, batch: &mut Batch, pre: impl Fn(u64) -> Pre) -> Result<Next, DataError> {
+        let Some(line) = self.lines.next_line()? else {
+            if self.idx == 0 {
+                return Err(DataError::Empty {
+                    file: self.lines.file().to_path_buf(),
+                });
+            }
+            return Ok(Next::End);
+        };
+        let idx = self.idx;
+        self.idx += 1;
+        match pre(idx) {
+            Pre::Skip => return Ok(Next::Skipped),
+            Pre::Stop => return Ok(Next::End),
+            Pre::Parse => {}
+        }
+        match self.enc.encode(line, batch) {
+            Ok(day) => Ok(Next::Row { day }),
+            Err(problem) => {
+                let err = DataError::Row {
+                    file: self.lines.file().to_path_buf(),
+                    line: self.lines.line_no,
+                    problem,
+                };
+                if self.max_bad == 0 {
+                    return Err(err);
+                }
+                self.bad_count += 1;
+                if self.bad_count > self.max_bad {
+                    return Err(DataError::TooManyBadRows {
+                        file: self.lines.file().to_path_buf(),
+                        max: self.max_bad,
+                        last: Box::new(err),
+                    });
+                }
+                self.bad_idx.push(idx);
+                if self.first_errors.len() < 5 {
+                    self.first_errors.push(err.to_string());
+                }
+                Ok(Next::Skipped)
+            }
+        }
+    }
+}
+
+/// Batches straight from a raw text file.
+pub struct TextSource {
+    raw: RawReader,
+    info: SchemaInfo,
+    filter: RowFilter,
+    batch_size: usize,
+    kept: u64,
+    done: bool,
+}
+
+impl TextSource {
+    pub(crate) fn new(
+        raw: RawReader,
+        layout: &Layout,
+        filter: RowFilter,
+        batch_size: usize,
+    ) -> Self {
+        Self {
+            raw,
+            info: layout.info.clone(),
+            filter,
+            batch_size: batch_size.max(1),
+            kept: 0,
+            done: false,
+        }
+    }
+
+    pub fn file(&self) -> PathBuf {
+        self.raw.file().to_path_buf()
+    }
+
+    /// The first few bad-row errors met (with `max_bad_rows` > 0).
+    pub fn first_errors(&self) -> &[String] {
+        &self.raw.first_errors
+    }
+
+    /// Data lines read so far (bad ones included).
+    pub fn lines_seen(&self) -> u64 {
+        self.raw.lines_seen()
+    }
+}
+
+impl BatchSource for TextSource {
+    fn schema(&self) -> &SchemaInfo {
+        &self.info
+    }
+
+    fn next_batch(&mut self, batch: &mut Batch) -> Result<bool, DataError> {
+        start_batch(batch, &self.info);
+        while !self.done && batch.len < self.batch_size {
+            if self.filter.full(self.kept) {
+                self.done = true;
+                break;
+            }
+            let mark = Mark::of(batch);
+            let filter = &self.filter;
+            match self.raw.next(batch, |i| filter.pre(i))? {
+                Next::Row { day, .. } => {
+                    if self.filter.day_ok(day) {
+                        self.kept += 1;
+                    } else {
+                        mark.restore(batch);
+                    }
+                }
+                Next::Skipped => {}
+                Next::End => self.done = true,
+            }
+        }
+        Ok(batch.len > 0)
+    }
+
+    fn rows_read(&self) -> u64 {
+        self.kept
+    }
+
+    fn skip_rows(&mut self, n: u64) -> Result<(), DataError> {
+        skip_by_reading(self, n)
+    }
+
+    fn bad_rows(&self) -> u64 {
+        self.raw.bad_count
+    }
+}
+
+impl Resizable for TextSource {
+    fn batch_size_mut(&mut self) -> &mut usize {
+        &mut self.batch_size
+    }
+}
