@@ -265,38 +265,26 @@ impl OptimizerConfig {
         non_negative("lambda2", self.lambda2)?;
         non_negative("lambda", self.lambda)?;
         if self.regularizer == Regularizer::Binary
-            && ![1.0, 2.0 / 3.0, 0.5]
-                .iter()
-                .any(|q| (self.q - q).abs() < 1e-6)
+            && ![1.0, 2.0 / 3.0, 0.5].iter().any(|q| (self.q - q).abs() < 1e-6)
         {
             return Err(ConfigError::Invalid {
                 key: "q",
-                reason: format!(
-                    "must be 1, 2/3 or 1/2 for the binary regularizer, got {}",
-                    self.q
-                ),
+                reason: format!("must be 1, 2/3 or 1/2 for the binary regularizer, got {}", self.q),
             });
         }
         // Prox-SGD's second stage w + lr*(w_hat - w) is an interpolation.
         if self.name == OptimizerName::ProxSgd && self.lr > 1.0 {
             return Err(ConfigError::Invalid {
                 key: "lr",
-                reason: format!(
-                    "prox_sgd interpolates w + lr*(w_hat - w), so lr must be in (0, 1], got {}",
-                    self.lr
-                ),
+                reason: format!("prox_sgd interpolates w + lr*(w_hat - w), so lr must be in (0, 1], got {}", self.lr),
             });
         }
         // l0's subgradient is 0 wherever it is finite: the method would
         // silently train without the penalty (the ProxGen paper says the same).
-        if self.name == OptimizerName::Subgradient
-            && self.regularizer == Regularizer::L0
-            && self.lambda > 0.0
-        {
+        if self.name == OptimizerName::Subgradient && self.regularizer == Regularizer::L0 && self.lambda > 0.0 {
             return Err(ConfigError::Invalid {
                 key: "regularizer",
-                reason: "l0 has no useful subgradient; use prox_adam or prox_sgd_momentum for l0"
-                    .into(),
+                reason: "l0 has no useful subgradient; use prox_adam or prox_sgd_momentum for l0".into(),
             });
         }
         Ok(())
@@ -318,48 +306,12 @@ mod tests {
     fn bad_values_are_refused_by_name() {
         let base = OptimizerConfig::named(OptimizerName::GroupAdam);
         let cases: Vec<(OptimizerConfig, &str)> = vec![
-            (
-                OptimizerConfig {
-                    lr: 0.0,
-                    ..base.clone()
-                },
-                "optimizer.lr must be finite and > 0, got 0",
-            ),
-            (
-                OptimizerConfig {
-                    lr: f32::NAN,
-                    ..base.clone()
-                },
-                "optimizer.lr must be finite and > 0, got NaN",
-            ),
-            (
-                OptimizerConfig {
-                    lambda21: -1.0,
-                    ..base.clone()
-                },
-                "optimizer.lambda21 must be finite and >= 0, got -1",
-            ),
-            (
-                OptimizerConfig {
-                    lambda1: f32::INFINITY,
-                    ..base.clone()
-                },
-                "optimizer.lambda1 must be finite and >= 0, got inf",
-            ),
-            (
-                OptimizerConfig {
-                    beta1: 1.0,
-                    ..base.clone()
-                },
-                "optimizer.beta1 must be in [0, 1), got 1",
-            ),
-            (
-                OptimizerConfig {
-                    beta2: -0.1,
-                    ..base.clone()
-                },
-                "optimizer.beta2 must be in [0, 1), got -0.1",
-            ),
+            (OptimizerConfig { lr: 0.0, ..base.clone() }, "optimizer.lr must be finite and > 0, got 0"),
+            (OptimizerConfig { lr: f32::NAN, ..base.clone() }, "optimizer.lr must be finite and > 0, got NaN"),
+            (OptimizerConfig { lambda21: -1.0, ..base.clone() }, "optimizer.lambda21 must be finite and >= 0, got -1"),
+            (OptimizerConfig { lambda1: f32::INFINITY, ..base.clone() }, "optimizer.lambda1 must be finite and >= 0, got inf"),
+            (OptimizerConfig { beta1: 1.0, ..base.clone() }, "optimizer.beta1 must be in [0, 1), got 1"),
+            (OptimizerConfig { beta2: -0.1, ..base.clone() }, "optimizer.beta2 must be in [0, 1), got -0.1"),
         ];
         for (cfg, msg) in cases {
             assert_eq!(cfg.check().unwrap_err().to_string(), msg);
@@ -368,11 +320,9 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_refused() {
-        let err = toml::from_str::<OptimizerConfig>("name = \"group_adam\"\nlamda21 = 1e-3\n")
-            .unwrap_err();
+        let err = toml::from_str::<OptimizerConfig>("name = \"group_adam\"\nlamda21 = 1e-3\n").unwrap_err();
         assert!(err.to_string().contains("unknown field `lamda21`"), "{err}");
-        let ok: OptimizerConfig =
-            toml::from_str("name = \"group_adam\"\nlambda21 = 1e-3\n").unwrap();
+        let ok: OptimizerConfig = toml::from_str("name = \"group_adam\"\nlambda21 = 1e-3\n").unwrap();
         assert_eq!(ok.lambda21, 1e-3);
         assert_eq!(ok.beta2, 0.999);
     }
