@@ -122,6 +122,8 @@ pub struct LassoTrace {
     pub truth: Vec<f64>,
     /// The Lasso minimizer (coordinate descent to 1e-12).
     pub lasso_solution: Vec<f64>,
+    /// `loss + lambda*||w||_1` at `lasso_solution`: the optimum.
+    pub lasso_objective: f64,
     pub runs: Vec<LassoRun>,
 }
 
@@ -312,10 +314,13 @@ pub fn lasso_study(cfg: &LassoConfig) -> Result<LassoTrace, ConfigError> {
             runs.push(run_one(cfg, &problem, &lasso_solution, &opt_cfg, init, w0)?);
         }
     }
+    let lasso_objective = problem.loss(&lasso_solution)
+        + cfg.lambda as f64 * lasso_solution.iter().map(|v| v.abs()).sum::<f64>();
     Ok(LassoTrace {
         config: cfg.clone(),
         truth: problem.truth,
         lasso_solution,
+        lasso_objective,
         runs,
     })
 }

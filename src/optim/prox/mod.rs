@@ -20,7 +20,7 @@ mod prox_sgd;
 mod proxgen;
 mod subgradient;
 
-pub use lasso::{lasso_study, LassoConfig, LassoPoint, LassoRun, LassoTrace};
+pub use lasso::{lasso_study, LassoConfig, LassoInit, LassoPoint, LassoRun, LassoTrace};
 pub use penalty::Penalty;
 pub use prox_sgd::ProxSgd;
 pub use proxgen::{Preconditioner, ProxGen};
