@@ -10,6 +10,9 @@
 //! state: the reference is Adam run per row on the steps that touched it
 //! (LazyAdam / SparseAdam behaviour).
 
+// Index loops over several parallel arrays read best as index loops.
+#![allow(clippy::needless_range_loop)]
+
 use ctr_run::optim::{Optimizer, OptimizerConfig, OptimizerName, Regularizer};
 use ctr_run::rng::SplitMix64;
 

@@ -4,6 +4,9 @@
 //! minibatch 50, alpha = 0.01, 3,000 steps), checked against a
 //! coordinate-descent Lasso solution computed in f64.
 
+// Index loops over several parallel arrays read best as index loops.
+#![allow(clippy::needless_range_loop)]
+
 use ctr_run::optim::prox::{lasso_study, LassoConfig, LassoInit, LassoRun, LassoTrace};
 use ctr_run::optim::{Optimizer, OptimizerConfig, OptimizerName, Regularizer};
 use ctr_run::rng::SplitMix64;

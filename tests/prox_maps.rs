@@ -6,6 +6,9 @@
 //!   by plain ISTA with the *isotropic* block soft threshold (a different
 //!   algorithm that needs no root find), run to convergence in f64.
 
+// Index loops over several parallel arrays read best as index loops.
+#![allow(clippy::needless_range_loop)]
+
 use ctr_run::optim::prox::maps::{
     binary_distance, group_radius, prox_binary, prox_group, prox_l0, prox_l1, prox_l_half,
     prox_l_two_thirds,

@@ -10,6 +10,9 @@
 //! State layout (documented in `optim::prox`): `[m; d]` then `[v; d]`
 //! (prox_sgd_momentum: `[m; d]` only).
 
+// Index loops over several parallel arrays read best as index loops.
+#![allow(clippy::needless_range_loop)]
+
 use ctr_run::optim::{Optimizer, OptimizerConfig, OptimizerName, Regularizer};
 use proptest::prelude::*;
 
@@ -308,4 +311,44 @@ fn every_family_optimizer_builds_from_config_and_refuses_bad_ones() {
     ))
     .unwrap_err();
     assert!(err.to_string().starts_with("optimizer.q:"), "{err}");
+}
+
+#[test]
+fn run_config_selects_optimizer_and_regularizer_by_name() {
+    for (text, name, reg) in [
+        (
+            "name = \"prox_adam\"\nregularizer = \"l_half\"\nlambda = 1e-3\n",
+            OptimizerName::ProxAdam,
+            Regularizer::LHalf,
+        ),
+        (
+            "name = \"prox_sgd_momentum\"\nregularizer = \"l_two_thirds\"\nlambda = 1e-3\n",
+            OptimizerName::ProxSgdMomentum,
+            Regularizer::LTwoThirds,
+        ),
+        (
+            "name = \"prox_sgd\"\nregularizer = \"group\"\nlambda = 1e-3\nlr = 0.5\n",
+            OptimizerName::ProxSgd,
+            Regularizer::Group,
+        ),
+        (
+            "name = \"subgradient\"\nregularizer = \"l1\"\nlambda = 1e-3\n",
+            OptimizerName::Subgradient,
+            Regularizer::L1,
+        ),
+        (
+            "name = \"prox_adam\"\nregularizer = \"binary\"\nq = 0.5\nlambda = 1e-3\n",
+            OptimizerName::ProxAdam,
+            Regularizer::Binary,
+        ),
+        (
+            "name = \"prox_adam\"\nregularizer = \"l0\"\nlambda = 1e-3\n",
+            OptimizerName::ProxAdam,
+            Regularizer::L0,
+        ),
+    ] {
+        let cfg: OptimizerConfig = toml::from_str(text).unwrap();
+        assert_eq!((cfg.name, cfg.regularizer), (name, reg));
+        Optimizer::new(&cfg).unwrap();
+    }
 }

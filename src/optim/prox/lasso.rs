@@ -260,8 +260,8 @@ impl Problem {
                 let new = super::maps::prox_l1(rho, lambda) / col_sq[j];
                 let delta = new - w[j];
                 if delta != 0.0 {
-                    for i in 0..n {
-                        resid[i] -= self.x[i * p + j] * delta;
+                    for (i, r) in resid.iter_mut().enumerate() {
+                        *r -= self.x[i * p + j] * delta;
                     }
                     w[j] = new;
                     max_change = max_change.max(delta.abs());

@@ -217,7 +217,7 @@ pub fn group_radius(d: usize, z: impl Fn(usize) -> f64, tau: impl Fn(usize) -> f
             s0 += q * q;
         }
     }
-    if !(s0 > 1.0) {
+    if s0.is_nan() || s0 <= 1.0 {
         return None;
     }
     let mut r = 0.0f64;
@@ -235,7 +235,7 @@ pub fn group_radius(d: usize, z: impl Fn(usize) -> f64, tau: impl Fn(usize) -> f
         // f = phi^(-1/2) - 1, f' = phi^(-3/2) * psi.
         let s = 1.0 / phi.sqrt();
         let step = (1.0 - s) / (s * s * s * psi);
-        if !(step > 0.0) || !step.is_finite() {
+        if step.is_nan() || step <= 0.0 || step.is_infinite() {
             break;
         }
         let next = r + step;
