@@ -1,6 +1,0 @@
-//! (being written)
-use super::{GroupUpdate, OptimizerConfig};
-
-pub fn build(cfg: &OptimizerConfig) -> Box<dyn GroupUpdate> {
-    todo!("{} for {:?}", "prox", cfg.name)
-}

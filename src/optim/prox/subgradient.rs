@@ -1,0 +1,69 @@
+//! The subgradient baseline of the ProxGen paper: what TensorFlow / PyTorch
+//! do when the penalty is added to the loss. The gradient of the loss plus a
+//! subgradient of `lambda*R` at the current weights (see
+//! `Penalty::subgradient` for the choice at kinks) is fed to Adam without
+//! bias correction, with the same rho / beta / delta as prox_adam, so the
+//! two differ only in how the penalty enters. Weights reach exact zero only
+//! by accident. Lazy-update semantics as in `proxgen`.
+
+use super::maps::group_norm;
+use super::penalty::Penalty;
+use crate::optim::{GroupUpdate, OptimizerConfig, Regularizer};
+
+#[derive(Clone, Debug)]
+pub struct Subgradient {
+    lr: f32,
+    rho: f32,
+    beta: f32,
+    delta: f32,
+    penalty: Penalty,
+}
+
+impl Subgradient {
+    pub fn new(cfg: &OptimizerConfig) -> Self {
+        Self {
+            lr: cfg.lr,
+            rho: cfg.beta1,
+            beta: cfg.beta2,
+            delta: cfg.eps,
+            penalty: Penalty::from_config(cfg),
+        }
+    }
+}
+
+impl GroupUpdate for Subgradient {
+    fn state_len(&self, d: usize) -> usize {
+        2 * d
+    }
+
+    fn prepare_step(&mut self, _t: u64) {}
+
+    fn update_group(
+        &self,
+        t: u64,
+        w: &mut [f32],
+        state: &mut [f32],
+        last_step: &mut u32,
+        g: &[f32],
+        _h: Option<&[f32]>,
+    ) {
+        let d = w.len();
+        let (m, v) = state.split_at_mut(d);
+        // The group subgradient needs the norm before any weight moves.
+        let norm = if self.penalty.reg == Regularizer::Group {
+            group_norm(w)
+        } else {
+            0.0
+        };
+        for i in 0..d {
+            let gi = g[i] + self.penalty.subgradient(w[i], norm);
+            m[i] = self.rho * m[i] + (1.0 - self.rho) * gi;
+            v[i] = self.beta * v[i] + (1.0 - self.beta) * gi * gi;
+            let c = v[i].sqrt() + self.delta;
+            if c > 0.0 {
+                w[i] -= self.lr * m[i] / c;
+            }
+        }
+        *last_step = t as u32;
+    }
+}
