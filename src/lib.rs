@@ -6,6 +6,7 @@
 
 pub mod data;
 pub mod metrics;
+pub mod model;
 pub mod optim;
 pub mod rng;
 pub mod stats;
