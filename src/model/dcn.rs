@@ -59,7 +59,11 @@ pub(super) fn build(cfg: &ModelConfig, dims: Dims, seed: u64, device: &Device) -
         init.bias(format!("dcn.deep{i}.b"), h);
         width = h;
     }
-    let out_in = if cfg.hidden_sizes().is_empty() { d } else { d + width };
+    let out_in = if cfg.hidden_sizes().is_empty() {
+        d
+    } else {
+        d + width
+    };
     init.weight("dcn.out.w".into(), out_in, 1);
     init.bias("dcn.out.b".into(), 1);
     let arch = Dcn {

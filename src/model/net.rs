@@ -111,7 +111,14 @@ impl ParamInit {
 
     /// A (rows, cols) weight, Glorot uniform with the given fans, drawn from
     /// its own stream `(seed, index of the param)`.
-    pub fn glorot(&mut self, name: String, rows: usize, cols: usize, fan_in: usize, fan_out: usize) {
+    pub fn glorot(
+        &mut self,
+        name: String,
+        rows: usize,
+        cols: usize,
+        fan_in: usize,
+        fan_out: usize,
+    ) {
         let mut rng = SplitMix64::for_key(self.seed ^ INIT_SALT, self.params.len() as u64);
         let a = (6.0 / (fan_in + fan_out) as f64).sqrt();
         let data = (0..rows * cols)
@@ -220,7 +227,11 @@ fn bce(logits: &[f32], labels: &[f32]) -> (f64, Vec<f32>) {
         let (x, y) = (x as f64, y as f64);
         let e = (-x.abs()).exp();
         total += x.max(0.0) - x * y + e.ln_1p();
-        let sig = if x >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
+        let sig = if x >= 0.0 {
+            1.0 / (1.0 + e)
+        } else {
+            e / (1.0 + e)
+        };
         g.push(((sig - y) / n) as f32);
     }
     (total / n, g)

@@ -177,16 +177,21 @@ impl BiasAct {
             with_f32(y, |y| {
                 let mut gz = Vec::with_capacity(g.len());
                 match (&self.mask, self.relu) {
-                    (Some(m), true) => gz.extend(
+                    (Some(m), true) => {
+                        gz.extend(g.iter().zip(y).zip(m.scale.iter()).map(|((g, y), s)| {
+                            if *y > 0.0 {
+                                g * s
+                            } else {
+                                0.0
+                            }
+                        }))
+                    }
+                    (Some(m), false) => gz.extend(g.iter().zip(m.scale.iter()).map(|(g, s)| g * s)),
+                    (None, _) => gz.extend(
                         g.iter()
                             .zip(y)
-                            .zip(m.scale.iter())
-                            .map(|((g, y), s)| if *y > 0.0 { g * s } else { 0.0 }),
+                            .map(|(g, y)| if *y > 0.0 { *g } else { 0.0 }),
                     ),
-                    (Some(m), false) => gz.extend(g.iter().zip(m.scale.iter()).map(|(g, s)| g * s)),
-                    (None, _) => {
-                        gz.extend(g.iter().zip(y).map(|(g, y)| if *y > 0.0 { *g } else { 0.0 }))
-                    }
                 }
                 gz
             })
@@ -252,7 +257,11 @@ impl CustomOp3 for BiasAct2 {
     ) -> Result<(CpuStorage, Shape)> {
         let (rows, n) = dims2(l1, "bias_act2")?;
         if l2.dims() != l1.dims() {
-            bail!("bias_act2: shapes {:?} and {:?} differ", l1.dims(), l2.dims());
+            bail!(
+                "bias_act2: shapes {:?} and {:?} differ",
+                l1.dims(),
+                l2.dims()
+            );
         }
         let z1 = slice(s1, l1, "bias_act2")?;
         let z2 = slice(s2, l2, "bias_act2")?;
@@ -443,7 +452,10 @@ impl CustomOp1 for OuterPool {
         let (rows, w) = dims2(l, "outer_pool")?;
         let d = self.dim;
         if w < self.n_fields * d {
-            bail!("outer_pool: {w} columns < {} fields x dim {d}", self.n_fields);
+            bail!(
+                "outer_pool: {w} columns < {} fields x dim {d}",
+                self.n_fields
+            );
         }
         let x = slice(s, l, "outer_pool")?;
         let mut f = vec![0f32; d];
@@ -525,7 +537,11 @@ impl CustomOp1 for SeedGrad {
         if x.len() != self.g.len() {
             bail!("seed_grad: {} logits, {} gradients", x.len(), self.g.len());
         }
-        let v: f64 = x.iter().zip(self.g.iter()).map(|(a, b)| *a as f64 * *b as f64).sum();
+        let v: f64 = x
+            .iter()
+            .zip(self.g.iter())
+            .map(|(a, b)| *a as f64 * *b as f64)
+            .sum();
         Ok((CpuStorage::F32(vec![v as f32]), Shape::from(())))
     }
 
