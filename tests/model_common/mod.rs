@@ -126,7 +126,33 @@ pub fn ref_forward(
     n_fields: usize,
     n_dense: usize,
 ) -> Vec<f64> {
+    ref_forward_masked(cfg, ps, emb, dense, batch, n_fields, n_dense, &[])
+}
+
+/// As `ref_forward`, with dropout: `masks[l]` (batch x width of hidden
+/// layer l, row-major) multiplies hidden layer l's ReLU output.
+#[allow(clippy::too_many_arguments)]
+pub fn ref_forward_masked(
+    cfg: &ModelConfig,
+    ps: &[RefParam],
+    emb: &[f64],
+    dense: &[f64],
+    batch: usize,
+    n_fields: usize,
+    n_dense: usize,
+    masks: &[Vec<f32>],
+) -> Vec<f64> {
     let d = cfg.embed_dim;
+    let drop = |l: usize, i: usize, h: Vec<f64>| -> Vec<f64> {
+        match masks.get(l) {
+            Some(m) => h
+                .iter()
+                .enumerate()
+                .map(|(j, v)| v * m[i * h.len() + j] as f64)
+                .collect(),
+            None => h,
+        }
+    };
     let hidden = cfg
         .hidden
         .clone()
@@ -147,11 +173,15 @@ pub fn ref_forward(
                 ModelKind::Mlp => {
                     let mut h = x0;
                     for l in 0..hidden.len() {
-                        h = relu(affine(
-                            &h,
-                            by_name(ps, &format!("mlp.h{l}.w")),
-                            Some(by_name(ps, &format!("mlp.h{l}.b"))),
-                        ));
+                        h = drop(
+                            l,
+                            i,
+                            relu(affine(
+                                &h,
+                                by_name(ps, &format!("mlp.h{l}.w")),
+                                Some(by_name(ps, &format!("mlp.h{l}.b"))),
+                            )),
+                        );
                     }
                     affine(&h, by_name(ps, "mlp.out.w"), Some(by_name(ps, "mlp.out.b")))[0]
                 }
@@ -169,13 +199,17 @@ pub fn ref_forward(
                         Some(by_name(ps, "opnn.l1.b")),
                     );
                     let lp = affine(&p, by_name(ps, "opnn.l1.w_p"), None);
-                    let mut h = relu(lz.iter().zip(&lp).map(|(a, b)| a + b).collect());
+                    let mut h = drop(0, i, relu(lz.iter().zip(&lp).map(|(a, b)| a + b).collect()));
                     for l in 1..hidden.len() {
-                        h = relu(affine(
-                            &h,
-                            by_name(ps, &format!("opnn.h{l}.w")),
-                            Some(by_name(ps, &format!("opnn.h{l}.b"))),
-                        ));
+                        h = drop(
+                            l,
+                            i,
+                            relu(affine(
+                                &h,
+                                by_name(ps, &format!("opnn.h{l}.w")),
+                                Some(by_name(ps, &format!("opnn.h{l}.b"))),
+                            )),
+                        );
                     }
                     affine(
                         &h,
@@ -193,11 +227,15 @@ pub fn ref_forward(
                     }
                     let mut h = x0.clone();
                     for l in 0..hidden.len() {
-                        h = relu(affine(
-                            &h,
-                            by_name(ps, &format!("dcn.deep{l}.w")),
-                            Some(by_name(ps, &format!("dcn.deep{l}.b"))),
-                        ));
+                        h = drop(
+                            l,
+                            i,
+                            relu(affine(
+                                &h,
+                                by_name(ps, &format!("dcn.deep{l}.w")),
+                                Some(by_name(ps, &format!("dcn.deep{l}.b"))),
+                            )),
+                        );
                     }
                     let cat: Vec<f64> = if hidden.is_empty() {
                         xl
