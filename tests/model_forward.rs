@@ -312,11 +312,7 @@ fn dropout_is_seeded_and_its_gradient_matches_the_training_loss() {
     let masks: Vec<Vec<f32>> = widths
         .iter()
         .enumerate()
-        .map(|(l, &w)| {
-            ops::DropoutMask::draw(99, l as u64 + 1, b.batch, w, 0.5)
-                .scale
-                .to_vec()
-        })
+        .map(|(l, &w)| ops::DropoutMask::draw(99, l as u64 + 1, b.batch, w, 0.5).to_vec())
         .collect();
     for mk in &masks {
         assert!(mk.iter().all(|&v| v == 0.0 || v == 2.0));

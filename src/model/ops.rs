@@ -73,13 +73,17 @@ fn col_sum(g: &[f32], n: usize) -> Vec<f32> {
     acc
 }
 
-/// An inverted-dropout mask: each entry is 0 (dropped, probability `p`) or
-/// `1 / (1 - p)` (kept), so the expected activation is unchanged.
+/// An inverted-dropout mask over a (rows, cols) activation: entry i is kept
+/// (multiplied by `1 / (1 - p)`, so the expected activation is unchanged)
+/// iff bit i is set, dropped (zeroed) otherwise. Bits, not floats: the mask
+/// of OPNN's hidden layers is 57 KB instead of 1.8 MB per step.
 #[derive(Clone, Debug)]
 pub struct DropoutMask {
     pub rows: usize,
     pub cols: usize,
-    pub scale: Arc<[f32]>,
+    /// `1 / (1 - p)`.
+    pub keep_scale: f32,
+    bits: Arc<[u64]>,
 }
 
 impl DropoutMask {
@@ -90,27 +94,54 @@ impl DropoutMask {
     /// matmul; p is thereby rounded to a multiple of 2^-16 (0.5 is exact).
     pub fn draw(step_seed: u64, layer: u64, rows: usize, cols: usize, p: f32) -> Self {
         let n = rows * cols;
-        let keep = 1.0 / (1.0 - p);
-        let threshold = (p as f64 * 65536.0).round() as u32;
+        let threshold = (p as f64 * 65536.0).round() as u64;
         let mut rng = SplitMix64::for_key(step_seed, layer);
-        let mut v = Vec::with_capacity(n);
-        while v.len() < n {
-            let mut bits = rng.next_u64();
-            for _ in 0..4.min(n - v.len()) {
-                let u = (bits & 0xffff) as u32;
-                bits >>= 16;
-                v.push(if u >= threshold { keep } else { 0.0 });
-            }
-        }
+        let bits = (0..n.div_ceil(64))
+            .map(|_| {
+                let mut word = 0u64;
+                for q in 0..16 {
+                    let r = rng.next_u64();
+                    for k in 0..4 {
+                        let keep = ((r >> (16 * k)) & 0xffff) >= threshold;
+                        word |= (keep as u64) << (4 * q + k);
+                    }
+                }
+                word
+            })
+            .collect();
         DropoutMask {
             rows,
             cols,
-            scale: v.into(),
+            keep_scale: (1.0 / (1.0 - p as f64)) as f32,
+            bits,
+        }
+    }
+
+    /// Whether entry `i` (row-major) is kept.
+    #[inline]
+    pub fn kept(&self, i: usize) -> bool {
+        (self.bits[i / 64] >> (i % 64)) & 1 == 1
+    }
+
+    /// The mask as multipliers: 0 or `keep_scale`, row-major.
+    pub fn to_vec(&self) -> Vec<f32> {
+        (0..self.rows * self.cols)
+            .map(|i| if self.kept(i) { self.keep_scale } else { 0.0 })
+            .collect()
+    }
+
+    /// `v[i] = kept(i) ? v[i] * keep_scale : 0` over a whole activation.
+    fn apply(&self, v: &mut [f32]) {
+        let s = self.keep_scale;
+        for (chunk, &word) in v.chunks_mut(64).zip(self.bits.iter()) {
+            for (k, x) in chunk.iter_mut().enumerate() {
+                *x = if (word >> k) & 1 == 1 { *x * s } else { 0.0 };
+            }
         }
     }
 
     fn tensor(&self, device: &Device) -> Result<Tensor> {
-        Tensor::from_slice(&self.scale, (self.rows, self.cols), device)
+        Tensor::from_vec(self.to_vec(), (self.rows, self.cols), device)
     }
 }
 
@@ -123,32 +154,49 @@ struct BiasAct {
     mask: Option<DropoutMask>,
 }
 
+/// ReLU as a select (not a branch), so the loops vectorize; NaN propagates.
+#[inline(always)]
+fn relu(v: f32) -> f32 {
+    if v < 0.0 {
+        0.0
+    } else {
+        v
+    }
+}
+
 impl BiasAct {
     fn fwd(&self, z1: &[f32], z2: Option<&[f32]>, b: &[f32], n: usize) -> Vec<f32> {
         let mut out = Vec::with_capacity(z1.len());
-        for (r, row) in z1.chunks_exact(n).enumerate() {
-            let start = out.len();
-            match z2 {
-                Some(z2) => {
-                    let row2 = &z2[r * n..(r + 1) * n];
+        // One loop per case so each inner loop is branch-free.
+        match (z2, self.relu) {
+            (None, false) => {
+                for row in z1.chunks_exact(n) {
+                    out.extend(row.iter().zip(b).map(|(x, c)| x + c));
+                }
+            }
+            (None, true) => {
+                for row in z1.chunks_exact(n) {
+                    out.extend(row.iter().zip(b).map(|(x, c)| relu(x + c)));
+                }
+            }
+            (Some(z2), false) => {
+                for (row, row2) in z1.chunks_exact(n).zip(z2.chunks_exact(n)) {
                     out.extend(row.iter().zip(row2).zip(b).map(|((x, y), c)| x + y + c));
                 }
-                None => out.extend(row.iter().zip(b).map(|(x, c)| x + c)),
             }
-            let dst = &mut out[start..];
-            if self.relu {
-                for v in dst.iter_mut() {
-                    // Written as a comparison so NaN propagates (max would hide it).
-                    if *v < 0.0 {
-                        *v = 0.0;
-                    }
+            (Some(z2), true) => {
+                for (row, row2) in z1.chunks_exact(n).zip(z2.chunks_exact(n)) {
+                    out.extend(
+                        row.iter()
+                            .zip(row2)
+                            .zip(b)
+                            .map(|((x, y), c)| relu(x + y + c)),
+                    );
                 }
             }
-            if let Some(m) = &self.mask {
-                for (v, s) in dst.iter_mut().zip(&m.scale[r * n..(r + 1) * n]) {
-                    *v *= s;
-                }
-            }
+        }
+        if let Some(m) = &self.mask {
+            m.apply(&mut out);
         }
         out
     }
@@ -166,35 +214,28 @@ impl BiasAct {
     }
 
     /// Gradient w.r.t. the pre-activation and the bias, from one pass over
-    /// the output gradient. `y` is the op's output: y > 0 iff the unit was
-    /// active and kept, exactly where the gradient flows.
+    /// the output gradient. With ReLU, `y` (the op's output) is > 0 exactly
+    /// where the unit was active and kept, i.e. where the gradient flows, so
+    /// the mask itself is not needed.
     fn bwd(&self, y: &Tensor, g: &Tensor, n: usize) -> Result<(Tensor, Tensor)> {
         if !self.relu && self.mask.is_none() {
             let gb = with_f32(g, |g| col_sum(g, n))?;
             return Ok((g.clone(), Tensor::from_vec(gb, (1, n), g.device())?));
         }
-        let gz = with_f32(g, |g| {
-            with_f32(y, |y| {
-                let mut gz = Vec::with_capacity(g.len());
-                match (&self.mask, self.relu) {
-                    (Some(m), true) => {
-                        gz.extend(g.iter().zip(y).zip(m.scale.iter()).map(|((g, y), s)| {
-                            if *y > 0.0 {
-                                g * s
-                            } else {
-                                0.0
-                            }
-                        }))
-                    }
-                    (Some(m), false) => gz.extend(g.iter().zip(m.scale.iter()).map(|(g, s)| g * s)),
-                    (None, _) => gz.extend(
-                        g.iter()
-                            .zip(y)
-                            .map(|(g, y)| if *y > 0.0 { *g } else { 0.0 }),
-                    ),
-                }
-                gz
-            })
+        let s = self.mask.as_ref().map_or(1.0, |m| m.keep_scale);
+        let gz: Vec<f32> = with_f32(g, |g| match (&self.mask, self.relu) {
+            (_, true) => with_f32(y, |y| {
+                g.iter()
+                    .zip(y)
+                    .map(|(g, y)| if *y > 0.0 { g * s } else { 0.0 })
+                    .collect()
+            }),
+            (Some(m), false) => {
+                let mut gz = g.to_vec();
+                m.apply(&mut gz);
+                Ok(gz)
+            }
+            (None, false) => unreachable!("handled above"),
         })??;
         let gb = col_sum(&gz, n);
         let rows = gz.len() / n.max(1);
