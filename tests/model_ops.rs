@@ -184,3 +184,20 @@ fn allocator_tuning_applies_once_on_glibc() {
     }
     assert_eq!(ctr_run::model::tune_allocator(), t);
 }
+
+#[test]
+fn matvec_matches_stock_matmul() {
+    let (x, w) = (rand(12, (29, 19)), rand(13, (19, 1)));
+    compare(
+        &[&x, &w],
+        |fused| ops::matmul(&x, &w, fused).unwrap(),
+        "matvec",
+    );
+    // A narrowed column (DCN's split output weight) works too.
+    let w2 = rand(14, (25, 1));
+    compare(
+        &[&x, &w2],
+        |fused| ops::matmul(&x, &w2.narrow(0, 3, 19).unwrap(), fused).unwrap(),
+        "matvec(narrow)",
+    );
+}

@@ -42,7 +42,9 @@ impl Arch for Dcn {
         // instead of concatenating the (batch, D + H) activations.
         let wc = w.narrow(0, 0, self.width)?;
         let wd = w.narrow(0, self.width, h.dim(1)?)?;
-        ops::bias_act2(&xl.matmul(&wc)?, &h.matmul(&wd)?, b, false, None, ctx.fused)
+        let zc = ops::matmul(&xl, &wc, ctx.fused)?;
+        let zd = ops::matmul(&h, &wd, ctx.fused)?;
+        ops::bias_act2(&zc, &zd, b, false, None, ctx.fused)
     }
 }
 

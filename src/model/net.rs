@@ -53,7 +53,7 @@ impl Ctx {
 
     /// A linear layer `x w + b` (no activation, no dropout).
     pub fn linear(&mut self, x: &Tensor, w: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
-        ops::bias_act(&x.matmul(w)?, b, false, None, self.fused)
+        ops::bias_act(&ops::matmul(x, w, self.fused)?, b, false, None, self.fused)
     }
 
     fn mask(&mut self, dims: &[usize]) -> candle_core::Result<Option<DropoutMask>> {

@@ -391,8 +391,24 @@ fn stock_act(pre: Tensor, relu: bool, mask: Option<DropoutMask>) -> Result<Tenso
 /// `x0 * (xl . w) + xl` row by row; x0, xl (rows, D), w (D, 1).
 struct Cross;
 
+/// Dot product with 8 independent partial sums: a single running sum is a
+/// chain of dependent adds that cannot vectorize (it was 20% of a DCN
+/// step). The summation order is fixed, so results stay deterministic.
 fn row_dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
 impl CustomOp3 for Cross {
@@ -440,12 +456,15 @@ impl CustomOp3 for Cross {
         g: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let (rows, d) = x0.dims2()?;
+        // In the first layer xl is x0 itself: return one summed gradient
+        // instead of two that candle would add up in a further pass.
+        let same = x0.id() == xl.id();
         let (gx0, gxl, gw) = with_f32(x0, |x0| {
             with_f32(xl, |xl| {
                 with_f32(w, |w| {
                     with_f32(g, |g| {
                         let mut gx0 = Vec::with_capacity(rows * d);
-                        let mut gxl = Vec::with_capacity(rows * d);
+                        let mut gxl = Vec::with_capacity(if same { 0 } else { rows * d });
                         let mut gw = vec![0f32; d];
                         for ((r0, rl), rg) in x0
                             .chunks_exact(d)
@@ -454,8 +473,12 @@ impl CustomOp3 for Cross {
                         {
                             let s = row_dot(rl, w);
                             let t = row_dot(rg, r0);
-                            gx0.extend(rg.iter().map(|v| v * s));
-                            gxl.extend(rg.iter().zip(w).map(|(v, wi)| v + t * wi));
+                            if same {
+                                gx0.extend(rg.iter().zip(w).map(|(v, wi)| v * s + (v + t * wi)));
+                            } else {
+                                gx0.extend(rg.iter().map(|v| v * s));
+                                gxl.extend(rg.iter().zip(w).map(|(v, wi)| v + t * wi));
+                            }
                             for (a, x) in gw.iter_mut().zip(rl) {
                                 *a += t * x;
                             }
@@ -466,9 +489,14 @@ impl CustomOp3 for Cross {
             })
         })????;
         let dev = g.device();
+        let gxl = if same {
+            None
+        } else {
+            Some(Tensor::from_vec(gxl, (rows, d), dev)?)
+        };
         Ok((
             Some(Tensor::from_vec(gx0, (rows, d), dev)?),
-            Some(Tensor::from_vec(gxl, (rows, d), dev)?),
+            gxl,
             Some(Tensor::from_vec(gw, (d, 1), dev)?),
         ))
     }
@@ -480,6 +508,76 @@ pub fn cross(x0: &Tensor, xl: &Tensor, w: &Tensor, fused: bool) -> Result<Tensor
         return x0.apply_op3(xl, w, Cross);
     }
     x0.broadcast_mul(&xl.matmul(w)?)? + xl
+}
+
+// ---------------------------------------------------------------------------
+// Matrix times a column: an output layer with one unit
+
+/// `x w` for x (rows, D), w (D, 1): one dot product per row. gemm pays its
+/// packing and dispatch for such a skinny product (and again for both
+/// backward products); these loops do not.
+struct MatVec;
+
+impl CustomOp2 for MatVec {
+    fn name(&self) -> &'static str {
+        "matvec"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (rows, d) = dims2(l1, "matvec")?;
+        if l2.dims() != [d, 1] || d == 0 {
+            bail!("matvec: shapes {:?} and {:?}", l1.dims(), l2.dims());
+        }
+        let x = slice(s1, l1, "matvec")?;
+        let w = slice(s2, l2, "matvec")?;
+        let out = x.chunks_exact(d).map(|r| row_dot(r, w)).collect();
+        Ok((CpuStorage::F32(out), Shape::from((rows, 1))))
+    }
+
+    /// d/dx = g w^T (row i: g_i w), d/dw = sum over rows of g_i x_i.
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _res: &Tensor,
+        g: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let (rows, d) = x.dims2()?;
+        let (gx, gw) = with_f32(x, |x| {
+            with_f32(w, |w| {
+                with_f32(g, |g| {
+                    let mut gx = Vec::with_capacity(rows * d);
+                    let mut gw = vec![0f32; d];
+                    for (r, gi) in x.chunks_exact(d).zip(g) {
+                        gx.extend(w.iter().map(|wj| gi * wj));
+                        for (a, xj) in gw.iter_mut().zip(r) {
+                            *a += gi * xj;
+                        }
+                    }
+                    (gx, gw)
+                })
+            })
+        })???;
+        let dev = g.device();
+        Ok((
+            Some(Tensor::from_vec(gx, (rows, d), dev)?),
+            Some(Tensor::from_vec(gw, (d, 1), dev)?),
+        ))
+    }
+}
+
+/// `x w`, with the matrix-vector op when `w` is a column.
+pub fn matmul(x: &Tensor, w: &Tensor, fused: bool) -> Result<Tensor> {
+    if fused && w.rank() == 2 && w.dim(1)? == 1 {
+        return x.apply_op2(w, MatVec);
+    }
+    x.matmul(w)
 }
 
 // ---------------------------------------------------------------------------
