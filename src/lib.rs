@@ -11,6 +11,7 @@ pub mod embedding;
 pub mod experiment;
 pub mod io;
 pub mod metrics;
+pub mod model;
 pub mod optim;
 pub mod rng;
 pub mod stats;

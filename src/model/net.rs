@@ -1,0 +1,355 @@
+//! The machinery every model shares: parameters as plain `Vec<f32>`, one
+//! candle graph per step (weights wrapped as `Var`s, ~100 KB to 1 MB of
+//! copies, negligible next to the matmuls), a hand-computed stable BCE
+//! gradient seeded into backward, and gradients copied into reused buffers.
+//!
+//! A model is an [`Arch`]: its parameter list and its forward pass. [`Net`]
+//! turns an `Arch` into a [`Model`].
+
+use std::sync::Arc;
+
+use candle_core::{Device, Tensor, Var};
+
+use super::ops::{self, DropoutMask};
+use super::{Grads, Input, Model, ModelConfig, ModelError, Param};
+use crate::rng::SplitMix64;
+
+/// Salt that separates the dense-init streams from the embedding rows'
+/// `(seed, key)` streams of the embedding store.
+const INIT_SALT: u64 = 0x6465_6e73_655f_696e; // "dense_in"
+
+/// What a forward pass needs besides the tensors: whether to use the fused
+/// CPU ops, and the dropout plan of a training step.
+pub(crate) struct Ctx {
+    pub fused: bool,
+    /// `(rate, step_seed)` during a training step with dropout; None otherwise.
+    dropout: Option<(f32, u64)>,
+    /// Index of the next dropout layer, so each layer draws its own mask.
+    layer: u64,
+}
+
+impl Ctx {
+    /// A hidden layer: `relu(x w + b)`, then dropout when training.
+    pub fn hidden(&mut self, x: &Tensor, w: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
+        let z = x.matmul(w)?;
+        let mask = self.mask(z.dims())?;
+        ops::bias_act(&z, b, true, mask, self.fused)
+    }
+
+    /// A hidden layer over two summed matmuls: `relu(x1 w1 + x2 w2 + b)`.
+    pub fn hidden2(
+        &mut self,
+        x1: &Tensor,
+        w1: &Tensor,
+        x2: &Tensor,
+        w2: &Tensor,
+        b: &Tensor,
+    ) -> candle_core::Result<Tensor> {
+        let z1 = x1.matmul(w1)?;
+        let z2 = x2.matmul(w2)?;
+        let mask = self.mask(z1.dims())?;
+        ops::bias_act2(&z1, &z2, b, true, mask, self.fused)
+    }
+
+    /// A linear layer `x w + b` (no activation, no dropout).
+    pub fn linear(&mut self, x: &Tensor, w: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
+        ops::bias_act(&ops::matmul(x, w, self.fused)?, b, false, None, self.fused)
+    }
+
+    fn mask(&mut self, dims: &[usize]) -> candle_core::Result<Option<DropoutMask>> {
+        let Some((p, seed)) = self.dropout else {
+            return Ok(None);
+        };
+        let &[rows, cols] = dims else {
+            candle_core::bail!("dropout on a non-matrix of shape {dims:?}");
+        };
+        self.layer += 1;
+        Ok(Some(DropoutMask::draw(seed, self.layer, rows, cols, p)))
+    }
+}
+
+/// One network: its parameters and its forward pass to logits (rows, 1).
+pub(crate) trait Arch: Send + 'static {
+    /// `p` holds the parameters in the order of the `Vec<Param>` the arch was
+    /// built with; `x0` is (batch, in_width): each row the sample's field
+    /// embeddings then its dense features.
+    fn forward(&self, p: &[Tensor], x0: &Tensor, ctx: &mut Ctx) -> candle_core::Result<Tensor>;
+}
+
+/// Shapes shared by every model.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Dims {
+    pub n_fields: usize,
+    pub n_dense: usize,
+    pub dim: usize,
+}
+
+impl Dims {
+    /// Width of the embedding block of one sample.
+    pub fn emb(&self) -> usize {
+        self.n_fields * self.dim
+    }
+    /// Width of x0 = [embeddings | dense features].
+    pub fn input(&self) -> usize {
+        self.emb() + self.n_dense
+    }
+}
+
+/// Builds the parameter list deterministically from the run seed.
+pub(crate) struct ParamInit {
+    seed: u64,
+    pub params: Vec<Param>,
+}
+
+impl ParamInit {
+    pub fn new(seed: u64) -> Self {
+        ParamInit {
+            seed,
+            params: Vec::new(),
+        }
+    }
+
+    /// A (rows, cols) weight, Glorot uniform with the given fans, drawn from
+    /// its own stream `(seed, index of the param)`.
+    pub fn glorot(
+        &mut self,
+        name: String,
+        rows: usize,
+        cols: usize,
+        fan_in: usize,
+        fan_out: usize,
+    ) {
+        let mut rng = SplitMix64::for_key(self.seed ^ INIT_SALT, self.params.len() as u64);
+        let a = (6.0 / (fan_in + fan_out) as f64).sqrt();
+        let data = (0..rows * cols)
+            .map(|_| ((2.0 * rng.next_f64() - 1.0) * a) as f32)
+            .collect();
+        self.params.push(Param {
+            name,
+            rows,
+            cols,
+            data,
+        });
+    }
+
+    /// A (rows, cols) weight of a layer with that fan-in and fan-out.
+    pub fn weight(&mut self, name: String, rows: usize, cols: usize) {
+        self.glorot(name, rows, cols, rows, cols);
+    }
+
+    /// A zero bias of shape (1, n).
+    pub fn bias(&mut self, name: String, n: usize) {
+        self.params.push(Param {
+            name,
+            rows: 1,
+            cols: n,
+            data: vec![0.0; n],
+        });
+    }
+}
+
+/// A [`Model`] from an [`Arch`].
+pub(crate) struct Net<A: Arch> {
+    arch: A,
+    cfg: ModelConfig,
+    dims: Dims,
+    params: Vec<Param>,
+    device: Device,
+    /// Custom ops run on CPU only; other devices compose stock ops.
+    fused: bool,
+    /// Logits of the last training forward.
+    train_logits: Vec<f32>,
+}
+
+impl<A: Arch> Net<A> {
+    pub fn new(arch: A, cfg: ModelConfig, dims: Dims, params: Vec<Param>, device: &Device) -> Self {
+        Net {
+            arch,
+            cfg,
+            dims,
+            params,
+            fused: device.is_cpu(),
+            device: device.clone(),
+            train_logits: Vec::new(),
+        }
+    }
+
+    /// Force the stock-op path (tests compare it with the fused one).
+    pub fn set_fused(&mut self, fused: bool) {
+        self.fused = fused && self.device.is_cpu();
+    }
+
+    fn check_input(&self, input: &Input, labels: Option<&[f32]>) -> Result<(), ModelError> {
+        let b = input.batch;
+        let want = |what: &'static str, got: usize, expected: usize| {
+            if got == expected {
+                Ok(())
+            } else {
+                Err(ModelError::Input(format!(
+                    "{what} has {got} values, expected {expected} (batch {b})"
+                )))
+            }
+        };
+        want("emb", input.emb.len(), b * self.dims.emb())?;
+        want("dense", input.dense.len(), b * self.dims.n_dense)?;
+        if let Some(y) = labels {
+            want("labels", y.len(), b)?;
+            if let Some(v) = y.iter().find(|v| !(0.0..=1.0).contains(*v)) {
+                return Err(ModelError::Input(format!("label {v} is not in [0, 1]")));
+            }
+        }
+        Ok(())
+    }
+
+    /// x0 = [embeddings | dense] per row, as one owned buffer (candle takes
+    /// ownership without a copy).
+    fn x0(&self, input: &Input) -> Vec<f32> {
+        let (e, k) = (self.dims.emb(), self.dims.n_dense);
+        if k == 0 {
+            return input.emb.to_vec();
+        }
+        let mut x = Vec::with_capacity(input.batch * (e + k));
+        for (er, dr) in input.emb.chunks_exact(e).zip(input.dense.chunks_exact(k)) {
+            x.extend_from_slice(er);
+            x.extend_from_slice(dr);
+        }
+        x
+    }
+}
+
+/// Stable BCE with logits: loss = max(x, 0) - x y + ln(1 + e^-|x|), its mean
+/// over the batch in f64, and dL/dx = (sigmoid(x) - y) / B.
+fn bce(logits: &[f32], labels: &[f32]) -> (f64, Vec<f32>) {
+    let n = logits.len() as f64;
+    let mut total = 0.0;
+    let mut g = Vec::with_capacity(logits.len());
+    for (&x, &y) in logits.iter().zip(labels) {
+        let (x, y) = (x as f64, y as f64);
+        let e = (-x.abs()).exp();
+        total += x.max(0.0) - x * y + e.ln_1p();
+        let sig = if x >= 0.0 {
+            1.0 / (1.0 + e)
+        } else {
+            e / (1.0 + e)
+        };
+        g.push(((sig - y) / n) as f32);
+    }
+    (total / n, g)
+}
+
+impl<A: Arch> Model for Net<A> {
+    fn config(&self) -> &ModelConfig {
+        &self.cfg
+    }
+
+    fn params(&self) -> &[Param] {
+        &self.params
+    }
+
+    fn params_mut(&mut self) -> &mut [Param] {
+        &mut self.params
+    }
+
+    fn forward_backward(
+        &mut self,
+        input: &Input,
+        labels: &[f32],
+        step_seed: u64,
+        grads: &mut Grads,
+    ) -> Result<f32, ModelError> {
+        self.check_input(input, Some(labels))?;
+        if input.batch == 0 {
+            return Err(ModelError::Input("empty batch".into()));
+        }
+        let dev = &self.device;
+        let vars = self
+            .params
+            .iter()
+            .map(|p| Var::from_slice(&p.data, (p.rows, p.cols), dev))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let tensors: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
+        let x0 = Var::from_vec(self.x0(input), (input.batch, self.dims.input()), dev)?;
+        let p = self.cfg.dropout_rate();
+        let mut ctx = Ctx {
+            fused: self.fused,
+            dropout: (p > 0.0).then_some((p, step_seed)),
+            layer: 0,
+        };
+        let logits = self.arch.forward(&tensors, x0.as_tensor(), &mut ctx)?;
+        ops::copy_into(&logits, &mut self.train_logits)?;
+        let (loss, g) = bce(&self.train_logits, labels);
+        let gs = ops::seed_grad(&logits, Arc::from(g), self.fused)?.backward()?;
+
+        grads.params.resize_with(self.params.len(), Vec::new);
+        for ((v, p), out) in vars.iter().zip(&self.params).zip(grads.params.iter_mut()) {
+            match gs.get(v.as_tensor()) {
+                Some(t) => ops::copy_into(t, out)?,
+                None => {
+                    // A parameter the graph did not reach has a zero gradient.
+                    out.clear();
+                    out.resize(p.rows * p.cols, 0.0);
+                }
+            }
+        }
+        let (e, w) = (self.dims.emb(), self.dims.input());
+        grads.emb.clear();
+        match gs.get(x0.as_tensor()) {
+            Some(t) => ops::with_f32(t, |gx| {
+                for row in gx.chunks_exact(w) {
+                    grads.emb.extend_from_slice(&row[..e]);
+                }
+            })?,
+            None => grads.emb.resize(input.batch * e, 0.0),
+        }
+        Ok(loss as f32)
+    }
+
+    fn logits(&self, input: &Input, out: &mut Vec<f32>) -> Result<(), ModelError> {
+        self.check_input(input, None)?;
+        out.clear();
+        if input.batch == 0 {
+            return Ok(());
+        }
+        let dev = &self.device;
+        let tensors = self
+            .params
+            .iter()
+            .map(|p| Tensor::from_slice(&p.data, (p.rows, p.cols), dev))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let x0 = Tensor::from_vec(self.x0(input), (input.batch, self.dims.input()), dev)?;
+        let mut ctx = Ctx {
+            fused: self.fused,
+            dropout: None,
+            layer: 0,
+        };
+        let logits = self.arch.forward(&tensors, &x0, &mut ctx)?;
+        ops::copy_into(&logits, out)?;
+        Ok(())
+    }
+
+    fn train_logits(&self) -> &[f32] {
+        &self.train_logits
+    }
+
+    fn set_fused_ops(&mut self, fused: bool) {
+        self.set_fused(fused);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bce_is_stable_and_matches_the_naive_form_where_that_is_exact() {
+        let (l, g) = bce(&[0.3, -1.2], &[1.0, 0.0]);
+        let s = |x: f64| 1.0 / (1.0 + (-x).exp());
+        let naive = (-(s(0.3f32 as f64)).ln() - (1.0 - s(-1.2f32 as f64)).ln()) / 2.0;
+        assert!((l - naive).abs() < 1e-12, "{l} vs {naive}");
+        assert!((g[0] as f64 - (s(0.3f32 as f64) - 1.0) / 2.0).abs() < 1e-7);
+        // Extreme logits: the naive form gives inf / NaN, the stable one x.
+        let (l, g) = bce(&[200.0, -200.0], &[0.0, 1.0]);
+        assert!((l - 200.0).abs() < 1e-9, "{l}");
+        assert_eq!(g, vec![0.5, -0.5]);
+    }
+}

@@ -1,0 +1,722 @@
+//! Fused candle ops for the CTR networks, with stock-op fallbacks.
+//!
+//! Why custom ops (CANDLE-NOTES, measured): candle's backward of
+//! `broadcast_add(bias)` reduces with `sum_keepdim(0)`, a scalar loop with an
+//! integer div/mod per element (~100x slower than a column sum), and ReLU's
+//! backward takes several passes (compare, cast, multiply). Each op below does
+//! its forward in one pass and returns its input gradients from one pass.
+//!
+//! Every public function takes `fused`: `true` runs the custom op (CPU only:
+//! the ops implement `cpu_fwd` alone), `false` composes stock candle ops with
+//! the same math, for CUDA and as an independent reference in tests.
+
+use std::sync::Arc;
+
+use candle_core::{
+    bail, CpuStorage, CustomOp1, CustomOp2, CustomOp3, Device, Layout, Result, Shape, Storage,
+    Tensor,
+};
+
+use crate::rng::SplitMix64;
+
+/// The contiguous f32 data of a CPU storage under `l`.
+fn slice<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f32]> {
+    let v = match s {
+        CpuStorage::F32(v) => v,
+        _ => bail!("{op}: only f32 is supported"),
+    };
+    match l.contiguous_offsets() {
+        Some((a, b)) => Ok(&v[a..b]),
+        None => bail!("{op}: needs a contiguous input"),
+    }
+}
+
+/// Run `f` over the f32 data of a CPU tensor without copying it (only a
+/// non-contiguous tensor is made contiguous first).
+pub fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
+    let t = t.contiguous()?;
+    let (s, l) = t.storage_and_layout();
+    match &*s {
+        Storage::Cpu(cs) => Ok(f(slice(cs, l, "with_f32")?)),
+        _ => {
+            drop(s);
+            let v = t.flatten_all()?.to_vec1::<f32>()?;
+            Ok(f(&v))
+        }
+    }
+}
+
+/// Copy a tensor's f32 data into `out` (cleared first, capacity reused).
+pub fn copy_into(t: &Tensor, out: &mut Vec<f32>) -> Result<()> {
+    with_f32(t, |s| {
+        out.clear();
+        out.extend_from_slice(s);
+    })
+}
+
+fn dims2(l: &Layout, op: &str) -> Result<(usize, usize)> {
+    match l.dims() {
+        [r, c] => Ok((*r, *c)),
+        d => bail!("{op}: expected a matrix, got shape {d:?}"),
+    }
+}
+
+/// Column sums of a row-major (rows, n) matrix, each column summed in row
+/// order (deterministic, independent of thread count).
+fn col_sum(g: &[f32], n: usize) -> Vec<f32> {
+    let mut acc = vec![0f32; n];
+    for row in g.chunks_exact(n) {
+        for (a, v) in acc.iter_mut().zip(row) {
+            *a += v;
+        }
+    }
+    acc
+}
+
+/// An inverted-dropout mask over a (rows, cols) activation: entry i is kept
+/// (multiplied by `1 / (1 - p)`, so the expected activation is unchanged)
+/// iff bit i is set, dropped (zeroed) otherwise. Bits, not floats: the mask
+/// of OPNN's hidden layers is 57 KB instead of 1.8 MB per step.
+#[derive(Clone, Debug)]
+pub struct DropoutMask {
+    pub rows: usize,
+    pub cols: usize,
+    /// `1 / (1 - p)`.
+    pub keep_scale: f32,
+    bits: Arc<[u64]>,
+}
+
+impl DropoutMask {
+    /// Draw the mask of layer `layer` at a step seeded by `step_seed`.
+    ///
+    /// Each decision uses 16 random bits (keep iff bits >= round(p * 2^16)),
+    /// four per `next_u64`, which makes drawing cheap next to the layer's
+    /// matmul; p is thereby rounded to a multiple of 2^-16 (0.5 is exact).
+    pub fn draw(step_seed: u64, layer: u64, rows: usize, cols: usize, p: f32) -> Self {
+        let n = rows * cols;
+        let threshold = (p as f64 * 65536.0).round() as u64;
+        let mut rng = SplitMix64::for_key(step_seed, layer);
+        let bits = (0..n.div_ceil(64))
+            .map(|_| {
+                let mut word = 0u64;
+                for q in 0..16 {
+                    let r = rng.next_u64();
+                    for k in 0..4 {
+                        let keep = ((r >> (16 * k)) & 0xffff) >= threshold;
+                        word |= (keep as u64) << (4 * q + k);
+                    }
+                }
+                word
+            })
+            .collect();
+        DropoutMask {
+            rows,
+            cols,
+            keep_scale: (1.0 / (1.0 - p as f64)) as f32,
+            bits,
+        }
+    }
+
+    /// Whether entry `i` (row-major) is kept.
+    #[inline]
+    pub fn kept(&self, i: usize) -> bool {
+        (self.bits[i / 64] >> (i % 64)) & 1 == 1
+    }
+
+    /// The mask as multipliers: 0 or `keep_scale`, row-major.
+    pub fn to_vec(&self) -> Vec<f32> {
+        (0..self.rows * self.cols)
+            .map(|i| if self.kept(i) { self.keep_scale } else { 0.0 })
+            .collect()
+    }
+
+    /// `v[i] = kept(i) ? v[i] * keep_scale : 0` over a whole activation.
+    fn apply(&self, v: &mut [f32]) {
+        let s = self.keep_scale;
+        for (chunk, &word) in v.chunks_mut(64).zip(self.bits.iter()) {
+            for (k, x) in chunk.iter_mut().enumerate() {
+                *x = keep_if((word >> k) & 1 == 1, *x * s);
+            }
+        }
+    }
+
+    fn tensor(&self, device: &Device) -> Result<Tensor> {
+        Tensor::from_vec(self.to_vec(), (self.rows, self.cols), device)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// bias + activation (+ dropout), with one or two pre-activation inputs
+
+/// `act(z1 [+ z2] + b) [* mask]` over (rows, n) with `b` of shape (1, n).
+struct BiasAct {
+    relu: bool,
+    mask: Option<DropoutMask>,
+}
+
+/// `v` if `keep`, else +0.0, by masking the bits: ReLU and dropout
+/// patterns are random, so a branch here mispredicts half the time (this
+/// was 15% of an MLP step); the mask form is branch-free and vectorizes.
+#[inline(always)]
+fn keep_if(keep: bool, v: f32) -> f32 {
+    f32::from_bits(v.to_bits() & (keep as u32).wrapping_neg())
+}
+
+/// ReLU as a select (not a branch), so the loops vectorize; NaN propagates.
+#[inline(always)]
+fn relu(v: f32) -> f32 {
+    if v < 0.0 {
+        0.0
+    } else {
+        v
+    }
+}
+
+/// A vector of `n` values written by `fill` into uninitialized memory: no
+/// zero-fill pass before the real one. `fill` must write every slot.
+fn build_vec(n: usize, fill: impl FnOnce(&mut [std::mem::MaybeUninit<f32>])) -> Vec<f32> {
+    let mut v = Vec::with_capacity(n);
+    fill(&mut v.spare_capacity_mut()[..n]);
+    // SAFETY: the callers' loops write all n slots (zips over slices of
+    // exactly n elements, asserted by the callers' shape checks).
+    unsafe { v.set_len(n) };
+    v
+}
+
+impl BiasAct {
+    fn fwd(&self, z1: &[f32], z2: Option<&[f32]>, b: &[f32], n: usize) -> Vec<f32> {
+        // One loop per case with the row's bias as a slice, so each inner
+        // loop is branch-free and vectorizes.
+        let mut out = build_vec(z1.len(), |out| {
+            let rows = out.chunks_exact_mut(n).zip(z1.chunks_exact(n));
+            match (z2, self.relu) {
+                (None, false) => rows.for_each(|(o, z)| {
+                    for ((o, x), c) in o.iter_mut().zip(z).zip(b) {
+                        o.write(x + c);
+                    }
+                }),
+                (None, true) => rows.for_each(|(o, z)| {
+                    for ((o, x), c) in o.iter_mut().zip(z).zip(b) {
+                        o.write(relu(x + c));
+                    }
+                }),
+                (Some(z2), false) => rows.zip(z2.chunks_exact(n)).for_each(|((o, z), z2)| {
+                    for (((o, x), y), c) in o.iter_mut().zip(z).zip(z2).zip(b) {
+                        o.write(x + y + c);
+                    }
+                }),
+                (Some(z2), true) => rows.zip(z2.chunks_exact(n)).for_each(|((o, z), z2)| {
+                    for (((o, x), y), c) in o.iter_mut().zip(z).zip(z2).zip(b) {
+                        o.write(relu(x + y + c));
+                    }
+                }),
+            }
+        });
+        if let Some(m) = &self.mask {
+            m.apply(&mut out);
+        }
+        out
+    }
+
+    fn check(&self, rows: usize, n: usize, b_len: usize) -> Result<()> {
+        if n == 0 || b_len != n {
+            bail!("bias_act: bias has {b_len} entries, input has {n} columns");
+        }
+        if let Some(m) = &self.mask {
+            if (m.rows, m.cols) != (rows, n) {
+                bail!("bias_act: mask is {}x{}, input {rows}x{n}", m.rows, m.cols);
+            }
+        }
+        Ok(())
+    }
+
+    /// Gradient w.r.t. the pre-activation and the bias, from one pass over
+    /// the output gradient. With ReLU, `y` (the op's output) is > 0 exactly
+    /// where the unit was active and kept, i.e. where the gradient flows, so
+    /// the mask itself is not needed.
+    fn bwd(&self, y: &Tensor, g: &Tensor, n: usize) -> Result<(Tensor, Tensor)> {
+        if !self.relu && self.mask.is_none() {
+            let gb = with_f32(g, |g| col_sum(g, n))?;
+            return Ok((g.clone(), Tensor::from_vec(gb, (1, n), g.device())?));
+        }
+        let s = self.mask.as_ref().map_or(1.0, |m| m.keep_scale);
+        let gz: Vec<f32> = with_f32(g, |g| match (&self.mask, self.relu) {
+            (_, true) => with_f32(y, |y| {
+                if y.len() != g.len() {
+                    bail!("bias_act: gradient and output sizes differ");
+                }
+                Ok(build_vec(g.len(), |o| {
+                    for ((o, g), y) in o.iter_mut().zip(g).zip(y) {
+                        o.write(keep_if(*y > 0.0, g * s));
+                    }
+                }))
+            })?,
+            (Some(m), false) => {
+                let mut gz = g.to_vec();
+                m.apply(&mut gz);
+                Ok(gz)
+            }
+            (None, false) => unreachable!("handled above"),
+        })??;
+        let gb = col_sum(&gz, n);
+        let rows = gz.len() / n;
+        Ok((
+            Tensor::from_vec(gz, (rows, n), g.device())?,
+            Tensor::from_vec(gb, (1, n), g.device())?,
+        ))
+    }
+}
+
+impl CustomOp2 for BiasAct {
+    fn name(&self) -> &'static str {
+        "bias_act"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (rows, n) = dims2(l1, "bias_act")?;
+        let z = slice(s1, l1, "bias_act")?;
+        let b = slice(s2, l2, "bias_act")?;
+        self.check(rows, n, b.len())?;
+        let out = self.fwd(z, None, b, n);
+        Ok((CpuStorage::F32(out), Shape::from((rows, n))))
+    }
+
+    fn bwd(
+        &self,
+        z: &Tensor,
+        _b: &Tensor,
+        res: &Tensor,
+        g: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let (gz, gb) = self.bwd(res, g, z.dim(1)?)?;
+        Ok((Some(gz), Some(gb)))
+    }
+}
+
+/// The two-input form: `act(z1 + z2 + b)`, saving the add node (and its
+/// backward) where a layer sums two matmuls (OPNN's l1, DCN's output).
+struct BiasAct2(BiasAct);
+
+impl CustomOp3 for BiasAct2 {
+    fn name(&self) -> &'static str {
+        "bias_act2"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (rows, n) = dims2(l1, "bias_act2")?;
+        if l2.dims() != l1.dims() {
+            bail!(
+                "bias_act2: shapes {:?} and {:?} differ",
+                l1.dims(),
+                l2.dims()
+            );
+        }
+        let z1 = slice(s1, l1, "bias_act2")?;
+        let z2 = slice(s2, l2, "bias_act2")?;
+        let b = slice(s3, l3, "bias_act2")?;
+        self.0.check(rows, n, b.len())?;
+        let out = self.0.fwd(z1, Some(z2), b, n);
+        Ok((CpuStorage::F32(out), Shape::from((rows, n))))
+    }
+
+    fn bwd(
+        &self,
+        z1: &Tensor,
+        _z2: &Tensor,
+        _b: &Tensor,
+        res: &Tensor,
+        g: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let (gz, gb) = self.0.bwd(res, g, z1.dim(1)?)?;
+        // Both summands receive the same gradient: share the tensor.
+        Ok((Some(gz.clone()), Some(gz), Some(gb)))
+    }
+}
+
+/// `act(z + b) [* mask]`; `b` has shape (1, n). `relu = false` is the
+/// identity (an output layer's bias).
+pub fn bias_act(
+    z: &Tensor,
+    b: &Tensor,
+    relu: bool,
+    mask: Option<DropoutMask>,
+    fused: bool,
+) -> Result<Tensor> {
+    if fused {
+        return z.apply_op2(b, BiasAct { relu, mask });
+    }
+    stock_act(z.broadcast_add(b)?, relu, mask)
+}
+
+/// `act(z1 + z2 + b) [* mask]`.
+pub fn bias_act2(
+    z1: &Tensor,
+    z2: &Tensor,
+    b: &Tensor,
+    relu: bool,
+    mask: Option<DropoutMask>,
+    fused: bool,
+) -> Result<Tensor> {
+    if fused {
+        return z1.apply_op3(z2, b, BiasAct2(BiasAct { relu, mask }));
+    }
+    stock_act((z1 + z2)?.broadcast_add(b)?, relu, mask)
+}
+
+fn stock_act(pre: Tensor, relu: bool, mask: Option<DropoutMask>) -> Result<Tensor> {
+    let y = if relu { pre.relu()? } else { pre };
+    match mask {
+        Some(m) => y.mul(&m.tensor(y.device())?),
+        None => Ok(y),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// DCN cross layer (without its bias, which bias_act adds)
+
+/// `x0 * (xl . w) + xl` row by row; x0, xl (rows, D), w (D, 1).
+struct Cross;
+
+/// Dot product with 8 independent partial sums: a single running sum is a
+/// chain of dependent adds that cannot vectorize (it was 20% of a DCN
+/// step). The summation order is fixed, so results stay deterministic.
+fn row_dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
+impl CustomOp3 for Cross {
+    fn name(&self) -> &'static str {
+        "cross"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (rows, d) = dims2(l1, "cross")?;
+        if l2.dims() != l1.dims() || l3.dims() != [d, 1] {
+            bail!(
+                "cross: shapes x0 {:?}, xl {:?}, w {:?}",
+                l1.dims(),
+                l2.dims(),
+                l3.dims()
+            );
+        }
+        let x0 = slice(s1, l1, "cross")?;
+        let xl = slice(s2, l2, "cross")?;
+        let w = slice(s3, l3, "cross")?;
+        let mut out = Vec::with_capacity(rows * d);
+        for (r0, rl) in x0.chunks_exact(d).zip(xl.chunks_exact(d)) {
+            let s = row_dot(rl, w);
+            out.extend(r0.iter().zip(rl).map(|(a, b)| a * s + b));
+        }
+        Ok((CpuStorage::F32(out), Shape::from((rows, d))))
+    }
+
+    /// With s = xl.w and t = g.x0 per row: d/dx0 = g s, d/dxl = g + t w^T,
+    /// d/dw = sum over rows of t xl.
+    fn bwd(
+        &self,
+        x0: &Tensor,
+        xl: &Tensor,
+        w: &Tensor,
+        _res: &Tensor,
+        g: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let (rows, d) = x0.dims2()?;
+        // In the first layer xl is x0 itself: return one summed gradient
+        // instead of two that candle would add up in a further pass.
+        let same = x0.id() == xl.id();
+        let (gx0, gxl, gw) = with_f32(x0, |x0| {
+            with_f32(xl, |xl| {
+                with_f32(w, |w| {
+                    with_f32(g, |g| {
+                        let mut gx0 = Vec::with_capacity(rows * d);
+                        let mut gxl = Vec::with_capacity(if same { 0 } else { rows * d });
+                        let mut gw = vec![0f32; d];
+                        for ((r0, rl), rg) in x0
+                            .chunks_exact(d)
+                            .zip(xl.chunks_exact(d))
+                            .zip(g.chunks_exact(d))
+                        {
+                            let s = row_dot(rl, w);
+                            let t = row_dot(rg, r0);
+                            if same {
+                                gx0.extend(rg.iter().zip(w).map(|(v, wi)| v * s + (v + t * wi)));
+                            } else {
+                                gx0.extend(rg.iter().map(|v| v * s));
+                                gxl.extend(rg.iter().zip(w).map(|(v, wi)| v + t * wi));
+                            }
+                            for (a, x) in gw.iter_mut().zip(rl) {
+                                *a += t * x;
+                            }
+                        }
+                        (gx0, gxl, gw)
+                    })
+                })
+            })
+        })????;
+        let dev = g.device();
+        let gxl = if same {
+            None
+        } else {
+            Some(Tensor::from_vec(gxl, (rows, d), dev)?)
+        };
+        Ok((
+            Some(Tensor::from_vec(gx0, (rows, d), dev)?),
+            gxl,
+            Some(Tensor::from_vec(gw, (d, 1), dev)?),
+        ))
+    }
+}
+
+/// `x0 * (xl . w) + xl` (DCN's cross layer before its bias).
+pub fn cross(x0: &Tensor, xl: &Tensor, w: &Tensor, fused: bool) -> Result<Tensor> {
+    if fused {
+        return x0.apply_op3(xl, w, Cross);
+    }
+    x0.broadcast_mul(&xl.matmul(w)?)? + xl
+}
+
+// ---------------------------------------------------------------------------
+// Matrix times a column: an output layer with one unit
+
+/// `x w` for x (rows, D), w (D, 1): one dot product per row. gemm pays its
+/// packing and dispatch for such a skinny product (and again for both
+/// backward products); these loops do not.
+struct MatVec;
+
+impl CustomOp2 for MatVec {
+    fn name(&self) -> &'static str {
+        "matvec"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (rows, d) = dims2(l1, "matvec")?;
+        if l2.dims() != [d, 1] || d == 0 {
+            bail!("matvec: shapes {:?} and {:?}", l1.dims(), l2.dims());
+        }
+        let x = slice(s1, l1, "matvec")?;
+        let w = slice(s2, l2, "matvec")?;
+        let out = x.chunks_exact(d).map(|r| row_dot(r, w)).collect();
+        Ok((CpuStorage::F32(out), Shape::from((rows, 1))))
+    }
+
+    /// d/dx = g w^T (row i: g_i w), d/dw = sum over rows of g_i x_i.
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _res: &Tensor,
+        g: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let (rows, d) = x.dims2()?;
+        let (gx, gw) = with_f32(x, |x| {
+            with_f32(w, |w| {
+                with_f32(g, |g| {
+                    let mut gx = Vec::with_capacity(rows * d);
+                    let mut gw = vec![0f32; d];
+                    for (r, gi) in x.chunks_exact(d).zip(g) {
+                        gx.extend(w.iter().map(|wj| gi * wj));
+                        for (a, xj) in gw.iter_mut().zip(r) {
+                            *a += gi * xj;
+                        }
+                    }
+                    (gx, gw)
+                })
+            })
+        })???;
+        let dev = g.device();
+        Ok((
+            Some(Tensor::from_vec(gx, (rows, d), dev)?),
+            Some(Tensor::from_vec(gw, (d, 1), dev)?),
+        ))
+    }
+}
+
+/// `x w`, with the matrix-vector op when `w` is a column.
+pub fn matmul(x: &Tensor, w: &Tensor, fused: bool) -> Result<Tensor> {
+    if fused && w.rank() == 2 && w.dim(1)? == 1 {
+        return x.apply_op2(w, MatVec);
+    }
+    x.matmul(w)
+}
+
+// ---------------------------------------------------------------------------
+// OPNN: sum-pooled outer product
+
+/// From x (rows, W) whose first `n_fields * dim` columns are the field
+/// embeddings: f = sum of the fields' embeddings, output vec(f f^T)
+/// (rows, dim * dim). Columns past the embeddings (dense features) are
+/// ignored and get a zero gradient.
+struct OuterPool {
+    n_fields: usize,
+    dim: usize,
+}
+
+impl OuterPool {
+    fn pool(&self, row: &[f32], f: &mut [f32]) {
+        f.fill(0.0);
+        for e in row[..self.n_fields * self.dim].chunks_exact(self.dim) {
+            for (a, v) in f.iter_mut().zip(e) {
+                *a += v;
+            }
+        }
+    }
+}
+
+impl CustomOp1 for OuterPool {
+    fn name(&self) -> &'static str {
+        "outer_pool"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (rows, w) = dims2(l, "outer_pool")?;
+        let d = self.dim;
+        if w < self.n_fields * d {
+            bail!(
+                "outer_pool: {w} columns < {} fields x dim {d}",
+                self.n_fields
+            );
+        }
+        let x = slice(s, l, "outer_pool")?;
+        let mut f = vec![0f32; d];
+        let mut out = Vec::with_capacity(rows * d * d);
+        for row in x.chunks_exact(w) {
+            self.pool(row, &mut f);
+            for a in &f {
+                out.extend(f.iter().map(|b| a * b));
+            }
+        }
+        Ok((CpuStorage::F32(out), Shape::from((rows, d * d))))
+    }
+
+    /// dL/df = (G + G^T) f per row, and every field's embedding receives it.
+    fn bwd(&self, x: &Tensor, _res: &Tensor, g: &Tensor) -> Result<Option<Tensor>> {
+        let (rows, w) = x.dims2()?;
+        let d = self.dim;
+        let emb = self.n_fields * d;
+        let gx = with_f32(x, |x| {
+            with_f32(g, |g| {
+                let mut f = vec![0f32; d];
+                let mut gf = vec![0f32; d];
+                let mut gx = Vec::with_capacity(rows * w);
+                for (row, gr) in x.chunks_exact(w).zip(g.chunks_exact(d * d)) {
+                    self.pool(row, &mut f);
+                    for (a, gfa) in gf.iter_mut().enumerate() {
+                        let mut s = 0f32;
+                        for (b, fb) in f.iter().enumerate() {
+                            s += (gr[a * d + b] + gr[b * d + a]) * fb;
+                        }
+                        *gfa = s;
+                    }
+                    for _ in 0..self.n_fields {
+                        gx.extend_from_slice(&gf);
+                    }
+                    gx.extend(std::iter::repeat_n(0.0, w - emb));
+                }
+                gx
+            })
+        })??;
+        Ok(Some(Tensor::from_vec(gx, (rows, w), g.device())?))
+    }
+}
+
+/// vec(f f^T) with f the sum of the first `n_fields` embeddings of size
+/// `dim` in each row of `x`.
+pub fn outer_pool(x: &Tensor, n_fields: usize, dim: usize, fused: bool) -> Result<Tensor> {
+    if fused {
+        return x.apply_op1(OuterPool { n_fields, dim });
+    }
+    let rows = x.dim(0)?;
+    let f = x
+        .narrow(1, 0, n_fields * dim)?
+        .reshape((rows, n_fields, dim))?
+        .sum(1)?;
+    f.unsqueeze(2)?
+        .broadcast_mul(&f.unsqueeze(1)?)?
+        .reshape((rows, dim * dim))
+}
+
+// ---------------------------------------------------------------------------
+// The loss seed: backpropagate a hand-computed dL/dlogit
+
+/// Forward: sum(x * g) (a scalar); backward: g. With g = dL/dlogits,
+/// `seed_grad(logits, g).backward()` yields exactly dL/dparams while the loss
+/// itself is computed stably on the side (CANDLE-NOTES: candle_nn's BCE is
+/// unstable).
+struct SeedGrad {
+    g: Arc<[f32]>,
+}
+
+impl CustomOp1 for SeedGrad {
+    fn name(&self) -> &'static str {
+        "seed_grad"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = slice(s, l, "seed_grad")?;
+        if x.len() != self.g.len() {
+            bail!("seed_grad: {} logits, {} gradients", x.len(), self.g.len());
+        }
+        let v: f64 = x
+            .iter()
+            .zip(self.g.iter())
+            .map(|(a, b)| *a as f64 * *b as f64)
+            .sum();
+        Ok((CpuStorage::F32(vec![v as f32]), Shape::from(())))
+    }
+
+    fn bwd(&self, x: &Tensor, _res: &Tensor, g: &Tensor) -> Result<Option<Tensor>> {
+        let scale = with_f32(g, |s| s[0])?;
+        let v: Vec<f32> = self.g.iter().map(|v| v * scale).collect();
+        Ok(Some(Tensor::from_vec(v, x.shape(), x.device())?))
+    }
+}
+
+/// A scalar whose gradient w.r.t. `logits` is `g` (same element count).
+pub fn seed_grad(logits: &Tensor, g: Arc<[f32]>, fused: bool) -> Result<Tensor> {
+    if fused {
+        return logits.apply_op1(SeedGrad { g });
+    }
+    let gt = Tensor::from_slice(&g, logits.shape(), logits.device())?;
+    logits.mul(&gt)?.sum_all()
+}
