@@ -89,7 +89,10 @@ fn default_output() -> PathBuf {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("{path}: {message}")]
@@ -99,18 +102,29 @@ pub enum ConfigError {
 impl RunConfig {
     /// Read, parse and validate a config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-        let mut cfg = Self::parse(&text).map_err(|message| ConfigError::Parse { path: path.to_path_buf(), message })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut cfg = Self::parse(&text).map_err(|message| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message,
+        })?;
         if cfg.name.is_empty() {
-            cfg.name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
+            cfg.name = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "run".into());
         }
         // Relative data paths are relative to the config file, so configs can
         // be run from any working directory.
         if let Some(dir) = path.parent() {
-            cfg.data.resolve_paths(dir);
+            resolve_data_paths(&mut cfg.data, dir);
         }
-        cfg.check().map_err(|message| ConfigError::Invalid { path: path.to_path_buf(), message })?;
+        cfg.check().map_err(|message| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        })?;
         Ok(cfg)
     }
 
@@ -123,7 +137,8 @@ impl RunConfig {
     pub fn check(&self) -> Result<(), String> {
         self.optimizer.check().map_err(|e| e.to_string())?;
         if let Some(d) = &self.dense_optimizer {
-            d.check().map_err(|e| e.to_string().replace("optimizer.", "dense_optimizer."))?;
+            d.check()
+                .map_err(|e| e.to_string().replace("optimizer.", "dense_optimizer."))?;
         }
         self.data.check().map_err(|e| e.to_string())?;
         self.model.check().map_err(|e| e.to_string())?;
@@ -153,7 +168,9 @@ impl RunConfig {
 
     /// The dense layers' optimizer (SPEC 1).
     pub fn dense_optimizer(&self) -> OptimizerConfig {
-        self.dense_optimizer.clone().unwrap_or_else(|| self.optimizer.without_regularization())
+        self.dense_optimizer
+            .clone()
+            .unwrap_or_else(|| self.optimizer.without_regularization())
     }
 
     /// The folder of this run's outputs.
@@ -166,11 +183,31 @@ impl RunConfig {
     }
 }
 
+/// Make the data paths of a config absolute, taking relative ones as
+/// relative to the config file's folder. Absolute paths survive copying the
+/// resolved config into a run folder (sweeps do), so every copy reads the
+/// same files.
+fn resolve_data_paths(data: &mut DataConfig, config_dir: &Path) {
+    let base = std::path::absolute(config_dir).unwrap_or_else(|_| config_dir.to_path_buf());
+    for p in [&mut data.train, &mut data.test, &mut data.cache_dir]
+        .into_iter()
+        .flatten()
+    {
+        if p.is_relative() {
+            *p = base.join(&*p);
+        }
+    }
+}
+
 /// serde lists every valid key after an unknown one; pick the nearest
 /// (Jaro-Winkler similarity) and say it first, so a typo reads as a typo.
 fn with_suggestion(message: &str) -> String {
-    let Some(rest) = message.split("unknown field `").nth(1) else { return message.to_string() };
-    let Some((unknown, rest)) = rest.split_once('`') else { return message.to_string() };
+    let Some(rest) = message.split("unknown field `").nth(1) else {
+        return message.to_string();
+    };
+    let Some((unknown, rest)) = rest.split_once('`') else {
+        return message.to_string();
+    };
     let candidates: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
     let best = candidates
         .iter()
@@ -189,7 +226,11 @@ mod tests {
     #[test]
     fn suggestion_names_the_nearest_key() {
         let msg = "unknown field `lamda21`, expected one of `name`, `lr`, `lambda1`, `lambda21`, `lambda2`";
-        assert!(with_suggestion(msg).ends_with("did you mean `lambda21`?"), "{}", with_suggestion(msg));
+        assert!(
+            with_suggestion(msg).ends_with("did you mean `lambda21`?"),
+            "{}",
+            with_suggestion(msg)
+        );
         let far = "unknown field `zzzz`, expected one of `name`, `lr`";
         assert_eq!(with_suggestion(far), far);
     }

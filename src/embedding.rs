@@ -73,7 +73,6 @@ pub struct Touched {
 
 pub struct EmbeddingStore {
     dim: usize,
-    state_len: usize,
     stride: usize,
     init: RowInit,
     index: KeyMap,
@@ -91,13 +90,21 @@ struct RowPtr(*mut f32);
 unsafe impl Send for RowPtr {}
 unsafe impl Sync for RowPtr {}
 
+impl RowPtr {
+    /// Taking `self` makes closures capture the whole (Sync) wrapper rather
+    /// than its raw-pointer field.
+    #[inline]
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
 impl EmbeddingStore {
     /// A store of `dim`-wide rows whose optimizer needs `state_len` floats per row.
     pub fn new(dim: usize, state_len: usize, init: RowInit) -> Self {
         assert!(dim > 0, "embedding dim must be > 0");
         Self {
             dim,
-            state_len,
             stride: dim + state_len,
             init,
             index: KeyMap::default(),
@@ -125,7 +132,11 @@ impl EmbeddingStore {
     fn row_ptr(&self, row: u32) -> *const f32 {
         let r = row as usize;
         // SAFETY: row < n_rows, so its chunk exists and the offset is in bounds.
-        unsafe { self.chunks[r >> CHUNK_ROWS_LOG2].as_ptr().add((r & (CHUNK_ROWS - 1)) * self.stride) }
+        unsafe {
+            self.chunks[r >> CHUNK_ROWS_LOG2]
+                .as_ptr()
+                .add((r & (CHUNK_ROWS - 1)) * self.stride)
+        }
     }
 
     /// The weights of row `row`.
@@ -157,7 +168,8 @@ impl EmbeddingStore {
         }
         let row = self.n_rows as u32;
         if self.n_rows == self.chunks.len() * CHUNK_ROWS {
-            self.chunks.push(vec![0.0f32; CHUNK_ROWS * self.stride].into_boxed_slice());
+            self.chunks
+                .push(vec![0.0f32; CHUNK_ROWS * self.stride].into_boxed_slice());
         }
         self.n_rows += 1;
         self.last_step.push(0);
@@ -183,7 +195,11 @@ impl EmbeddingStore {
         touched.slot_of_key.clear();
         touched.slot_of_key.reserve(batch.keys.len());
         for &key in &batch.keys {
-            let row = if insert { Some(self.lookup_or_insert(key, opt)) } else { self.lookup(key) };
+            let row = if insert {
+                Some(self.lookup_or_insert(key, opt))
+            } else {
+                self.lookup(key)
+            };
             let slot = match row {
                 None => NO_SLOT,
                 Some(row) => {
@@ -207,7 +223,13 @@ impl EmbeddingStore {
     /// (`batch.len x n_fields x dim`, sample-major then field-major).
     /// `perturb`, when given (`touched.rows.len() x dim`), is added to each
     /// touched row first (Hessian-vector products by finite differences).
-    pub fn gather(&self, batch: &Batch, touched: &Touched, perturb: Option<&[f32]>, out: &mut Vec<f32>) {
+    pub fn gather(
+        &self,
+        batch: &Batch,
+        touched: &Touched,
+        perturb: Option<&[f32]>,
+        out: &mut Vec<f32>,
+    ) {
         let d = self.dim;
         let n_bags = batch.len * batch.n_fields;
         out.clear();
@@ -238,7 +260,11 @@ impl EmbeddingStore {
         let d = self.dim;
         touched.grads.clear();
         touched.grads.resize(touched.rows.len() * d, 0.0);
-        for (bag, src) in d_emb.chunks_exact(d).enumerate().take(batch.len * batch.n_fields) {
+        for (bag, src) in d_emb
+            .chunks_exact(d)
+            .enumerate()
+            .take(batch.len * batch.n_fields)
+        {
             let (lo, hi) = (batch.offsets[bag] as usize, batch.offsets[bag + 1] as usize);
             for &slot in &touched.slot_of_key[lo..hi] {
                 let g = &mut touched.grads[slot as usize * d..(slot as usize + 1) * d];
@@ -257,25 +283,32 @@ impl EmbeddingStore {
         let stride = self.stride;
         let last = RowPtr(self.last_step.as_mut_ptr() as *mut f32);
         let this = &*self;
-        touched.rows.par_iter().enumerate().with_min_len(256).for_each(|(u, &row)| {
-            let p = RowPtr(this.row_ptr(row) as *mut f32);
-            // SAFETY: `touched.rows` holds unique row ids, so each task owns a
-            // disjoint row block and a disjoint last_step entry; the store is
-            // not otherwise accessed during the update.
-            let (w, s, ls) = unsafe {
-                let block = std::slice::from_raw_parts_mut(p.0, stride);
-                let (w, s) = block.split_at_mut(dim);
-                (w, s, &mut *(last.0 as *mut u32).add(row as usize))
-            };
-            let g = &touched.grads[u * d..(u + 1) * d];
-            let h = hess.map(|h| &h[u * d..(u + 1) * d]);
-            opt.update_group(w, s, ls, g, h);
-        });
+        touched
+            .rows
+            .par_iter()
+            .enumerate()
+            .with_min_len(256)
+            .for_each(|(u, &row)| {
+                let p = this.row_ptr(row) as *mut f32;
+                // SAFETY: `touched.rows` holds unique row ids, so each task owns a
+                // disjoint row block and a disjoint last_step entry; the store is
+                // not otherwise accessed during the update.
+                let (w, s, ls) = unsafe {
+                    let block = std::slice::from_raw_parts_mut(p, stride);
+                    let (w, s) = block.split_at_mut(dim);
+                    (w, s, &mut *(last.get() as *mut u32).add(row as usize))
+                };
+                let g = &touched.grads[u * d..(u + 1) * d];
+                let h = hess.map(|h| &h[u * d..(u + 1) * d]);
+                opt.update_group(w, s, ls, g, h);
+            });
     }
 
     /// Rows whose weights are not all zero.
     pub fn nonzero_rows(&self) -> u64 {
-        (0..self.n_rows as u32).filter(|&r| self.weights(r).iter().any(|&x| x != 0.0)).count() as u64
+        (0..self.n_rows as u32)
+            .filter(|&r| self.weights(r).iter().any(|&x| x != 0.0))
+            .count() as u64
     }
 
     /// Magnitude pruning (SPEC 6): keep the `keep` rows of largest L2 norm
@@ -314,7 +347,11 @@ impl EmbeddingStore {
             + self.last_step.capacity() * 4
             + self.slot.capacity() * 4
             + index_bytes;
-        StoreMemory { rows: self.n_rows as u64, needed_bytes: needed as u64, held_bytes: held as u64 }
+        StoreMemory {
+            rows: self.n_rows as u64,
+            needed_bytes: needed as u64,
+            held_bytes: held as u64,
+        }
     }
 }
 

@@ -37,7 +37,10 @@ where
 /// `dir/.name.tmp-PID`: same directory (so rename is atomic), hidden, and
 /// unique per process so concurrent sweep jobs never share a temporary.
 fn temp_sibling(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 

@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use ctr_run::cli;
 
 #[derive(Parser)]
-#[command(name = "ctr-run", version, about = "CTR prediction experiments with sparsity-inducing optimizers")]
+#[command(
+    name = "ctr-run",
+    version,
+    about = "CTR prediction experiments with sparsity-inducing optimizers"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

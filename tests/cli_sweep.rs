@@ -5,8 +5,15 @@ use std::path::Path;
 use std::process::Command;
 
 fn ctr_run(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_ctr-run")).args(args).output().expect("binary runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_ctr-run"))
+        .args(args)
+        .output()
+        .expect("binary runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -50,17 +57,29 @@ fn shards_then_restart_run_each_job_exactly_once() {
     let tmp = tempfile::tempdir().unwrap();
     let sweep = setup(tmp.path());
     let s1 = ctr_run(&["sweep", "--quiet", "--config", &sweep, "--shard", "1/2"]);
-    assert!(s1.contains("4 jobs, 2 in shard 1/2, 0 already finished, 2 ran, 0 failed"), "{s1}");
+    assert!(
+        s1.contains("4 jobs, 2 in shard 1/2, 0 already finished, 2 ran, 0 failed"),
+        "{s1}"
+    );
     let s2 = ctr_run(&["sweep", "--quiet", "--config", &sweep, "--shard", "2/2"]);
-    assert!(s2.contains("4 jobs, 2 in shard 2/2, 0 already finished, 2 ran, 0 failed"), "{s2}");
+    assert!(
+        s2.contains("4 jobs, 2 in shard 2/2, 0 already finished, 2 ran, 0 failed"),
+        "{s2}"
+    );
     // Everything is finished: a restart runs nothing.
     let s3 = ctr_run(&["sweep", "--quiet", "--config", &sweep]);
-    assert!(s3.contains("4 jobs, 4 in shard 1/1, 4 already finished, 0 ran, 0 failed"), "{s3}");
+    assert!(
+        s3.contains("4 jobs, 4 in shard 1/1, 4 already finished, 0 ran, 0 failed"),
+        "{s3}"
+    );
     // Lose one run: only it runs again.
     let runs = tmp.path().join("grid/runs");
     std::fs::remove_file(runs.join("optimizer.lambda21=0.01,seed=2/metrics.json")).unwrap();
     let s4 = ctr_run(&["sweep", "--quiet", "--config", &sweep]);
-    assert!(s4.contains("4 jobs, 4 in shard 1/1, 3 already finished, 1 ran, 0 failed"), "{s4}");
+    assert!(
+        s4.contains("4 jobs, 4 in shard 1/1, 3 already finished, 1 ran, 0 failed"),
+        "{s4}"
+    );
     let csv = std::fs::read_to_string(tmp.path().join("grid/runs.csv")).unwrap();
     assert_eq!(csv.lines().count(), 5, "header + 4 runs:\n{csv}");
     assert!(csv.lines().nth(1).unwrap().contains("group_adagrad"));

@@ -9,7 +9,10 @@ use ctr_run::config::RunConfig;
 use ctr_run::data::{self, Batch, Split};
 use ctr_run::train::Trainer;
 
-const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/datasets/avazu/avazu_train8k.csv");
+const SAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/datasets/avazu/avazu_train8k.csv"
+);
 
 /// Per-coordinate FTRL-Proximal with beta = 0 and the TensorFlow
 /// conventions of SPEC 2 (accumulator starts at `init_acc`; l2 enters the
@@ -81,10 +84,24 @@ fn lr_group_adagrad_matches_independent_ftrl_proximal() {
         "name = \"group_adagrad\"\nlr = {alpha}\nlambda1 = {l1}\nlambda21 = 0.0\nlambda2 = {l2}\ninitial_accumulator = {acc}"
     ));
     let mut trainer = Trainer::for_config(&cfg).unwrap();
-    let mut reference = Ftrl { alpha, l1, l2, init_acc: acc, z: HashMap::new(), n: HashMap::new() };
+    let mut reference = Ftrl {
+        alpha,
+        l1,
+        l2,
+        init_acc: acc,
+        z: HashMap::new(),
+        n: HashMap::new(),
+    };
     // The bias: the dense optimizer is Group Adagrad with lambdas 0, which
     // from a zero start is FTRL with lambdas 0 (Theorem 2 + SPEC 2).
-    let mut bias = Ftrl { alpha, l1: 0.0, l2: 0.0, init_acc: acc, z: HashMap::new(), n: HashMap::new() };
+    let mut bias = Ftrl {
+        alpha,
+        l1: 0.0,
+        l2: 0.0,
+        init_acc: acc,
+        z: HashMap::new(),
+        n: HashMap::new(),
+    };
 
     let mut source = data::open(&cfg.data, Split::Train, cfg.train.batch_size).unwrap();
     let mut batch = Batch::default();
@@ -115,7 +132,10 @@ fn lr_group_adagrad_matches_independent_ftrl_proximal() {
         }
         trainer.train_batch(&batch, Some(&mut logits)).unwrap();
         for (a, b) in logits.iter().zip(&ref_logits) {
-            assert!((*a as f64 - b).abs() <= 1e-5 * (1.0 + b.abs()), "batch {batches}: logit {a} vs FTRL {b}");
+            assert!(
+                (*a as f64 - b).abs() <= 1e-5 * (1.0 + b.abs()),
+                "batch {batches}: logit {a} vs FTRL {b}"
+            );
         }
         for (k, g) in grads {
             reference.update(k, g);
@@ -137,15 +157,26 @@ fn lr_group_adagrad_matches_independent_ftrl_proximal() {
                     s += reference.weight(k);
                 }
             }
-            assert!((logits[i] as f64 - s).abs() <= 1e-5 * (1.0 + s.abs()), "test logit {} vs FTRL {s}", logits[i]);
+            assert!(
+                (logits[i] as f64 - s).abs() <= 1e-5 * (1.0 + s.abs()),
+                "test logit {} vs FTRL {s}",
+                logits[i]
+            );
             compared += 1;
         }
     }
     assert!(compared > 1000, "compared {compared} test predictions");
     // l1 makes some weights exactly zero in both.
-    let zero_ref = reference.z.keys().filter(|&&k| reference.weight(k) == 0.0).count();
+    let zero_ref = reference
+        .z
+        .keys()
+        .filter(|&&k| reference.weight(k) == 0.0)
+        .count();
     let sparsity = trainer.sparsity();
     assert_eq!(sparsity.seen_features as usize, reference.z.len());
-    assert_eq!((sparsity.seen_features - sparsity.nonzero_features) as usize, zero_ref);
+    assert_eq!(
+        (sparsity.seen_features - sparsity.nonzero_features) as usize,
+        zero_ref
+    );
     assert!(zero_ref > 0, "l1 = {l1} should zero some features");
 }

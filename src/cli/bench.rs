@@ -53,20 +53,35 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         output: std::env::temp_dir(),
         data: DataConfig {
             format,
-            synthetic: Some(SyntheticConfig { rows: args.rows, seed: 1, ..Default::default() }),
+            synthetic: Some(SyntheticConfig {
+                rows: args.rows,
+                seed: 1,
+                ..Default::default()
+            }),
             split: crate::data::SplitKind::Fraction,
             train_fraction: 0.9,
             ..Default::default()
         },
         model: ModelConfig::default_for(kind),
-        optimizer: OptimizerConfig { name, lambda21: args.lambda21, ..OptimizerConfig::named(name) },
+        optimizer: OptimizerConfig {
+            name,
+            lambda21: args.lambda21,
+            ..OptimizerConfig::named(name)
+        },
         dense_optimizer: None,
-        train: TrainConfig { batch_size: args.batch, progress: false, ..Default::default() },
+        train: TrainConfig {
+            batch_size: args.batch,
+            progress: false,
+            ..Default::default()
+        },
         prune: None,
     };
     cfg.check().map_err(anyhow::Error::msg)?;
     super::init_threads(cfg.threads);
-    let opts = RunOptions { dry: true, quiet: true };
+    let opts = RunOptions {
+        dry: true,
+        quiet: true,
+    };
     eprintln!("warm-up (generates the data and its cache on first use) ...");
     train::run(&cfg, &opts)?;
     let mut runs = Vec::new();
@@ -75,13 +90,20 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         eprintln!("run {}: {:.0} samples/s", i + 1, m.train_samples_per_second);
         runs.push(m);
     }
-    runs.sort_by(|a, b| a.train_samples_per_second.total_cmp(&b.train_samples_per_second));
+    runs.sort_by(|a, b| {
+        a.train_samples_per_second
+            .total_cmp(&b.train_samples_per_second)
+    });
     let m = &runs[runs.len() / 2];
     println!(
         "{} + {} | {} threads, batch {} | {} train samples",
         args.model, args.optimizer, args.threads, args.batch, m.train_samples
     );
-    println!("throughput (median of {}): {:.0} samples/s", runs.len(), m.train_samples_per_second);
+    println!(
+        "throughput (median of {}): {:.0} samples/s",
+        runs.len(),
+        m.train_samples_per_second
+    );
     println!("per-phase time (us per sample):");
     let samples = m.train_samples.max(1) as f64;
     for (phase, secs) in m.phases.rows() {
@@ -91,7 +113,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     }
     println!(
         "test: AUC {}  logloss {:.5}  feature rate {:.4}",
-        m.auc.map(|a| format!("{a:.5}")).unwrap_or_else(|| "n/a".into()),
+        m.auc
+            .map(|a| format!("{a:.5}"))
+            .unwrap_or_else(|| "n/a".into()),
         m.logloss,
         m.feature_rate
     );

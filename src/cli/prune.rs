@@ -48,7 +48,10 @@ pub fn run(args: &PruneArgs) -> Result<()> {
     let base = RunConfig::load(&args.config)?;
     if let Some(rate) = args.target_rate {
         let mut cfg = base;
-        cfg.prune = Some(PruneConfig { target_rate: rate, finetune: args.finetune.clone() });
+        cfg.prune = Some(PruneConfig {
+            target_rate: rate,
+            finetune: args.finetune.clone(),
+        });
         cfg.check().map_err(anyhow::Error::msg)?;
         super::init_threads(cfg.threads);
         let outcomes = prune::run(&cfg, args.quiet)?;
@@ -57,7 +60,9 @@ pub fn run(args: &PruneArgs) -> Result<()> {
             println!(
                 "r={:<4} AUC {}  logloss {:.5}  feature rate {:.4}",
                 o.finetune,
-                m.auc.map(|a| format!("{a:.5}")).unwrap_or_else(|| "n/a".into()),
+                m.auc
+                    .map(|a| format!("{a:.5}"))
+                    .unwrap_or_else(|| "n/a".into()),
                 m.logloss,
                 m.feature_rate
             );
@@ -65,12 +70,21 @@ pub fn run(args: &PruneArgs) -> Result<()> {
         println!("results in {}", cfg.run_dir().display());
         return Ok(());
     }
-    let Some(dir) = &args.match_runs else { bail!("give --target-rate R or --match-runs DIR") };
+    let Some(dir) = &args.match_runs else {
+        bail!("give --target-rate R or --match-runs DIR")
+    };
     let records = runs::collect(dir)?;
     // Mean feature rate per setting (the run name without its seed).
     let mut rates: BTreeMap<String, (f64, u32)> = BTreeMap::new();
-    for r in records.iter().filter(|r| r.config.optimizer.name.is_group()) {
-        let name = r.dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    for r in records
+        .iter()
+        .filter(|r| r.config.optimizer.name.is_group())
+    {
+        let name = r
+            .dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let setting = name.split(",seed=").next().unwrap_or(&name).to_string();
         let e = rates.entry(setting).or_insert((0.0, 0));
         e.0 += r.metrics.feature_rate;
@@ -85,14 +99,22 @@ pub fn run(args: &PruneArgs) -> Result<()> {
         let rate = sum / *n as f64;
         for seed in 1..=args.repeats {
             let mut cfg = base.clone();
-            cfg.prune = Some(PruneConfig { target_rate: rate, finetune: args.finetune.clone() });
+            cfg.prune = Some(PruneConfig {
+                target_rate: rate,
+                finetune: args.finetune.clone(),
+            });
             cfg.seed = seed;
             cfg.output = output.clone();
             cfg.name = format!("match={setting},seed={seed}");
             cfg.check().map_err(anyhow::Error::msg)?;
             let mut settings = BTreeMap::new();
             settings.insert("prune.target_rate".to_string(), Value::Float(rate));
-            jobs.push(Job { index: jobs.len(), name: cfg.name.clone(), settings, config: cfg });
+            jobs.push(Job {
+                index: jobs.len(),
+                name: cfg.name.clone(),
+                settings,
+                config: cfg,
+            });
         }
     }
     let sweep_dir = output.parent().unwrap_or(&output).to_path_buf();

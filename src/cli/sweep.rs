@@ -32,11 +32,21 @@ pub fn run(args: &SweepArgs) -> Result<()> {
     let jobs = cfg.jobs(&base)?;
     let sweep_dir = jobs
         .first()
-        .map(|j| j.config.output.parent().unwrap_or(&j.config.output).to_path_buf())
+        .map(|j| {
+            j.config
+                .output
+                .parent()
+                .unwrap_or(&j.config.output)
+                .to_path_buf()
+        })
         .unwrap_or_default();
     if args.dry_run {
         for j in jobs.iter().filter(|j| args.shard.contains(j.index)) {
-            let state = if j.is_finished() { "finished" } else { "to run" };
+            let state = if j.is_finished() {
+                "finished"
+            } else {
+                "to run"
+            };
             println!("{:>4}  {:<8}  {}", j.index, state, j.dir().display());
         }
         return Ok(());
@@ -60,7 +70,11 @@ pub fn run(args: &SweepArgs) -> Result<()> {
         eprintln!("failed: {name}: {err}");
     }
     if !r.failed.is_empty() {
-        anyhow::bail!("{} of {} runs failed", r.failed.len(), r.ran.len() + r.failed.len());
+        anyhow::bail!(
+            "{} of {} runs failed",
+            r.failed.len(),
+            r.ran.len() + r.failed.len()
+        );
     }
     Ok(())
 }

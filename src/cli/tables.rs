@@ -29,7 +29,10 @@ pub fn run(args: &TablesArgs) -> Result<()> {
         println!("claim   {c}");
     }
     if r.tables.is_empty() && r.figures.is_empty() {
-        println!("no finished runs in the expected sweep folders under {}", args.runs.display());
+        println!(
+            "no finished runs in the expected sweep folders under {}",
+            args.runs.display()
+        );
     }
     Ok(())
 }

@@ -37,8 +37,17 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         println!("results in {}", cfg.run_dir().display());
         return Ok(());
     }
-    let m = train::run(&cfg, &RunOptions { quiet: args.quiet, ..Default::default() })?;
-    let auc = m.auc.map(|a| format!("{a:.5}")).unwrap_or_else(|| "n/a (one class)".into());
+    let m = train::run(
+        &cfg,
+        &RunOptions {
+            quiet: args.quiet,
+            ..Default::default()
+        },
+    )?;
+    let auc = m
+        .auc
+        .map(|a| format!("{a:.5}"))
+        .unwrap_or_else(|| "n/a (one class)".into());
     println!(
         "{}: AUC {auc}  logloss {:.5}  feature rate {:.4} ({} of {} features)  {} train samples in {:.1}s ({:.0}/s)",
         m.run,

@@ -11,4 +11,6 @@ pub mod sweep;
 pub mod table;
 
 pub use plot::{line_chart, ChartSpec, LegendPosition, PlotError, Point, Series};
-pub use table::{best_indices, fmt_fixed, fmt_mean_std, fmt_p_value, Align, Better, Cell, Table, TableError};
+pub use table::{
+    best_indices, fmt_fixed, fmt_mean_std, fmt_p_value, Align, Better, Cell, Table, TableError,
+};

@@ -30,20 +30,28 @@ pub struct PruneConfig {
 
 impl Default for PruneConfig {
     fn default() -> Self {
-        Self { target_rate: 0.1, finetune: vec![0.0, 0.1, 0.2, 0.3] }
+        Self {
+            target_rate: 0.1,
+            finetune: vec![0.0, 0.1, 0.2, 0.3],
+        }
     }
 }
 
 impl PruneConfig {
     pub fn check(&self) -> Result<(), String> {
         if !(self.target_rate > 0.0 && self.target_rate <= 1.0) {
-            return Err(format!("prune.target_rate must be in (0, 1], got {}", self.target_rate));
+            return Err(format!(
+                "prune.target_rate must be in (0, 1], got {}",
+                self.target_rate
+            ));
         }
         if self.finetune.is_empty() {
             return Err("prune.finetune must list at least one fraction".into());
         }
         if let Some(r) = self.finetune.iter().find(|r| !(0.0..1.0).contains(*r)) {
-            return Err(format!("prune.finetune fractions must be in [0, 1), got {r}"));
+            return Err(format!(
+                "prune.finetune fractions must be in [0, 1), got {r}"
+            ));
         }
         Ok(())
     }
@@ -67,7 +75,9 @@ fn prune_trainer(trainer: &mut Trainer, rate: f64) {
 /// one training per fine-tune fraction; write the run folder with
 /// `prune.csv` (every fraction) and the best fraction's `metrics.json`.
 pub fn run(cfg: &RunConfig, quiet: bool) -> Result<Vec<PruneOutcome>> {
-    let Some(spec) = &cfg.prune else { bail!("{}: no [prune] section", cfg.name) };
+    let Some(spec) = &cfg.prune else {
+        bail!("{}: no [prune] section", cfg.name)
+    };
     let wall = Instant::now();
     let dir = cfg.run_dir();
     train::start_run_dir(cfg, &dir)?;
@@ -77,12 +87,34 @@ pub fn run(cfg: &RunConfig, quiet: bool) -> Result<Vec<PruneOutcome>> {
     for &r in &spec.finetune {
         let mut trainer = Trainer::for_config(cfg)?;
         let first = ((1.0 - r) * total as f64).round() as u64;
-        let pb = train::progress_bar(Some(total), quiet || !cfg.train.progress, &format!("prune r={r}"));
+        let pb = train::progress_bar(
+            Some(total),
+            quiet || !cfg.train.progress,
+            &format!("prune r={r}"),
+        );
         let mut progress = Progress::default();
-        train::train_window(&mut trainer, cfg, RowWindow { skip: 0, take: Some(first) }, &pb, &mut progress)?;
+        train::train_window(
+            &mut trainer,
+            cfg,
+            RowWindow {
+                skip: 0,
+                take: Some(first),
+            },
+            &pb,
+            &mut progress,
+        )?;
         prune_trainer(&mut trainer, spec.target_rate);
         if first < total {
-            train::train_window(&mut trainer, cfg, RowWindow { skip: first, take: None }, &pb, &mut progress)?;
+            train::train_window(
+                &mut trainer,
+                cfg,
+                RowWindow {
+                    skip: first,
+                    take: None,
+                },
+                &pb,
+                &mut progress,
+            )?;
             prune_trainer(&mut trainer, spec.target_rate);
         }
         pb.finish_and_clear();
@@ -90,18 +122,30 @@ pub fn run(cfg: &RunConfig, quiet: bool) -> Result<Vec<PruneOutcome>> {
         let mut m = train::metrics_of(cfg, &trainer, &progress, &ev, wall);
         m.prune_finetune = Some(r);
         m.prune_target_rate = Some(spec.target_rate);
-        outcomes.push(PruneOutcome { finetune: r, metrics: m });
+        outcomes.push(PruneOutcome {
+            finetune: r,
+            metrics: m,
+        });
         curves.push(progress.curve);
     }
     write_atomic_with(&dir.join("prune.csv"), |w| {
-        writeln!(w, "finetune,target_rate,auc,logloss,feature_rate,nonzero_features,seen_features")?;
+        writeln!(
+            w,
+            "finetune,target_rate,auc,logloss,feature_rate,nonzero_features,seen_features"
+        )?;
         for o in &outcomes {
             let m = &o.metrics;
             let auc = m.auc.map(|a| a.to_string()).unwrap_or_default();
             writeln!(
                 w,
                 "{},{},{},{},{},{},{}",
-                o.finetune, spec.target_rate, auc, m.logloss, m.feature_rate, m.nonzero_features, m.seen_features
+                o.finetune,
+                spec.target_rate,
+                auc,
+                m.logloss,
+                m.feature_rate,
+                m.nonzero_features,
+                m.seen_features
             )?;
         }
         Ok(())

@@ -72,12 +72,28 @@ impl Setting {
 fn settings(records: &[RunRecord], sweep: &str) -> Vec<Setting> {
     let mut map: BTreeMap<String, Setting> = BTreeMap::new();
     for r in records {
-        let Some(folder) = r.dir.parent().and_then(|p| p.parent()).and_then(|p| p.file_name()) else { continue };
+        let Some(folder) = r
+            .dir
+            .parent()
+            .and_then(|p| p.parent())
+            .and_then(|p| p.file_name())
+        else {
+            continue;
+        };
         if folder != sweep {
             continue;
         }
-        let job = r.dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let name = job.split(",seed=").next().unwrap_or(&job).trim_start_matches("seed=").to_string();
+        let job = r
+            .dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let name = job
+            .split(",seed=")
+            .next()
+            .unwrap_or(&job)
+            .trim_start_matches("seed=")
+            .to_string();
         let s = map.entry(name.clone()).or_insert_with(|| Setting {
             name,
             first: r.clone(),
@@ -136,7 +152,11 @@ pub fn write_report(root: &Path, out: &Path) -> Result<Report> {
     figure2(&records, out, &mut report)?;
     figure3(&records, out, &mut report)?;
     let mut md = String::from("# Qualitative claims of the paper, checked on these runs\n\n");
-    md.push_str(&format!("Runs read from `{}`; p-values: {}.\n\n", root.display(), TEST.describe()));
+    md.push_str(&format!(
+        "Runs read from `{}`; p-values: {}.\n\n",
+        root.display(),
+        TEST.describe()
+    ));
     for c in &report.claims {
         let _ = writeln!(md, "- {c}");
     }
@@ -147,13 +167,25 @@ pub fn write_report(root: &Path, out: &Path) -> Result<Report> {
 
 fn save(table: &Table, out: &Path, stem: &str, report: &mut Report) -> Result<()> {
     let path = out.join(stem);
-    table.write_all(&path).with_context(|| format!("writing {stem}"))?;
+    table
+        .write_all(&path)
+        .with_context(|| format!("writing {stem}"))?;
     report.tables.push(path);
     Ok(())
 }
 
-fn chart(spec: ChartSpec, series: &[Series], out: &Path, stem: &str, report: &mut Report) -> Result<()> {
-    let series: Vec<Series> = series.iter().filter(|s| !s.points.is_empty()).cloned().collect();
+fn chart(
+    spec: ChartSpec,
+    series: &[Series],
+    out: &Path,
+    stem: &str,
+    report: &mut Report,
+) -> Result<()> {
+    let series: Vec<Series> = series
+        .iter()
+        .filter(|s| !s.points.is_empty())
+        .cloned()
+        .collect();
     if series.is_empty() {
         return Ok(());
     }
@@ -183,11 +215,19 @@ fn table2_and_figure1(records: &[RunRecord], out: &Path, report: &mut Report) ->
         group.sort_by(|a, b| a.opt().lambda21.total_cmp(&b.opt().lambda21));
         let pruned = settings(records, &format!("{ds}_adam_prune"));
         let (mut wins, mut compared) = (0, 0);
-        let mut g_series = Series { label: "Group Adam".into(), points: Vec::new() };
-        let mut p_series = Series { label: "Adam + pruning".into(), points: Vec::new() };
+        let mut g_series = Series {
+            label: "Group Adam".into(),
+            points: Vec::new(),
+        };
+        let mut p_series = Series {
+            label: "Adam + pruning".into(),
+            points: Vec::new(),
+        };
         for g in &group {
             g_series.points.push(g.rate_auc_point());
-            let p = pruned.iter().find(|p| p.name == format!("match={}", g.name));
+            let p = pruned
+                .iter()
+                .find(|p| p.name == format!("match={}", g.name));
             let (gc, pc, pv) = match p {
                 Some(p) => {
                     p_series.points.push(p.rate_auc_point());
@@ -198,9 +238,19 @@ fn table2_and_figure1(records: &[RunRecord], out: &Path, report: &mut Report) ->
                     let (a, b) = bold_pair(g, p);
                     (a, b, p_cell(g, p))
                 }
-                None => (Cell::new(format!("{} ({})", g.auc_cell(), g.rate_cell())), Cell::new("not run"), "".into()),
+                None => (
+                    Cell::new(format!("{} ({})", g.auc_cell(), g.rate_cell())),
+                    Cell::new("not run"),
+                    "".into(),
+                ),
             };
-            table.push_row([Cell::new(ds), Cell::new(format!("{:e}", g.opt().lambda21)), gc, pc, Cell::new(pv)])?;
+            table.push_row([
+                Cell::new(ds),
+                Cell::new(format!("{:e}", g.opt().lambda21)),
+                gc,
+                pc,
+                Cell::new(pv),
+            ])?;
         }
         // Claim: the feature rate falls as lambda21 rises.
         let rates: Vec<f64> = group.iter().map(|g| g.mean_rate()).collect();
@@ -208,7 +258,11 @@ fn table2_and_figure1(records: &[RunRecord], out: &Path, report: &mut Report) ->
         report.claims.push(format!(
             "{ds}: feature rate falls as lambda21 rises: {} (rates {})",
             if monotone { "holds" } else { "does NOT hold" },
-            rates.iter().map(|r| format!("{r:.4}")).collect::<Vec<_>>().join(" > ")
+            rates
+                .iter()
+                .map(|r| format!("{r:.4}"))
+                .collect::<Vec<_>>()
+                .join(" > ")
         ));
         if compared > 0 {
             report.claims.push(format!(
@@ -231,7 +285,10 @@ fn table2_and_figure1(records: &[RunRecord], out: &Path, report: &mut Report) ->
         )?;
     }
     if any {
-        table.push_note(format!("Mean ± std over seeds; feature rate in parentheses; best AUC per row in bold. p: {}.", TEST.describe()));
+        table.push_note(format!(
+            "Mean ± std over seeds; feature rate in parentheses; best AUC per row in bold. p: {}.",
+            TEST.describe()
+        ));
         save(&table, out, "table2", report)?;
     }
     Ok(())
@@ -241,7 +298,13 @@ fn table2_and_figure1(records: &[RunRecord], out: &Path, report: &mut Report) ->
 fn table3(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()> {
     let mut table = Table::new(
         "Table 3. AUC (feature rate): plain vs Group optimizer",
-        ["dataset", "plain", "plain AUC (rate)", "Group AUC (rate)", "p-value"],
+        [
+            "dataset",
+            "plain",
+            "plain AUC (rate)",
+            "Group AUC (rate)",
+            "p-value",
+        ],
     );
     let mut any = false;
     for ds in DATASETS {
@@ -251,14 +314,25 @@ fn table3(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()> 
             (OptimizerName::Adam, OptimizerName::GroupAdam),
             (OptimizerName::Adagrad, OptimizerName::GroupAdagrad),
         ] {
-            let (Some(p), Some(g)) = (find(plain), find(group)) else { continue };
+            let (Some(p), Some(g)) = (find(plain), find(group)) else {
+                continue;
+            };
             any = true;
             let (pc, gc) = bold_pair(p, g);
-            table.push_row([Cell::new(ds), Cell::new(plain.as_str()), pc, gc, Cell::new(p_cell(p, g))])?;
+            table.push_row([
+                Cell::new(ds),
+                Cell::new(plain.as_str()),
+                pc,
+                gc,
+                Cell::new(p_cell(p, g)),
+            ])?;
         }
     }
     if any {
-        table.push_note(format!("Mean ± std over seeds; best AUC per row in bold. p: {}.", TEST.describe()));
+        table.push_note(format!(
+            "Mean ± std over seeds; best AUC per row in bold. p: {}.",
+            TEST.describe()
+        ));
         save(&table, out, "table3", report)?;
     }
     Ok(())
@@ -293,7 +367,11 @@ fn table4(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()> 
     report.claims.push(format!(
         "criteo: sparsity rises (feature rate falls) with the embedding dimension: {} ({})",
         if falls { "holds" } else { "does NOT hold" },
-        group_rates.iter().map(|(d, r)| format!("d={d}: {r:.4}")).collect::<Vec<_>>().join(", ")
+        group_rates
+            .iter()
+            .map(|(d, r)| format!("d={d}: {r:.4}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     ));
     Ok(())
 }
@@ -302,7 +380,14 @@ fn table4(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()> 
 fn table8(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()> {
     let mut table = Table::new(
         "Table 8. Magnitude pruning: AUC by fine-tune fraction r",
-        ["dataset", "target rate", "r = 0", "r = 10%", "r = 20%", "r = 30%"],
+        [
+            "dataset",
+            "target rate",
+            "r = 0",
+            "r = 10%",
+            "r = 20%",
+            "r = 30%",
+        ],
     );
     let mut any = false;
     for ds in DATASETS {
@@ -311,11 +396,15 @@ fn table8(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()> 
             let mut by_r: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
             let mut target = f64::NAN;
             for dir in &s.dirs {
-                let Ok(text) = std::fs::read_to_string(dir.join("prune.csv")) else { continue };
+                let Ok(text) = std::fs::read_to_string(dir.join("prune.csv")) else {
+                    continue;
+                };
                 for line in text.lines().skip(1) {
                     let f: Vec<&str> = line.split(',').collect();
                     if let (Some(r), Some(t), Some(a)) = (f.first(), f.get(1), f.get(2)) {
-                        if let (Ok(r), Ok(t), Ok(a)) = (r.parse::<f64>(), t.parse::<f64>(), a.parse::<f64>()) {
+                        if let (Ok(r), Ok(t), Ok(a)) =
+                            (r.parse::<f64>(), t.parse::<f64>(), a.parse::<f64>())
+                        {
                             by_r.entry((r * 100.0).round() as u64).or_default().push(a);
                             target = t;
                         }
@@ -326,16 +415,24 @@ fn table8(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()> 
                 continue;
             }
             any = true;
-            let means: Vec<f64> =
-                [0u64, 10, 20, 30].iter().map(|r| by_r.get(r).and_then(|v| stats::mean(v)).unwrap_or(f64::NAN)).collect();
+            let means: Vec<f64> = [0u64, 10, 20, 30]
+                .iter()
+                .map(|r| by_r.get(r).and_then(|v| stats::mean(v)).unwrap_or(f64::NAN))
+                .collect();
             let best = best_indices(&means, Better::Higher);
             let mut row = vec![Cell::new(ds), Cell::new(format!("{target:.4}"))];
             for (i, r) in [0u64, 10, 20, 30].iter().enumerate() {
                 let text = by_r
                     .get(r)
-                    .map(|v| fmt_mean_std(stats::mean(v).unwrap_or(f64::NAN), stats::sample_std(v), 4))
+                    .map(|v| {
+                        fmt_mean_std(stats::mean(v).unwrap_or(f64::NAN), stats::sample_std(v), 4)
+                    })
                     .unwrap_or_else(|| "—".into());
-                row.push(if best.contains(&i) { Cell::bold(text) } else { Cell::new(text) });
+                row.push(if best.contains(&i) {
+                    Cell::bold(text)
+                } else {
+                    Cell::new(text)
+                });
             }
             table.push_row(row)?;
         }
@@ -354,9 +451,18 @@ fn figure2(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()>
         return Ok(());
     }
     let series_of = |norm: GroupNorm, label: &str| {
-        let mut pts: Vec<&Setting> = all.iter().filter(|s| s.opt().group_norm == norm && s.opt().lambda21 > 0.0).collect();
+        let mut pts: Vec<&Setting> = all
+            .iter()
+            .filter(|s| s.opt().group_norm == norm && s.opt().lambda21 > 0.0)
+            .collect();
         pts.sort_by(|a, b| a.mean_rate().total_cmp(&b.mean_rate()));
-        (Series { label: label.into(), points: pts.iter().map(|s| s.rate_auc_point()).collect() }, pts)
+        (
+            Series {
+                label: label.into(),
+                points: pts.iter().map(|s| s.rate_auc_point()).collect(),
+            },
+            pts,
+        )
     };
     let (plain, plain_pts) = series_of(GroupNorm::Plain, "plain ||s_t|| (Algorithm 1)");
     let (weighted, weighted_pts) = series_of(GroupNorm::Weighted, "weighted ||s~_t|| (Theorem 1)");
@@ -365,7 +471,9 @@ fn figure2(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()>
     let (mut plain_better, mut compared) = (0, 0);
     for w in &weighted_pts {
         let x = w.mean_rate();
-        let pair = plain_pts.windows(2).find(|p| p[0].mean_rate() <= x && x <= p[1].mean_rate());
+        let pair = plain_pts
+            .windows(2)
+            .find(|p| p[0].mean_rate() <= x && x <= p[1].mean_rate());
         if let Some(p) = pair {
             let (x0, x1) = (p[0].mean_rate(), p[1].mean_rate());
             let t = if x1 > x0 { (x - x0) / (x1 - x0) } else { 0.0 };
@@ -406,7 +514,11 @@ fn figure3(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()>
             .iter()
             .filter_map(|s| {
                 let o = s.opt();
-                let (x, other) = if l1 { (o.lambda1, o.lambda21) } else { (o.lambda21, o.lambda1) };
+                let (x, other) = if l1 {
+                    (o.lambda1, o.lambda21)
+                } else {
+                    (o.lambda21, o.lambda1)
+                };
                 (x > 0.0 && other == 0.0).then_some((x as f64, s))
             })
             .collect();
@@ -448,7 +560,10 @@ fn figure3(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()>
             legend: LegendPosition::LowerLeft,
             ..Default::default()
         },
-        &[to_series("lambda1 (l1)", &l1), to_series("lambda21 (l21)", &l21)],
+        &[
+            to_series("lambda1 (l1)", &l1),
+            to_series("lambda21 (l21)", &l21),
+        ],
         out,
         "figure3",
         report,

@@ -25,8 +25,18 @@ pub struct SweepReport {
 
 /// Run the jobs of `shard` that are not finished, `parallel` at a time,
 /// with the binary `exe`; then rewrite `runs.csv` over every finished run.
-pub fn run_jobs(jobs: &[Job], shard: Shard, parallel: usize, exe: &Path, sweep_dir: &Path, quiet: bool) -> Result<SweepReport> {
-    let mut report = SweepReport { total: jobs.len(), ..Default::default() };
+pub fn run_jobs(
+    jobs: &[Job],
+    shard: Shard,
+    parallel: usize,
+    exe: &Path,
+    sweep_dir: &Path,
+    quiet: bool,
+) -> Result<SweepReport> {
+    let mut report = SweepReport {
+        total: jobs.len(),
+        ..Default::default()
+    };
     let mut todo: Vec<&Job> = Vec::new();
     for job in jobs.iter().filter(|j| shard.contains(j.index)) {
         report.in_shard += 1;
@@ -57,7 +67,10 @@ pub fn run_jobs(jobs: &[Job], shard: Shard, parallel: usize, exe: &Path, sweep_d
                 pb.set_message(job.name.clone());
                 match run_one(job, exe) {
                     Ok(()) => ran.lock().expect("no poisoned lock").push(job.name.clone()),
-                    Err(e) => failed.lock().expect("no poisoned lock").push((job.name.clone(), format!("{e:#}"))),
+                    Err(e) => failed
+                        .lock()
+                        .expect("no poisoned lock")
+                        .push((job.name.clone(), format!("{e:#}"))),
                 }
                 pb.inc(1);
             });
@@ -89,7 +102,12 @@ fn run_one(job: &Job, exe: &Path) -> Result<()> {
         .with_context(|| format!("starting {}", exe.display()))?;
     if !status.success() {
         let tail = std::fs::read_to_string(dir.join("log.txt")).unwrap_or_default();
-        let last = tail.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").to_string();
+        let last = tail
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .to_string();
         anyhow::bail!("{status}: {last} (see {})", dir.join("log.txt").display());
     }
     Ok(())

@@ -51,14 +51,25 @@ fn visit(dir: &Path, out: &mut Vec<RunRecord>) -> Result<()> {
     let config_path = dir.join("config.toml");
     if metrics_path.is_file() && config_path.is_file() {
         let text = std::fs::read_to_string(&config_path)?;
-        let config = RunConfig::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", config_path.display()))?;
+        let config = RunConfig::parse(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", config_path.display()))?;
         let metrics: Metrics = serde_json::from_slice(&std::fs::read(&metrics_path)?)
             .with_context(|| format!("reading {}", metrics_path.display()))?;
-        out.push(RunRecord { dir: dir.to_path_buf(), config, metrics });
+        out.push(RunRecord {
+            dir: dir.to_path_buf(),
+            config,
+            metrics,
+        });
         return Ok(());
     }
-    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
-    let mut subdirs: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    let mut subdirs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
     subdirs.sort();
     for d in subdirs {
         visit(&d, out)?;
@@ -79,7 +90,12 @@ pub fn write_runs_csv(records: &[RunRecord], root: &Path, path: &Path) -> Result
             let c = &r.config;
             let o = &c.optimizer;
             let m = &r.metrics;
-            let rel = r.dir.strip_prefix(root).unwrap_or(&r.dir).display().to_string();
+            let rel = r
+                .dir
+                .strip_prefix(root)
+                .unwrap_or(&r.dir)
+                .display()
+                .to_string();
             writeln!(
                 w,
                 "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3},{:.1},{}",

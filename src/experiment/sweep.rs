@@ -88,9 +88,17 @@ pub struct Shard {
 impl std::str::FromStr for Shard {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let (k, n) = s.split_once('/').ok_or_else(|| format!("shard `{s}` is not K/N"))?;
-        let k: usize = k.trim().parse().map_err(|_| format!("shard `{s}`: K is not a number"))?;
-        let n: usize = n.trim().parse().map_err(|_| format!("shard `{s}`: N is not a number"))?;
+        let (k, n) = s
+            .split_once('/')
+            .ok_or_else(|| format!("shard `{s}` is not K/N"))?;
+        let k: usize = k
+            .trim()
+            .parse()
+            .map_err(|_| format!("shard `{s}`: K is not a number"))?;
+        let n: usize = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("shard `{s}`: N is not a number"))?;
         if n == 0 || k == 0 || k > n {
             return Err(format!("shard `{s}`: need 1 <= K <= N"));
         }
@@ -106,10 +114,15 @@ impl Shard {
 
 impl SweepConfig {
     pub fn load(path: &Path) -> Result<(Self, PathBuf)> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading sweep {}", path.display()))?;
-        let mut cfg: SweepConfig = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading sweep {}", path.display()))?;
+        let mut cfg: SweepConfig =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         if cfg.name.is_empty() {
-            cfg.name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "sweep".into());
+            cfg.name = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "sweep".into());
         }
         if cfg.repeats == 0 {
             bail!("{}: repeats must be >= 1", path.display());
@@ -126,7 +139,12 @@ impl SweepConfig {
     pub fn jobs(&self, base_path: &Path) -> Result<Vec<Job>> {
         let base = RunConfig::load(base_path)?;
         let base_value = Value::try_from(&base).context("base config to TOML")?;
-        let output = self.output.clone().unwrap_or_else(|| base.output.clone()).join(&self.name).join("runs");
+        let output = self
+            .output
+            .clone()
+            .unwrap_or_else(|| base.output.clone())
+            .join(&self.name)
+            .join("runs");
         let mut settings_list = grid(&self.axes);
         settings_list.extend(self.points.iter().cloned());
         let mut jobs = Vec::new();
@@ -137,9 +155,9 @@ impl SweepConfig {
                 for (key, v) in &settings {
                     set_dotted(&mut value, key, v.clone())?;
                 }
-                let mut config: RunConfig = value
-                    .try_into()
-                    .map_err(|e: toml::de::Error| anyhow::anyhow!("sweep setting {settings:?}: {e}"))?;
+                let mut config: RunConfig = value.try_into().map_err(|e: toml::de::Error| {
+                    anyhow::anyhow!("sweep setting {settings:?}: {e}")
+                })?;
                 let name = job_name(&settings, seed);
                 config.seed = seed;
                 config.output = output.clone();
@@ -147,8 +165,15 @@ impl SweepConfig {
                 if let Some(t) = self.threads_per_job {
                     config.threads = t;
                 }
-                config.check().map_err(|e| anyhow::anyhow!("sweep setting {settings:?}: {e}"))?;
-                jobs.push(Job { index: jobs.len(), name, settings: settings.clone(), config });
+                config
+                    .check()
+                    .map_err(|e| anyhow::anyhow!("sweep setting {settings:?}: {e}"))?;
+                jobs.push(Job {
+                    index: jobs.len(),
+                    name,
+                    settings: settings.clone(),
+                    config,
+                });
             }
         }
         Ok(jobs)
@@ -179,7 +204,9 @@ fn set_dotted(root: &mut Value, key: &str, v: Value) -> Result<()> {
     let mut cur = root;
     let parts: Vec<&str> = key.split('.').collect();
     for (i, part) in parts.iter().enumerate() {
-        let table = cur.as_table_mut().with_context(|| format!("sweep key `{key}`: `{part}` is not inside a table"))?;
+        let table = cur
+            .as_table_mut()
+            .with_context(|| format!("sweep key `{key}`: `{part}` is not inside a table"))?;
         if i + 1 == parts.len() {
             table.insert(part.to_string(), v);
             return Ok(());
@@ -207,7 +234,13 @@ fn job_name(settings: &BTreeMap<String, Value>, seed: u64) -> String {
     parts
         .join(",")
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "._=,-+".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._=,-+".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -219,11 +252,22 @@ mod tests {
     fn grid_is_the_cartesian_product_in_key_order() {
         let mut axes = BTreeMap::new();
         axes.insert("b".to_string(), vec![Value::Integer(1), Value::Integer(2)]);
-        axes.insert("a".to_string(), vec![Value::String("x".into()), Value::String("y".into())]);
+        axes.insert(
+            "a".to_string(),
+            vec![Value::String("x".into()), Value::String("y".into())],
+        );
         let g = grid(&axes);
         assert_eq!(g.len(), 4);
         let names: Vec<String> = g.iter().map(|s| job_name(s, 1)).collect();
-        assert_eq!(names, ["a=x,b=1,seed=1", "a=x,b=2,seed=1", "a=y,b=1,seed=1", "a=y,b=2,seed=1"]);
+        assert_eq!(
+            names,
+            [
+                "a=x,b=1,seed=1",
+                "a=x,b=2,seed=1",
+                "a=y,b=1,seed=1",
+                "a=y,b=2,seed=1"
+            ]
+        );
     }
 
     #[test]

@@ -302,15 +302,22 @@ impl OptimizerConfig {
         if self.name == OptimizerName::ProxSgd && self.lr > 1.0 {
             return Err(ConfigError::Invalid {
                 key: "lr",
-                reason: format!("prox_sgd interpolates w + lr*(w_hat - w), so lr must be in (0, 1], got {}", self.lr),
+                reason: format!(
+                    "prox_sgd interpolates w + lr*(w_hat - w), so lr must be in (0, 1], got {}",
+                    self.lr
+                ),
             });
         }
         // l0's subgradient is 0 wherever it is finite: the method would
         // silently train without the penalty (the ProxGen paper says the same).
-        if self.name == OptimizerName::Subgradient && self.regularizer == Regularizer::L0 && self.lambda > 0.0 {
+        if self.name == OptimizerName::Subgradient
+            && self.regularizer == Regularizer::L0
+            && self.lambda > 0.0
+        {
             return Err(ConfigError::Invalid {
                 key: "regularizer",
-                reason: "l0 has no useful subgradient; use prox_adam or prox_sgd_momentum for l0".into(),
+                reason: "l0 has no useful subgradient; use prox_adam or prox_sgd_momentum for l0"
+                    .into(),
             });
         }
         Ok(())

@@ -14,7 +14,7 @@ mod step;
 pub use phases::{Phase, PhaseTimes};
 pub use prefetch::RowWindow;
 pub use run::{
-    evaluate, finish_run_dir, metrics_of, peak_rss_bytes, progress_bar, run, sigmoid, start_run_dir, train_window,
-    CurvePoint, Evaluation, Progress, RunMetrics, RunOptions,
+    evaluate, finish_run_dir, metrics_of, peak_rss_bytes, progress_bar, run, sigmoid,
+    start_run_dir, train_window, CurvePoint, Evaluation, Progress, RunMetrics, RunOptions,
 };
 pub use step::Trainer;

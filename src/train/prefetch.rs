@@ -39,7 +39,10 @@ impl Prefetch {
         }
         let handle = std::thread::spawn(move || {
             let mut rows = 0u64;
-            let finish = |source: &dyn BatchSource, rows| ReadStats { rows, bad_rows: source.bad_rows() };
+            let finish = |source: &dyn BatchSource, rows| ReadStats {
+                rows,
+                bad_rows: source.bad_rows(),
+            };
             if window.skip > 0 {
                 if let Err(e) = source.skip_rows(window.skip) {
                     let _ = full_tx.send(Err(e));
@@ -50,7 +53,9 @@ impl Prefetch {
                 if window.take.is_some_and(|t| rows >= t) {
                     break;
                 }
-                let Ok(mut batch) = empty_rx.recv() else { break };
+                let Ok(mut batch) = empty_rx.recv() else {
+                    break;
+                };
                 match source.next_batch(&mut batch) {
                     Ok(true) => {
                         if let Some(t) = window.take {
@@ -70,7 +75,11 @@ impl Prefetch {
             }
             finish(source.as_ref(), rows)
         });
-        Self { full: Some(full), empty: Some(empty), handle: Some(handle) }
+        Self {
+            full: Some(full),
+            empty: Some(empty),
+            handle: Some(handle),
+        }
     }
 
     /// The next batch; None at the end of the window.
@@ -94,7 +103,10 @@ impl Prefetch {
         // Closing both channels unblocks the reader wherever it waits.
         self.empty.take();
         self.full.take();
-        self.handle.take().and_then(|h| h.join().ok()).unwrap_or_default()
+        self.handle
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default()
     }
 }
 

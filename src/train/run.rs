@@ -112,7 +112,11 @@ pub fn progress_bar(total: Option<u64>, quiet: bool, what: &str) -> ProgressBar 
     } else {
         "{prefix} {spinner} {human_pos} samples {per_sec} {msg}"
     };
-    pb.set_style(ProgressStyle::with_template(template).expect("valid template").progress_chars("=> "));
+    pb.set_style(
+        ProgressStyle::with_template(template)
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
     pb.set_prefix(what.to_string());
     pb
 }
@@ -205,7 +209,9 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions) -> Result<RunMetrics> {
         start_run_dir(cfg, &dir)?;
     }
     let mut trainer = Trainer::for_config(cfg)?;
-    let total = data::count_rows(&cfg.data, Split::Train).ok().map(|n| n * cfg.train.epochs as u64);
+    let total = data::count_rows(&cfg.data, Split::Train)
+        .ok()
+        .map(|n| n * cfg.train.epochs as u64);
     let pb = progress_bar(total, opts.quiet || !cfg.train.progress, "train");
     let mut progress = Progress::default();
     for _ in 0..cfg.train.epochs {
@@ -215,7 +221,12 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions) -> Result<RunMetrics> {
     let ev = evaluate(&mut trainer, cfg)?;
     let m = metrics_of(cfg, &trainer, &progress, &ev, wall);
     if !opts.dry {
-        finish_run_dir(&dir, &m, &progress.curve, cfg.train.predictions.then_some(&ev))?;
+        finish_run_dir(
+            &dir,
+            &m,
+            &progress.curve,
+            cfg.train.predictions.then_some(&ev),
+        )?;
     }
     Ok(m)
 }
@@ -224,7 +235,8 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions) -> Result<RunMetrics> {
 /// marked by `metrics.json`; a stale one is removed first so a rerun that
 /// dies midway is not mistaken for finished.
 pub fn start_run_dir(cfg: &RunConfig, dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating run folder {}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating run folder {}", dir.display()))?;
     match std::fs::remove_file(dir.join("metrics.json")) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -234,7 +246,13 @@ pub fn start_run_dir(cfg: &RunConfig, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-pub fn metrics_of(cfg: &RunConfig, trainer: &Trainer, p: &Progress, ev: &Evaluation, wall: Instant) -> RunMetrics {
+pub fn metrics_of(
+    cfg: &RunConfig,
+    trainer: &Trainer,
+    p: &Progress,
+    ev: &Evaluation,
+    wall: Instant,
+) -> RunMetrics {
     let sparsity = trainer.sparsity();
     let memory = trainer.memory();
     RunMetrics {
@@ -246,13 +264,17 @@ pub fn metrics_of(cfg: &RunConfig, trainer: &Trainer, p: &Progress, ev: &Evaluat
         optimizer: cfg.optimizer.name.to_string(),
         auc: ev.auc,
         logloss: ev.logloss,
-        feature_rate: sparsity.rate(),
+        feature_rate: sparsity.rate().unwrap_or(f64::NAN),
         nonzero_features: sparsity.nonzero_features,
         seen_features: sparsity.seen_features,
         train_samples: p.samples,
         test_samples: ev.labels.len() as u64,
         train_batches: p.batches,
-        train_loss: if p.batches > 0 { p.loss_sum / p.batches as f64 } else { f64::NAN },
+        train_loss: if p.batches > 0 {
+            p.loss_sum / p.batches as f64
+        } else {
+            f64::NAN
+        },
         bad_rows: p.bad_rows + ev.bad_rows,
         wall_seconds: wall.elapsed().as_secs_f64(),
         train_seconds: p.seconds,
@@ -269,12 +291,21 @@ pub fn metrics_of(cfg: &RunConfig, trainer: &Trainer, p: &Progress, ev: &Evaluat
 
 /// Write the curve, the predictions if asked, and last `metrics.json`,
 /// which marks the run complete.
-pub fn finish_run_dir(dir: &Path, m: &RunMetrics, curve: &[CurvePoint], predictions: Option<&Evaluation>) -> Result<()> {
+pub fn finish_run_dir(
+    dir: &Path,
+    m: &RunMetrics,
+    curve: &[CurvePoint],
+    predictions: Option<&Evaluation>,
+) -> Result<()> {
     write_atomic_with(&dir.join("curve.csv"), |w| {
         writeln!(w, "batch,samples,loss,auc,seconds")?;
         for p in curve {
             let auc = p.auc.map(|a| format!("{a:.6}")).unwrap_or_default();
-            writeln!(w, "{},{},{:.6},{},{:.3}", p.batch, p.samples, p.loss, auc, p.seconds)?;
+            writeln!(
+                w,
+                "{},{},{:.6},{},{:.3}",
+                p.batch, p.samples, p.loss, auc, p.seconds
+            )?;
         }
         Ok(())
     })?;
@@ -288,7 +319,10 @@ pub fn finish_run_dir(dir: &Path, m: &RunMetrics, curve: &[CurvePoint], predicti
             Ok(())
         })?;
     }
-    write_atomic(&dir.join("metrics.json"), serde_json::to_string_pretty(m)?.as_bytes())?;
+    write_atomic(
+        &dir.join("metrics.json"),
+        serde_json::to_string_pretty(m)?.as_bytes(),
+    )?;
     Ok(())
 }
 

@@ -54,22 +54,42 @@ struct HessianBuffers {
 
 impl Trainer {
     pub fn new(cfg: &RunConfig, schema: &SchemaInfo, device: &candle_core::Device) -> Result<Self> {
-        let model = model::build(&cfg.model, schema.field_names.len(), schema.dense_names.len(), cfg.seed, device)
-            .context("building the model")?;
+        let model = model::build(
+            &cfg.model,
+            schema.field_names.len(),
+            schema.dense_names.len(),
+            cfg.seed,
+            device,
+        )
+        .context("building the model")?;
         let emb_opt = Optimizer::new(&cfg.optimizer).context("embedding optimizer")?;
         let dense_opt = Optimizer::new(&cfg.dense_optimizer()).context("dense optimizer")?;
         let dim = cfg.model.embed_dim;
-        let store = EmbeddingStore::new(dim, emb_opt.state_len(dim), RowInit { std: cfg.model.init_std, seed: cfg.seed });
+        let store = EmbeddingStore::new(
+            dim,
+            emb_opt.state_len(dim),
+            RowInit {
+                std: cfg.model.init_std,
+                seed: cfg.seed,
+            },
+        );
         let dense_slots = model
             .params()
             .iter()
             .map(|p| {
                 let sl = dense_opt.state_len(p.cols);
                 let mut state = vec![0.0; p.rows * sl];
-                for (w, s) in p.data.chunks_exact(p.cols).zip(state.chunks_exact_mut(sl.max(1))) {
+                for (w, s) in p
+                    .data
+                    .chunks_exact(p.cols)
+                    .zip(state.chunks_exact_mut(sl.max(1)))
+                {
                     dense_opt.init_state(w, &mut s[..sl]);
                 }
-                DenseSlots { state, last_steps: vec![0; p.rows] }
+                DenseSlots {
+                    state,
+                    last_steps: vec![0; p.rows],
+                }
             })
             .collect();
         Ok(Self {
@@ -118,18 +138,27 @@ impl Trainer {
         let step_seed = mix64(self.seed ^ mix64(self.emb_opt.step() + 1));
         let t = &mut self.times;
         t.time(Phase::Gather, || {
-            self.store.resolve(batch, true, &self.emb_opt, &mut self.touched);
+            self.store
+                .resolve(batch, true, &self.emb_opt, &mut self.touched);
             self.store.gather(batch, &self.touched, None, &mut self.emb);
         });
-        let input = Input { batch: batch.len, emb: &self.emb, dense: &batch.dense };
+        let input = Input {
+            batch: batch.len,
+            emb: &self.emb,
+            dense: &batch.dense,
+        };
         let loss = t.time(Phase::ForwardBackward, || {
-            self.model.forward_backward(&input, &batch.labels, step_seed, &mut self.grads)
+            self.model
+                .forward_backward(&input, &batch.labels, step_seed, &mut self.grads)
         })?;
         if let Some(out) = logits_out {
             out.clear();
-            out.extend_from_slice(&self.grads.logits);
+            out.extend_from_slice(self.model.train_logits());
         }
-        t.time(Phase::SparseUpdate, || self.store.scatter_grads(batch, &self.grads.emb, &mut self.touched));
+        t.time(Phase::SparseUpdate, || {
+            self.store
+                .scatter_grads(batch, &self.grads.emb, &mut self.touched)
+        });
         let need_hessian = self.emb_opt.needs_hessian() || self.dense_opt.needs_hessian();
         if need_hessian {
             let t0 = std::time::Instant::now();
@@ -139,8 +168,18 @@ impl Trainer {
         self.emb_opt.begin_step();
         self.dense_opt.begin_step();
         let t0 = std::time::Instant::now();
-        let h_params = if self.dense_opt.needs_hessian() { Some(&self.hess.params) } else { None };
-        for (i, (p, slots)) in self.model.params_mut().iter_mut().zip(&mut self.dense_slots).enumerate() {
+        let h_params = if self.dense_opt.needs_hessian() {
+            Some(&self.hess.params)
+        } else {
+            None
+        };
+        for (i, (p, slots)) in self
+            .model
+            .params_mut()
+            .iter_mut()
+            .zip(&mut self.dense_slots)
+            .enumerate()
+        {
             self.dense_opt.update_dense(
                 p.cols,
                 &mut p.data,
@@ -152,7 +191,11 @@ impl Trainer {
         }
         self.times.add(Phase::DenseUpdate, t0.elapsed());
         let t0 = std::time::Instant::now();
-        let h_rows = if self.emb_opt.needs_hessian() { Some(self.hess.rows.as_slice()) } else { None };
+        let h_rows = if self.emb_opt.needs_hessian() {
+            Some(self.hess.rows.as_slice())
+        } else {
+            None
+        };
         self.store.update(&self.emb_opt, &self.touched, h_rows);
         self.times.add(Phase::SparseUpdate, t0.elapsed());
         Ok(loss)
@@ -168,11 +211,16 @@ impl Trainer {
         let mut rng = SplitMix64::new(mix64(step_seed ^ 0x4845_5353));
         let d = self.store.dim();
         h.z_rows.clear();
-        h.z_rows.extend((0..self.touched.rows.len() * d).map(|_| rng.rademacher() * HESSIAN_FD_STEP));
+        h.z_rows
+            .extend((0..self.touched.rows.len() * d).map(|_| rng.rademacher() * HESSIAN_FD_STEP));
         let params = self.model.params_mut();
         h.z_params.resize_with(params.len(), Vec::new);
         h.saved_params.resize_with(params.len(), Vec::new);
-        for ((p, z), saved) in params.iter_mut().zip(&mut h.z_params).zip(&mut h.saved_params) {
+        for ((p, z), saved) in params
+            .iter_mut()
+            .zip(&mut h.z_params)
+            .zip(&mut h.saved_params)
+        {
             z.clear();
             z.extend((0..p.data.len()).map(|_| rng.rademacher() * HESSIAN_FD_STEP));
             saved.clear();
@@ -181,16 +229,24 @@ impl Trainer {
                 *x += dz;
             }
         }
-        self.store.gather(batch, &self.touched, Some(&h.z_rows), &mut h.emb);
-        let input = Input { batch: batch.len, emb: &h.emb, dense: &batch.dense };
-        let result = self.model.forward_backward(&input, &batch.labels, step_seed, &mut h.grads);
+        self.store
+            .gather(batch, &self.touched, Some(&h.z_rows), &mut h.emb);
+        let input = Input {
+            batch: batch.len,
+            emb: &h.emb,
+            dense: &batch.dense,
+        };
+        let result = self
+            .model
+            .forward_backward(&input, &batch.labels, step_seed, &mut h.grads);
         for (p, saved) in self.model.params_mut().iter_mut().zip(&h.saved_params) {
             p.data.copy_from_slice(saved);
         }
         result?;
         // Row gradients at the perturbed point, summed per unique row as in the step.
         std::mem::swap(&mut self.touched.grads, &mut h.touched_grads);
-        self.store.scatter_grads(batch, &h.grads.emb, &mut self.touched);
+        self.store
+            .scatter_grads(batch, &h.grads.emb, &mut self.touched);
         std::mem::swap(&mut self.touched.grads, &mut h.touched_grads);
         // z * Hz = z * (g(x + h z) - g(x)) / h with z = dz / h, i.e. dz * dg / h^2.
         let inv = 1.0 / (HESSIAN_FD_STEP * HESSIAN_FD_STEP);
@@ -216,16 +272,24 @@ impl Trainer {
 
     /// Logits of a batch without training; keys unseen in training read as zeros.
     pub fn logits(&mut self, batch: &Batch, out: &mut Vec<f32>) -> Result<()> {
-        self.store.resolve(batch, false, &self.emb_opt, &mut self.touched);
+        self.store
+            .resolve(batch, false, &self.emb_opt, &mut self.touched);
         self.store.gather(batch, &self.touched, None, &mut self.emb);
-        let input = Input { batch: batch.len, emb: &self.emb, dense: &batch.dense };
+        let input = Input {
+            batch: batch.len,
+            emb: &self.emb,
+            dense: &batch.dense,
+        };
         self.model.logits(&input, out)?;
         Ok(())
     }
 
     /// Feature rate: non-zero rows over rows seen in training (SPEC 6).
     pub fn sparsity(&self) -> Sparsity {
-        Sparsity { nonzero_features: self.store.nonzero_rows(), seen_features: self.store.len() as u64 }
+        Sparsity {
+            nonzero_features: self.store.nonzero_rows(),
+            seen_features: self.store.len() as u64,
+        }
     }
 
     pub fn memory(&self) -> StoreMemory {

@@ -13,7 +13,10 @@ pub struct Adagrad {
 
 impl Adagrad {
     pub fn new(cfg: &OptimizerConfig) -> Self {
-        Self { inv_alpha: 1.0 / cfg.lr, eps: cfg.initial_accumulator }
+        Self {
+            inv_alpha: 1.0 / cfg.lr,
+            eps: cfg.initial_accumulator,
+        }
     }
 }
 
@@ -39,6 +42,10 @@ impl Rule for Adagrad {
         let [v] = slots else { unreachable!("one slot") };
         let d_prev = v.sqrt() * self.inv_alpha;
         *v += g * g + add;
-        Moments { m: g, d: v.sqrt() * self.inv_alpha, d_prev }
+        Moments {
+            m: g,
+            d: v.sqrt() * self.inv_alpha,
+            d_prev,
+        }
     }
 }

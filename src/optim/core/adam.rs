@@ -51,7 +51,9 @@ impl<const HESSIAN: bool> Rule for Adam<HESSIAN> {
 
     #[inline(always)]
     fn advance(&self, k_prev: f32, g: f32, h: f32, slots: &mut [f32]) -> Moments {
-        let [m, v] = slots else { unreachable!("two slots") };
+        let [m, v] = slots else {
+            unreachable!("two slots")
+        };
         let d_prev = (v.sqrt() + self.eps) * k_prev;
         let q = if HESSIAN { h } else { g };
         *m = self.beta1 * *m + (1.0 - self.beta1) * g;

@@ -53,7 +53,9 @@ impl Rule for Amsgrad {
 
     #[inline(always)]
     fn advance(&self, k_prev: f32, g: f32, _h: f32, slots: &mut [f32]) -> Moments {
-        let [m, v, vmax] = slots else { unreachable!("three slots") };
+        let [m, v, vmax] = slots else {
+            unreachable!("three slots")
+        };
         let d_prev = vmax.sqrt() * self.inv_alpha + self.eps * k_prev;
         *m = self.beta1 * *m + (1.0 - self.beta1) * g;
         *v = self.beta2 * *v + (1.0 - self.beta2) * g * g;

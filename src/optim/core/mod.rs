@@ -209,7 +209,10 @@ impl<R: Rule> GroupUpdate for Group<R> {
         let ctx = self.rule.ctx(*last_step);
         let (dec_now, dec_prev) = match self.decay {
             LrDecay::Constant => (1.0, 1.0),
-            LrDecay::InvSqrt => (self.decay_now, decay_divisor(self.decay, u64::from(*last_step))),
+            LrDecay::InvSqrt => (
+                self.decay_now,
+                decay_divisor(self.decay, u64::from(*last_step)),
+            ),
         };
         let p = self.penalty;
         let two_l2 = 2.0 * p.lambda2;

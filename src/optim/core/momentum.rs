@@ -12,7 +12,10 @@ pub struct Momentum {
 
 impl Momentum {
     pub fn new(cfg: &OptimizerConfig) -> Self {
-        Self { gamma: cfg.gamma, d: 1.0 / cfg.lr }
+        Self {
+            gamma: cfg.gamma,
+            d: 1.0 / cfg.lr,
+        }
     }
 }
 
@@ -37,6 +40,10 @@ impl Rule for Momentum {
     fn advance(&self, d_prev: f32, g: f32, _h: f32, slots: &mut [f32]) -> Moments {
         let [m] = slots else { unreachable!("one slot") };
         *m = self.gamma * *m + g;
-        Moments { m: *m, d: self.d, d_prev }
+        Moments {
+            m: *m,
+            d: self.d,
+            d_prev,
+        }
     }
 }

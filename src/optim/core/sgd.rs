@@ -12,7 +12,10 @@ pub struct Sgd {
 
 impl Sgd {
     pub fn new(cfg: &OptimizerConfig) -> Self {
-        Self { alpha: cfg.lr, d_now: 0.0 }
+        Self {
+            alpha: cfg.lr,
+            d_now: 0.0,
+        }
     }
 
     /// D at step `t`; one function for now and for a group's last step, so
@@ -39,6 +42,10 @@ impl Rule for Sgd {
 
     #[inline(always)]
     fn advance(&self, d_prev: f32, g: f32, _h: f32, _slots: &mut [f32]) -> Moments {
-        Moments { m: g, d: self.d_now, d_prev }
+        Moments {
+            m: g,
+            d: self.d_now,
+            d_prev,
+        }
     }
 }
