@@ -13,7 +13,12 @@ fn state_save_restore_is_bit_exact_for_every_group_and_plain_optimizer() {
     let stream = sparse_stream(21, 240, rows, d);
     let (first, rest) = stream.split_at(120);
     for name in OptimizerName::ALL.into_iter().filter(|n| !n.is_prox()) {
-        let cfg = OptimizerConfig { lambda1: 0.01, lambda21: 0.05, lambda2: 0.01, ..cfg(name, lr_for(name)) };
+        let cfg = OptimizerConfig {
+            lambda1: 0.01,
+            lambda21: 0.05,
+            lambda2: 0.01,
+            ..cfg(name, lr_for(name))
+        };
         let mut original = Optimizer::new(&cfg).unwrap();
         let mut table = Table::new(&original, rows, d, &init_weights(2, rows * d, 0.2));
         run(&mut original, &mut table, first);
@@ -27,10 +32,21 @@ fn state_save_restore_is_bit_exact_for_every_group_and_plain_optimizer() {
         run(&mut restored, &mut restored_table, rest);
         assert_eq!(original.step(), restored.step());
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&table.w), bits(&restored_table.w), "{name}: weights differ");
-        assert_eq!(bits(&table.state), bits(&restored_table.state), "{name}: state differs");
+        assert_eq!(
+            bits(&table.w),
+            bits(&restored_table.w),
+            "{name}: weights differ"
+        );
+        assert_eq!(
+            bits(&table.state),
+            bits(&restored_table.state),
+            "{name}: state differs"
+        );
         assert_eq!(table.last, restored_table.last, "{name}: last steps differ");
-        assert!(table.w != saved_table_w(&stream, &cfg, rows, d), "{name}: the continuation did nothing");
+        assert!(
+            table.w != saved_table_w(&stream, &cfg, rows, d),
+            "{name}: the continuation did nothing"
+        );
     }
 }
 

@@ -19,7 +19,10 @@ fn matvec(h: &[f64], v: &[f64], out: &mut [f64]) {
 
 /// Per-entry 5-sigma bound of the Hutchinson average.
 fn bound(h: &[f64], n: usize, i: usize, samples: usize) -> f64 {
-    let off: f64 = (0..n).filter(|&j| j != i).map(|j| h[i * n + j].powi(2)).sum();
+    let off: f64 = (0..n)
+        .filter(|&j| j != i)
+        .map(|j| h[i * n + j].powi(2))
+        .sum();
     5.0 * (off / samples as f64).sqrt()
 }
 
@@ -51,14 +54,33 @@ fn hutchinson_matches_quadratic_diagonal_exact_and_finite_difference_hvp() {
     let mut exact = vec![0.0; N];
     let mut fd = vec![0.0; N];
     let mut scratch = vec![0.0; 5 * N];
-    hutchinson_diag(&mut hvp, SAMPLES, &mut SplitMix64::new(9), &mut scratch, &mut exact);
-    hutchinson_diag_fd(&mut grad, &x0, 1e-3, SAMPLES, &mut SplitMix64::new(9), &mut scratch, &mut fd);
+    hutchinson_diag(
+        &mut hvp,
+        SAMPLES,
+        &mut SplitMix64::new(9),
+        &mut scratch,
+        &mut exact,
+    );
+    hutchinson_diag_fd(
+        &mut grad,
+        &x0,
+        1e-3,
+        SAMPLES,
+        &mut SplitMix64::new(9),
+        &mut scratch,
+        &mut fd,
+    );
     for i in 0..N {
         let tol = bound(&a, N, i, SAMPLES);
         println!("quadratic H_{i}{i} = {:.5}: exact-HVP estimate {:.5}, FD estimate {:.5} (tol {tol:.4})", a[i * N + i], exact[i], fd[i]);
         assert!((exact[i] - a[i * N + i]).abs() <= tol, "entry {i}");
         // A central difference is exact on a quadratic up to rounding.
-        assert!((fd[i] - exact[i]).abs() <= 1e-9, "entry {i}: fd {} vs exact {}", fd[i], exact[i]);
+        assert!(
+            (fd[i] - exact[i]).abs() <= 1e-9,
+            "entry {i}: fd {} vs exact {}",
+            fd[i],
+            exact[i]
+        );
     }
 }
 
@@ -74,7 +96,9 @@ impl Logistic {
     fn new(seed: u64, n: usize) -> Self {
         let mut rng = SplitMix64::new(seed);
         let xs: Vec<f64> = (0..n * N).map(|_| rng.normal()).collect();
-        let ys: Vec<f64> = (0..n).map(|_| f64::from(u8::from(rng.next_f64() < 0.4))).collect();
+        let ys: Vec<f64> = (0..n)
+            .map(|_| f64::from(u8::from(rng.next_f64() < 0.4)))
+            .collect();
         Self { xs, ys, n }
     }
     fn p(&self, k: usize, w: &[f64]) -> f64 {
@@ -94,7 +118,9 @@ impl Logistic {
     fn grad_f32(&self, w: &[f64], out: &mut [f64]) {
         let mut acc = [0.0f32; N];
         for k in 0..self.n {
-            let s: f32 = (0..N).map(|j| self.xs[k * N + j] as f32 * w[j] as f32).sum();
+            let s: f32 = (0..N)
+                .map(|j| self.xs[k * N + j] as f32 * w[j] as f32)
+                .sum();
             let r = 1.0 / (1.0 + (-s).exp()) - self.ys[k] as f32;
             for j in 0..N {
                 acc[j] += r * self.xs[k * N + j] as f32 / self.n as f32;
@@ -108,7 +134,8 @@ impl Logistic {
             let p = self.p(k, w);
             for i in 0..N {
                 for j in 0..N {
-                    h[i * N + j] += p * (1.0 - p) * self.xs[k * N + i] * self.xs[k * N + j] / self.n as f64;
+                    h[i * N + j] +=
+                        p * (1.0 - p) * self.xs[k * N + i] * self.xs[k * N + j] / self.n as f64;
                 }
             }
         }
@@ -124,12 +151,29 @@ fn hutchinson_matches_logistic_regression_diagonal() {
     let mut est = vec![0.0; N];
     let mut scratch = vec![0.0; 5 * N];
     let mut grad = |x: &[f64], out: &mut [f64]| lr.grad(x, out);
-    hutchinson_diag_fd(&mut grad, &w, 1e-4, SAMPLES / 4, &mut SplitMix64::new(5), &mut scratch, &mut est);
+    hutchinson_diag_fd(
+        &mut grad,
+        &w,
+        1e-4,
+        SAMPLES / 4,
+        &mut SplitMix64::new(5),
+        &mut scratch,
+        &mut est,
+    );
     for i in 0..N {
         // + 1e-6 for the central difference (r^2 f''' ~ 1e-9 here).
         let tol = bound(&h, N, i, SAMPLES / 4) + 1e-6;
-        println!("logistic H_{i}{i} = {:.5}: estimate {:.5} (tol {tol:.4})", h[i * N + i], est[i]);
-        assert!((est[i] - h[i * N + i]).abs() <= tol, "entry {i}: {} vs {}", est[i], h[i * N + i]);
+        println!(
+            "logistic H_{i}{i} = {:.5}: estimate {:.5} (tol {tol:.4})",
+            h[i * N + i],
+            est[i]
+        );
+        assert!(
+            (est[i] - h[i * N + i]).abs() <= tol,
+            "entry {i}: {} vs {}",
+            est[i],
+            h[i * N + i]
+        );
     }
 }
 
@@ -148,10 +192,32 @@ fn finite_difference_hvp_matches_analytic_logistic_hvp() {
     let scale = want.iter().fold(0.0f64, |m, x| m.max(x.abs()));
     let mut scratch = vec![0.0; 3 * N];
     let mut got = vec![0.0; N];
-    hvp_central(&mut |x: &[f64], o: &mut [f64]| lr.grad(x, o), &w, &v, 1e-4, &mut scratch, &mut got);
-    let err64 = got.iter().zip(&want).fold(0.0f64, |m, (a, b)| m.max((a - b).abs())) / scale;
-    hvp_central(&mut |x: &[f64], o: &mut [f64]| lr.grad_f32(x, o), &w, &v, 5e-3, &mut scratch, &mut got);
-    let err32 = got.iter().zip(&want).fold(0.0f64, |m, (a, b)| m.max((a - b).abs())) / scale;
+    hvp_central(
+        &mut |x: &[f64], o: &mut [f64]| lr.grad(x, o),
+        &w,
+        &v,
+        1e-4,
+        &mut scratch,
+        &mut got,
+    );
+    let err64 = got
+        .iter()
+        .zip(&want)
+        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()))
+        / scale;
+    hvp_central(
+        &mut |x: &[f64], o: &mut [f64]| lr.grad_f32(x, o),
+        &w,
+        &v,
+        5e-3,
+        &mut scratch,
+        &mut got,
+    );
+    let err32 = got
+        .iter()
+        .zip(&want)
+        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()))
+        / scale;
     println!("FD HVP relative error: f64 gradients {err64:.2e}, f32 gradients {err32:.2e}");
     assert!(err64 <= 1e-7, "{err64}");
     assert!(err32 <= 1e-3, "{err32}");

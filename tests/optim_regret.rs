@@ -21,13 +21,23 @@ const L2: f64 = 0.1;
 /// (half the groups zero), so the data are noisy (not separable).
 fn stream(seed: u64, n: usize) -> (Vec<f64>, Vec<f64>) {
     let mut rng = SplitMix64::new(seed);
-    let truth: Vec<f64> = (0..P).map(|i| if i / D < GROUPS / 2 { rng.normal() * 0.7 } else { 0.0 }).collect();
+    let truth: Vec<f64> = (0..P)
+        .map(|i| {
+            if i / D < GROUPS / 2 {
+                rng.normal() * 0.7
+            } else {
+                0.0
+            }
+        })
+        .collect();
     let mut xs = Vec::with_capacity(n * P);
     let mut ys = Vec::with_capacity(n);
     for _ in 0..n {
         let x: Vec<f64> = (0..P).map(|_| rng.normal()).collect();
         let s: f64 = x.iter().zip(&truth).map(|(a, b)| a * b).sum();
-        ys.push(f64::from(u8::from(rng.next_f64() < 1.0 / (1.0 + (-s).exp()))));
+        ys.push(f64::from(u8::from(
+            rng.next_f64() < 1.0 / (1.0 + (-s).exp()),
+        )));
         xs.extend(x);
     }
     (xs, ys)
@@ -71,7 +81,9 @@ fn online_losses(cfg: &OptimizerConfig, xs: &[f64], ys: &[f64]) -> Vec<f64> {
         total += logloss(s, y);
         cum.push(total);
         let r = sigmoid(s) - y;
-        g.iter_mut().zip(x).for_each(|(g, &xi)| *g = (r * xi) as f32);
+        g.iter_mut()
+            .zip(x)
+            .for_each(|(g, &xi)| *g = (r * xi) as f32);
         opt.begin_step();
         opt.update_dense(D, &mut w, &mut state, &mut last, &g, None);
     }
@@ -94,9 +106,16 @@ fn prox(v: &mut [f64], eta: f64) {
 
 /// sum_t f_t(x) + Psi(x) and its smooth part's gradient.
 fn objective(xs: &[f64], ys: &[f64], w: &[f64]) -> f64 {
-    let loss: f64 = ys.iter().enumerate().map(|(t, &y)| logloss(dot(&xs[t * P..(t + 1) * P], w), y)).sum();
+    let loss: f64 = ys
+        .iter()
+        .enumerate()
+        .map(|(t, &y)| logloss(dot(&xs[t * P..(t + 1) * P], w), y))
+        .sum();
     let l1: f64 = w.iter().map(|x| x.abs()).sum();
-    let l21: f64 = w.chunks(D).map(|g| (D as f64).sqrt() * g.iter().map(|x| x * x).sum::<f64>().sqrt()).sum();
+    let l21: f64 = w
+        .chunks(D)
+        .map(|g| (D as f64).sqrt() * g.iter().map(|x| x * x).sum::<f64>().sqrt())
+        .sum();
     loss + L1 * l1 + L21 * l21 + L2 * dot(w, w)
 }
 
@@ -130,7 +149,9 @@ fn batch_minimizer(xs: &[f64], ys: &[f64]) -> (Vec<f64>, f64) {
     let mut grad = vec![0.0; P];
     let mut restarted = false;
     for _ in 0..20_000 {
-        grad.iter_mut().zip(&y).for_each(|(g, yi)| *g = 2.0 * L2 * yi);
+        grad.iter_mut()
+            .zip(&y)
+            .for_each(|(g, yi)| *g = 2.0 * L2 * yi);
         for (t, &lab) in ys.iter().enumerate() {
             let x = &xs[t * P..(t + 1) * P];
             let r = sigmoid(dot(x, &y)) - lab;
@@ -149,16 +170,26 @@ fn batch_minimizer(xs: &[f64], ys: &[f64]) -> (Vec<f64>, f64) {
             continue;
         }
         restarted = false;
-        let moved = next.iter().zip(&w).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        let moved = next
+            .iter()
+            .zip(&w)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
         let tn = (1.0 + (1.0 + 4.0 * tk * tk).sqrt()) / 2.0;
-        y = next.iter().zip(&w).map(|(n, o)| n + (tk - 1.0) / tn * (n - o)).collect();
+        y = next
+            .iter()
+            .zip(&w)
+            .map(|(n, o)| n + (tk - 1.0) / tn * (n - o))
+            .collect();
         w = next;
         tk = tn;
         if moved < 1e-11 {
             break;
         }
     }
-    grad.iter_mut().zip(&w).for_each(|(g, wi)| *g = 2.0 * L2 * wi);
+    grad.iter_mut()
+        .zip(&w)
+        .for_each(|(g, wi)| *g = 2.0 * L2 * wi);
     for (t, &lab) in ys.iter().enumerate() {
         let x = &xs[t * P..(t + 1) * P];
         let r = sigmoid(dot(x, &w)) - lab;
@@ -166,7 +197,12 @@ fn batch_minimizer(xs: &[f64], ys: &[f64]) -> (Vec<f64>, f64) {
     }
     let mut step: Vec<f64> = w.iter().zip(&grad).map(|(w, g)| w - eta * g).collect();
     prox(&mut step, eta);
-    let residual = step.iter().zip(&w).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max) / eta;
+    let residual = step
+        .iter()
+        .zip(&w)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max)
+        / eta;
     (w, residual)
 }
 
@@ -182,8 +218,15 @@ fn regrets(cfg: &OptimizerConfig, t: usize, seeds: &[u64]) -> (f64, f64) {
             // converged: the objective is (2 lambda2)-strongly convex, so a
             // prox-gradient residual r bounds the objective gap by about
             // r^2 / (4 lambda2) < 3e-8, negligible against regrets of ~100.
-            assert!(residual < 1e-4, "batch solver did not converge: {residual:e}");
-            let comp: f64 = hy.iter().enumerate().map(|(k, &y)| logloss(dot(&hx[k * P..(k + 1) * P], &best), y)).sum();
+            assert!(
+                residual < 1e-4,
+                "batch solver did not converge: {residual:e}"
+            );
+            let comp: f64 = hy
+                .iter()
+                .enumerate()
+                .map(|(k, &y)| logloss(dot(&hx[k * P..(k + 1) * P], &best), y))
+                .sum();
             *acc += (cum[horizon - 1] - comp) / seeds.len() as f64;
         }
     }
@@ -208,8 +251,15 @@ const SEEDS: [u64; 4] = [1, 2, 3, 4];
 fn group_adagrad_regret_grows_like_sqrt_t() {
     let cfg = group_cfg(OptimizerName::GroupAdagrad, 0.5, LrDecay::Constant);
     let (r1, r4) = regrets(&cfg, T, &SEEDS);
-    println!("group_adagrad: R({T}) = {r1:.2}, R({}) = {r4:.2}, ratio {:.3}", 4 * T, r4 / r1);
-    assert!(r1 > 0.0 && r4 > r1, "regret must be positive and growing: {r1} {r4}");
+    println!(
+        "group_adagrad: R({T}) = {r1:.2}, R({}) = {r4:.2}, ratio {:.3}",
+        4 * T,
+        r4 / r1
+    );
+    assert!(
+        r1 > 0.0 && r4 > r1,
+        "regret must be positive and growing: {r1} {r4}"
+    );
     assert!(r4 / r1 < 2.2, "R(4T)/R(T) = {}", r4 / r1);
 }
 
@@ -219,8 +269,16 @@ fn group_adam_regret_constant_step_vs_inv_sqrt_step() {
     let decayed = group_cfg(OptimizerName::GroupAdam, 0.5, LrDecay::InvSqrt);
     let (c1, c4) = regrets(&constant, T, &SEEDS);
     let (d1, d4) = regrets(&decayed, T, &SEEDS);
-    println!("group_adam constant alpha: R({T}) = {c1:.2}, R({}) = {c4:.2}, ratio {:.3}", 4 * T, c4 / c1);
-    println!("group_adam alpha/sqrt(t):  R({T}) = {d1:.2}, R({}) = {d4:.2}, ratio {:.3}", 4 * T, d4 / d1);
+    println!(
+        "group_adam constant alpha: R({T}) = {c1:.2}, R({}) = {c4:.2}, ratio {:.3}",
+        4 * T,
+        c4 / c1
+    );
+    println!(
+        "group_adam alpha/sqrt(t):  R({T}) = {d1:.2}, R({}) = {d4:.2}, ratio {:.3}",
+        4 * T,
+        d4 / d1
+    );
     assert!(c1 > 0.0 && d1 > 0.0);
     // On noisy data a constant step keeps x_t jittering around x*, so regret
     // grows almost linearly (ratio near 4); alpha/sqrt(t) restores the

@@ -49,8 +49,14 @@ fn nelder_mead(f: &dyn Fn(&[f64]) -> f64, start: &[f64], scale: f64, iters: usiz
             idx.sort_by(|&a, &b| vals[a].total_cmp(&vals[b]));
             simplex = idx.iter().map(|&i| simplex[i].clone()).collect();
             vals = idx.iter().map(|&i| vals[i]).collect();
-            let centroid: Vec<f64> = (0..n).map(|j| simplex[..n].iter().map(|p| p[j]).sum::<f64>() / n as f64).collect();
-            let along = |t: f64| -> Vec<f64> { (0..n).map(|j| centroid[j] + t * (simplex[n][j] - centroid[j])).collect() };
+            let centroid: Vec<f64> = (0..n)
+                .map(|j| simplex[..n].iter().map(|p| p[j]).sum::<f64>() / n as f64)
+                .collect();
+            let along = |t: f64| -> Vec<f64> {
+                (0..n)
+                    .map(|j| centroid[j] + t * (simplex[n][j] - centroid[j]))
+                    .collect()
+            };
             let xr = along(-1.0);
             let fr = f(&xr);
             if fr < vals[0] {
@@ -74,13 +80,17 @@ fn nelder_mead(f: &dyn Fn(&[f64]) -> f64, start: &[f64], scale: f64, iters: usiz
                     vals[n] = fc;
                 } else {
                     for i in 1..=n {
-                        simplex[i] = (0..n).map(|j| simplex[0][j] + 0.5 * (simplex[i][j] - simplex[0][j])).collect();
+                        simplex[i] = (0..n)
+                            .map(|j| simplex[0][j] + 0.5 * (simplex[i][j] - simplex[0][j]))
+                            .collect();
                         vals[i] = f(&simplex[i]);
                     }
                 }
             }
         }
-        let i0 = (0..=n).min_by(|&a, &b| vals[a].total_cmp(&vals[b])).unwrap_or(0);
+        let i0 = (0..=n)
+            .min_by(|&a, &b| vals[a].total_cmp(&vals[b]))
+            .unwrap_or(0);
         if f(&simplex[i0]) <= f(&best) {
             best = simplex[i0].clone();
         }
@@ -90,7 +100,13 @@ fn nelder_mead(f: &dyn Fn(&[f64]) -> f64, start: &[f64], scale: f64, iters: usiz
 }
 
 /// The minimality checks of Theorem 1 at the f32 update `x`.
-fn assert_minimizer(p: &Penalty, z: &[f64], sigma: &[f64], x: &[f32], seed: u64) -> Result<(), TestCaseError> {
+fn assert_minimizer(
+    p: &Penalty,
+    z: &[f64],
+    sigma: &[f64],
+    x: &[f32],
+    seed: u64,
+) -> Result<(), TestCaseError> {
     let x: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
     let f = |y: &[f64]| omega(p, z, sigma, y);
     let best = f(&x);
@@ -100,7 +116,9 @@ fn assert_minimizer(p: &Penalty, z: &[f64], sigma: &[f64], x: &[f32], seed: u64)
     // by about 1e-7 * |z| * |x| per element; allow 1e-5 of the scale.
     let tol = 1e-5 * (1.0 + best.abs() + zmax * (xmax + 1e-3) * x.len() as f64);
     let mut rng = SplitMix64::new(seed);
-    let scale = xmax.max(zmax / sigma.iter().fold(f64::MAX, |m, &s| m.min(s)).max(1e-3)).max(1e-3);
+    let scale = xmax
+        .max(zmax / sigma.iter().fold(f64::MAX, |m, &s| m.min(s)).max(1e-3))
+        .max(1e-3);
     for k in 0..1000 {
         let mut y = x.clone();
         match k % 4 {
@@ -126,19 +144,35 @@ fn assert_minimizer(p: &Penalty, z: &[f64], sigma: &[f64], x: &[f32], seed: u64)
             }
         }
         let fy = f(&y);
-        prop_assert!(best <= fy + tol, "perturbation {k} beats the update: {best} > {fy} (tol {tol})");
+        prop_assert!(
+            best <= fy + tol,
+            "perturbation {k} beats the update: {best} > {fy} (tol {tol})"
+        );
     }
     let nm = nelder_mead(&f, &vec![0.0; x.len()], scale, 400 * x.len());
-    let nm2 = nelder_mead(&f, &x.iter().map(|v| v * 0.5 + 0.01).collect::<Vec<_>>(), scale, 400 * x.len());
+    let nm2 = nelder_mead(
+        &f,
+        &x.iter().map(|v| v * 0.5 + 0.01).collect::<Vec<_>>(),
+        scale,
+        400 * x.len(),
+    );
     for y in [nm, nm2] {
         let fy = f(&y);
-        prop_assert!(best <= fy + tol, "Nelder-Mead beats the update: {best} > {fy} at {y:?} vs {x:?}");
+        prop_assert!(
+            best <= fy + tol,
+            "Nelder-Mead beats the update: {best} > {fy} at {y:?} vs {x:?}"
+        );
     }
     Ok(())
 }
 
 fn weighted(l1: f32, l21: f32, l2: f32) -> Penalty {
-    Penalty { lambda1: l1, lambda21: l21, lambda2: l2, norm: GroupNorm::Weighted }
+    Penalty {
+        lambda1: l1,
+        lambda21: l21,
+        lambda2: l2,
+        norm: GroupNorm::Weighted,
+    }
 }
 
 proptest! {
@@ -184,9 +218,9 @@ proptest! {
             let g: Vec<f32> = (0..d).map(|_| 2.0 * rng.normal() as f32).collect();
             opt.update_group(&mut w, &mut state, &mut last, &g, None);
         }
-        // Documented layout: one record [z, V] per parameter.
-        let z: Vec<f64> = state.chunks(2).map(|r| f64::from(r[0])).collect();
-        let sigma: Vec<f64> = state.chunks(2).map(|r| f64::from(r[1]).sqrt() / f64::from(lr) / 2.0).collect();
+        // Documented layout: columns [z[0..d], V[0..d]].
+        let z: Vec<f64> = state[..d].iter().map(|&v| f64::from(v)).collect();
+        let sigma: Vec<f64> = state[d..].iter().map(|&v| f64::from(v).sqrt() / f64::from(lr) / 2.0).collect();
         assert_minimizer(&Penalty::from_config(&cfg), &z, &sigma, &w, seed)?;
     }
 }
@@ -208,7 +242,10 @@ fn paper_eq10_weighting_is_not_the_minimizer_sqrt_form_is() {
     let eq10 = omega(&p, &z64, &sig, &[0.0, 0.0]);
     // Hand solution: x = (1 - sqrt2/(3 sqrt2 / 2)) * 3 / 8 = 0.125 per entry,
     // Omega = -0.75 + 0.5 + 0.125 = -0.125.
-    assert!((x[0] - 0.125).abs() < 1e-6 && (x[1] - 0.125).abs() < 1e-6, "{x:?}");
+    assert!(
+        (x[0] - 0.125).abs() < 1e-6 && (x[1] - 0.125).abs() < 1e-6,
+        "{x:?}"
+    );
     assert!((ours + 0.125).abs() < 1e-6, "{ours}");
     assert!(ours < eq10 - 0.1, "ours {ours} vs eq10 {eq10}");
 }

@@ -13,7 +13,13 @@ const TOL: f64 = 1e-5;
 
 /// Run the same stream through a Group optimizer and its plain counterpart
 /// from the same (non-zero) start and return the relative error.
-fn compare(group: &OptimizerConfig, plain: &OptimizerConfig, stream: &[Step], rows: usize, d: usize) -> (f64, f64) {
+fn compare(
+    group: &OptimizerConfig,
+    plain: &OptimizerConfig,
+    stream: &[Step],
+    rows: usize,
+    d: usize,
+) -> (f64, f64) {
     let init = init_weights(11, rows * d, 0.3);
     let mut og = Optimizer::new(group).unwrap();
     let mut op = Optimizer::new(plain).unwrap();
@@ -22,35 +28,87 @@ fn compare(group: &OptimizerConfig, plain: &OptimizerConfig, stream: &[Step], ro
     run(&mut og, &mut tg, stream);
     run(&mut op, &mut tp, stream);
     // The weights really moved, so agreement is not trivial.
-    assert!(rel_err(&tp.w, &init) > 0.05, "{:?}: weights barely moved", plain.name);
-    (rel_err(&tg.w, &tp.w), rel_err_elementwise(&tg.w, &tp.w, 1e-2))
+    assert!(
+        rel_err(&tp.w, &init) > 0.05,
+        "{:?}: weights barely moved",
+        plain.name
+    );
+    (
+        rel_err(&tg.w, &tp.w),
+        rel_err_elementwise(&tg.w, &tp.w, 1e-2),
+    )
 }
 
-fn check_all(stream_of: impl Fn(u64) -> Vec<Step>, rows: usize, d: usize, decay: LrDecay, what: &str) {
+fn check_all(
+    stream_of: impl Fn(u64) -> Vec<Step>,
+    rows: usize,
+    d: usize,
+    decay: LrDecay,
+    what: &str,
+) {
     for (seed, (g, p)) in PAIRS.into_iter().enumerate() {
         let stream = stream_of(100 + seed as u64);
         let lr = lr_for(g);
-        let gc = OptimizerConfig { lr_decay: decay, ..cfg(g, lr) };
-        let pc = OptimizerConfig { lr_decay: decay, ..cfg(p, lr) };
+        let gc = OptimizerConfig {
+            lr_decay: decay,
+            ..cfg(g, lr)
+        };
+        let pc = OptimizerConfig {
+            lr_decay: decay,
+            ..cfg(p, lr)
+        };
         let (err, err_el) = compare(&gc, &pc, &stream, rows, d);
         println!("{what}: {g} vs {p}: max|diff|/max|w| = {err:.2e}, elementwise (floor 1e-2) = {err_el:.2e}");
-        assert!(err <= TOL, "{what}: {g} vs {p}: relative error {err:e} > {TOL:e}");
+        assert!(
+            err <= TOL,
+            "{what}: {g} vs {p}: relative error {err:e} > {TOL:e}"
+        );
     }
 }
 
 #[test]
 fn theorem2_group_equals_plain_dense_1000_steps() {
-    check_all(|s| dense_stream(s, STEPS, 8, 4), 8, 4, LrDecay::Constant, "dense");
+    check_all(
+        |s| dense_stream(s, STEPS, 8, 4),
+        8,
+        4,
+        LrDecay::Constant,
+        "dense",
+    );
 }
 
 #[test]
 fn theorem2_group_equals_plain_sparse_lazy_1000_steps() {
-    check_all(|s| sparse_stream(s, STEPS, 40, 4), 40, 4, LrDecay::Constant, "sparse");
+    check_all(
+        |s| sparse_stream(s, STEPS, 40, 4),
+        40,
+        4,
+        LrDecay::Constant,
+        "sparse",
+    );
 }
 
 #[test]
 fn theorem2_holds_with_inv_sqrt_lr_decay_sparse() {
-    check_all(|s| sparse_stream(s, STEPS, 40, 4), 40, 4, LrDecay::InvSqrt, "sparse inv_sqrt");
+    check_all(
+        |s| sparse_stream(s, STEPS, 40, 4),
+        40,
+        4,
+        LrDecay::InvSqrt,
+        "sparse inv_sqrt",
+    );
+}
+
+/// Groups wider than the core's chunk (64) and not a multiple of its lanes.
+#[test]
+fn theorem2_group_equals_plain_dense_wide_groups() {
+    check_all(
+        |s| dense_stream(s, 300, 3, 150),
+        3,
+        150,
+        LrDecay::Constant,
+        "dense d=150",
+    );
 }
 
 /// The stream really is irregular: rows skip many steps between updates.
@@ -79,7 +137,13 @@ fn ftrl_pair(l1: f32, l2: f32) -> (OptimizerConfig, OptimizerConfig) {
         initial_accumulator: 0.1,
         ..OptimizerConfig::named(OptimizerName::GroupAdagrad)
     };
-    (base.clone(), OptimizerConfig { name: OptimizerName::Ftrl, ..base })
+    (
+        base.clone(),
+        OptimizerConfig {
+            name: OptimizerName::Ftrl,
+            ..base
+        },
+    )
 }
 
 fn ftrl_compare(stream: &[Step], rows: usize, d: usize) {

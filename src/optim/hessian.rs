@@ -22,8 +22,14 @@ use crate::rng::SplitMix64;
 /// Central-difference Hessian-vector product:
 /// `out = (grad(x + r v) - grad(x - r v)) / (2r)`.
 /// `scratch` must hold 3 * x.len() values (no allocation).
-pub fn hvp_central<F>(grad: &mut F, x: &[f64], v: &[f64], r: f64, scratch: &mut [f64], out: &mut [f64])
-where
+pub fn hvp_central<F>(
+    grad: &mut F,
+    x: &[f64],
+    v: &[f64],
+    r: f64,
+    scratch: &mut [f64],
+    out: &mut [f64],
+) where
     F: FnMut(&[f64], &mut [f64]),
 {
     let n = x.len();
@@ -45,8 +51,13 @@ where
 /// Hutchinson estimate of diag(H) from an exact Hessian-vector product
 /// `hvp(z, out)`, averaged over `samples` Rademacher draws, written to `out`.
 /// `scratch` must hold 2 * out.len() values.
-pub fn hutchinson_diag<F>(hvp: &mut F, samples: usize, rng: &mut SplitMix64, scratch: &mut [f64], out: &mut [f64])
-where
+pub fn hutchinson_diag<F>(
+    hvp: &mut F,
+    samples: usize,
+    rng: &mut SplitMix64,
+    scratch: &mut [f64],
+    out: &mut [f64],
+) where
     F: FnMut(&[f64], &mut [f64]),
 {
     let n = out.len();

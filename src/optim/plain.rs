@@ -101,7 +101,15 @@ impl GroupUpdate for Sgd {
     fn prepare_step(&mut self, t: u64) {
         self.0.step_size = (self.0.lr_at(t) / (t as f64).sqrt()) as f32;
     }
-    fn update_group(&self, t: u64, w: &mut [f32], _s: &mut [f32], last: &mut u32, g: &[f32], _h: Option<&[f32]>) {
+    fn update_group(
+        &self,
+        t: u64,
+        w: &mut [f32],
+        _s: &mut [f32],
+        last: &mut u32,
+        g: &[f32],
+        _h: Option<&[f32]>,
+    ) {
         for (x, g) in w.iter_mut().zip(g) {
             *x -= self.0.step_size * g;
         }
@@ -119,7 +127,15 @@ impl GroupUpdate for Momentum {
     fn prepare_step(&mut self, t: u64) {
         self.0.step_size = self.0.lr_at(t) as f32;
     }
-    fn update_group(&self, t: u64, w: &mut [f32], buf: &mut [f32], last: &mut u32, g: &[f32], _h: Option<&[f32]>) {
+    fn update_group(
+        &self,
+        t: u64,
+        w: &mut [f32],
+        buf: &mut [f32],
+        last: &mut u32,
+        g: &[f32],
+        _h: Option<&[f32]>,
+    ) {
         for ((x, b), g) in w.iter_mut().zip(buf.iter_mut()).zip(g) {
             *b = self.0.gamma * *b + g;
             *x -= self.0.step_size * *b;
@@ -141,7 +157,15 @@ impl GroupUpdate for Adagrad {
     fn prepare_step(&mut self, t: u64) {
         self.0.step_size = self.0.lr_at(t) as f32;
     }
-    fn update_group(&self, t: u64, w: &mut [f32], acc: &mut [f32], last: &mut u32, g: &[f32], _h: Option<&[f32]>) {
+    fn update_group(
+        &self,
+        t: u64,
+        w: &mut [f32],
+        acc: &mut [f32],
+        last: &mut u32,
+        g: &[f32],
+        _h: Option<&[f32]>,
+    ) {
         for ((x, a), g) in w.iter_mut().zip(acc.iter_mut()).zip(g) {
             *a += g * g;
             *x -= self.0.step_size * g / a.sqrt();
@@ -167,9 +191,18 @@ impl GroupUpdate for Adam {
     fn prepare_step(&mut self, t: u64) {
         let hp = &mut self.hp;
         let tf = t as f64;
-        hp.step_size = (hp.lr_at(t) * (1.0 - hp.beta2.powf(tf)).sqrt() / (1.0 - hp.beta1.powf(tf))) as f32;
+        hp.step_size =
+            (hp.lr_at(t) * (1.0 - hp.beta2.powf(tf)).sqrt() / (1.0 - hp.beta1.powf(tf))) as f32;
     }
-    fn update_group(&self, t: u64, w: &mut [f32], st: &mut [f32], last: &mut u32, g: &[f32], h: Option<&[f32]>) {
+    fn update_group(
+        &self,
+        t: u64,
+        w: &mut [f32],
+        st: &mut [f32],
+        last: &mut u32,
+        g: &[f32],
+        h: Option<&[f32]>,
+    ) {
         let d = w.len();
         let (m, v) = st.split_at_mut(d);
         let q = if self.hessian { h.unwrap_or(g) } else { g };
@@ -199,7 +232,15 @@ impl GroupUpdate for Amsgrad {
         hp.eps_t = (f64::from(hp.eps) / bc2.sqrt()) as f32;
         hp.corr2 = (1.0 / bc2) as f32;
     }
-    fn update_group(&self, t: u64, w: &mut [f32], st: &mut [f32], last: &mut u32, g: &[f32], _h: Option<&[f32]>) {
+    fn update_group(
+        &self,
+        t: u64,
+        w: &mut [f32],
+        st: &mut [f32],
+        last: &mut u32,
+        g: &[f32],
+        _h: Option<&[f32]>,
+    ) {
         let d = w.len();
         let (m, rest) = st.split_at_mut(d);
         let (v, vmax) = rest.split_at_mut(d);
@@ -234,7 +275,15 @@ impl GroupUpdate for Ftrl {
     fn prepare_step(&mut self, _t: u64) {
         self.0.step_size = self.0.lr as f32;
     }
-    fn update_group(&self, t: u64, w: &mut [f32], st: &mut [f32], last: &mut u32, g: &[f32], _h: Option<&[f32]>) {
+    fn update_group(
+        &self,
+        t: u64,
+        w: &mut [f32],
+        st: &mut [f32],
+        last: &mut u32,
+        g: &[f32],
+        _h: Option<&[f32]>,
+    ) {
         let d = w.len();
         let (n, z) = st.split_at_mut(d);
         let hp = &self.0;

@@ -22,7 +22,12 @@ impl Table {
         for r in 0..rows {
             opt.init_state(&init[r * d..(r + 1) * d], &mut state[r * sl..(r + 1) * sl]);
         }
-        Self { d, w: init.to_vec(), state, last: vec![0; rows] }
+        Self {
+            d,
+            w: init.to_vec(),
+            state,
+            last: vec![0; rows],
+        }
     }
 
     pub fn row(&self, r: usize) -> &[f32] {
@@ -35,7 +40,11 @@ impl Table {
         let d = self.d;
         let sl = opt.state_len(d);
         for (k, &r) in touched.iter().enumerate() {
-            let hk = if opt.needs_hessian() { Some(&h[k * d..(k + 1) * d]) } else { None };
+            let hk = if opt.needs_hessian() {
+                Some(&h[k * d..(k + 1) * d])
+            } else {
+                None
+            };
             opt.update_group(
                 &mut self.w[r * d..(r + 1) * d],
                 &mut self.state[r * sl..(r + 1) * sl],
@@ -65,7 +74,9 @@ pub fn dense_stream(seed: u64, steps: usize, rows: usize, d: usize) -> Vec<Step>
     (0..steps)
         .map(|_| Step {
             rows: (0..rows).collect(),
-            g: (0..rows * d).map(|i| drift[i] + rng.normal() as f32).collect(),
+            g: (0..rows * d)
+                .map(|i| drift[i] + rng.normal() as f32)
+                .collect(),
             h: (0..rows * d).map(|_| 0.1 + rng.next_f32() * 2.0).collect(),
         })
         .collect()
@@ -76,16 +87,26 @@ pub fn dense_stream(seed: u64, steps: usize, rows: usize, d: usize) -> Vec<Step>
 /// no row appears happen too (the global step still advances).
 pub fn sparse_stream(seed: u64, steps: usize, rows: usize, d: usize) -> Vec<Step> {
     let mut rng = SplitMix64::new(seed);
-    let prob: Vec<f64> = (0..rows).map(|r| 0.01 + 0.89 * (r as f64 / rows as f64).powi(2)).collect();
+    let prob: Vec<f64> = (0..rows)
+        .map(|r| 0.01 + 0.89 * (r as f64 / rows as f64).powi(2))
+        .collect();
     let drift: Vec<f32> = (0..rows * d).map(|_| rng.normal() as f32 * 0.5).collect();
     (0..steps)
         .map(|t| {
             let burst = (t / 97) % 3 == 0;
-            let mut step = Step { rows: Vec::new(), g: Vec::new(), h: Vec::new() };
+            let mut step = Step {
+                rows: Vec::new(),
+                g: Vec::new(),
+                h: Vec::new(),
+            };
             // Some steps touch no row at all (another table's batch).
             let quiet = t % 37 == 5;
             for r in (0..rows).filter(|_| !quiet) {
-                let p = if burst { (prob[r] * 3.0).min(1.0) } else { prob[r] * 0.5 };
+                let p = if burst {
+                    (prob[r] * 3.0).min(1.0)
+                } else {
+                    prob[r] * 0.5
+                };
                 if rng.next_f64() < p {
                     step.rows.push(r);
                     for i in 0..d {
@@ -116,7 +137,9 @@ pub fn run(opt: &mut Optimizer, table: &mut Table, stream: &[Step]) {
 /// `max_i |a_i - b_i| / max_i |b_i|`: the relative error of a whole table.
 pub fn rel_err(a: &[f32], b: &[f32]) -> f64 {
     let scale = b.iter().fold(0.0f64, |m, &x| m.max(f64::from(x).abs()));
-    let diff = a.iter().zip(b).fold(0.0f64, |m, (&x, &y)| m.max((f64::from(x) - f64::from(y)).abs()));
+    let diff = a.iter().zip(b).fold(0.0f64, |m, (&x, &y)| {
+        m.max((f64::from(x) - f64::from(y)).abs())
+    });
     diff / scale.max(f64::MIN_POSITIVE)
 }
 
@@ -129,7 +152,10 @@ pub fn rel_err_elementwise(a: &[f32], b: &[f32], floor: f64) -> f64 {
 }
 
 pub fn cfg(name: OptimizerName, lr: f32) -> OptimizerConfig {
-    OptimizerConfig { lr, ..OptimizerConfig::named(name) }
+    OptimizerConfig {
+        lr,
+        ..OptimizerConfig::named(name)
+    }
 }
 
 /// Every Group optimizer with its plain counterpart (Theorem 2).

@@ -2,7 +2,7 @@
 //! initial accumulator epsilon added at a group's first update
 //! (Algorithm 3), alpha_t = alpha.
 
-use super::{Moments, Rule};
+use super::{column, Moments, Rule};
 use crate::optim::OptimizerConfig;
 
 #[derive(Debug, Clone)]
@@ -13,7 +13,10 @@ pub struct Adagrad {
 
 impl Adagrad {
     pub fn new(cfg: &OptimizerConfig) -> Self {
-        Self { inv_alpha: 1.0 / cfg.lr, eps: cfg.initial_accumulator }
+        Self {
+            inv_alpha: 1.0 / cfg.lr,
+            eps: cfg.initial_accumulator,
+        }
     }
 }
 
@@ -35,10 +38,24 @@ impl Rule for Adagrad {
     }
 
     #[inline(always)]
-    fn advance(&self, add: f32, g: f32, _h: f32, slots: &mut [f32]) -> Moments {
-        let [v] = slots else { unreachable!("one slot") };
-        let d_prev = v.sqrt() * self.inv_alpha;
-        *v += g * g + add;
-        Moments { m: g, d: v.sqrt() * self.inv_alpha, d_prev }
+    fn advance(
+        &self,
+        add: f32,
+        g: &[f32],
+        _h: &[f32],
+        slots: &mut [f32],
+        d: usize,
+        lo: usize,
+        out: &mut Moments,
+    ) {
+        let n = g.len();
+        let v = column(slots, d, 0, lo, n);
+        let (om, od, op) = (&mut out.m[..n], &mut out.d[..n], &mut out.d_prev[..n]);
+        for i in 0..n {
+            op[i] = v[i].sqrt() * self.inv_alpha;
+            v[i] += g[i] * g[i] + add;
+            om[i] = g[i];
+            od[i] = v[i].sqrt() * self.inv_alpha;
+        }
     }
 }

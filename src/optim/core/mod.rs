@@ -14,9 +14,11 @@
 //! paper's Appendix B carries over unchanged: with all lambdas 0 the update
 //! is x <- x - m_t / D_t, the plain optimizer's lazy update at global step t.
 //!
-//! State layout of a group of size d: `(1 + R::SLOTS) * d` floats, one
-//! interleaved record per parameter `[z, slot_1, .., slot_k]`, so the inner
-//! loop walks one contiguous stream with no bounds checks.
+//! State layout of a group of size d: `(1 + R::SLOTS) * d` floats, column
+//! by column `[z[0..d], slot_1[0..d], ..]`, so every loop runs over
+//! contiguous f32 columns and vectorizes. Groups are processed in chunks of
+//! [`CHUNK`] parameters: the rule fills m_t, D_t, D_prev for a chunk into
+//! stack arrays, then the core applies lines 6-10 (no allocation).
 
 mod adagrad;
 mod adam;
@@ -32,20 +34,34 @@ pub use sgd::Sgd;
 
 use super::{GroupNorm, GroupUpdate, LrDecay, OptimizerConfig, OptimizerName};
 
-/// What a rule reports for one parameter at one step.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// Parameters per chunk of a group (the size of the stack buffers).
+pub const CHUNK: usize = 64;
+
+/// What a rule reports for a chunk of parameters at one step (the first
+/// `n` entries of each array are used).
+#[derive(Clone, Debug)]
 pub struct Moments {
     /// First moment m_t (Algorithm 1, line 4).
-    pub m: f32,
+    pub m: [f32; CHUNK],
     /// D_t = sqrt(V_t)/alpha_t (+ epsilon term), without the lr decay.
-    pub d: f32,
+    pub d: [f32; CHUNK],
     /// D of the group's previous update (0 if never updated).
-    pub d_prev: f32,
+    pub d_prev: [f32; CHUNK],
+}
+
+impl Default for Moments {
+    fn default() -> Self {
+        Self {
+            m: [0.0; CHUNK],
+            d: [0.0; CHUNK],
+            d_prev: [0.0; CHUNK],
+        }
+    }
 }
 
 /// One Group optimizer's rule for m_t and V_t (the table of SPEC 2).
 pub trait Rule: Send + Sync + std::fmt::Debug + 'static {
-    /// f32 state slots per parameter besides z.
+    /// f32 state columns per group besides z.
     const SLOTS: usize;
     /// Whether `advance` reads the Hessian-diagonal estimate `h`.
     const NEEDS_HESSIAN: bool = false;
@@ -55,9 +71,26 @@ pub trait Rule: Send + Sync + std::fmt::Debug + 'static {
     fn prepare(&mut self, t: u64);
     /// Per-group context for a group last updated at step `last` (0 = never).
     fn ctx(&self, last: u32) -> Self::Ctx;
-    /// Advance one parameter's `slots` (length `SLOTS`) with gradient `g`
-    /// (and curvature `h`), returning m_t, D_t and D_prev.
-    fn advance(&self, ctx: Self::Ctx, g: f32, h: f32, slots: &mut [f32]) -> Moments;
+    /// For the parameters `lo..lo + g.len()` of a group of size `d` whose
+    /// state columns are `slots` (column k of parameter i at `slots[k*d + i]`):
+    /// advance the slots with gradients `g` (curvatures `h`) and write m_t,
+    /// D_t, D_prev into the first `g.len()` entries of `out`.
+    fn advance(
+        &self,
+        ctx: Self::Ctx,
+        g: &[f32],
+        h: &[f32],
+        slots: &mut [f32],
+        d: usize,
+        lo: usize,
+        out: &mut Moments,
+    );
+}
+
+/// The `len` parameters of column `k` starting at `lo`, for rules.
+#[inline(always)]
+pub fn column(slots: &mut [f32], d: usize, k: usize, lo: usize, len: usize) -> &mut [f32] {
+    &mut slots[k * d + lo..k * d + lo + len]
 }
 
 /// The regularization part of Algorithm 1, shared by every rule.
@@ -206,38 +239,140 @@ impl<R: Rule> GroupUpdate for Group<R> {
         debug_assert_eq!(w.len(), g.len());
         debug_assert_eq!(state.len(), self.state_len(w.len()));
         debug_assert!(!R::NEEDS_HESSIAN || h.is_some(), "Hessian estimate missing");
+        let d = w.len();
         let ctx = self.rule.ctx(*last_step);
         let (dec_now, dec_prev) = match self.decay {
             LrDecay::Constant => (1.0, 1.0),
-            LrDecay::InvSqrt => (self.decay_now, decay_divisor(self.decay, u64::from(*last_step))),
+            LrDecay::InvSqrt => (
+                self.decay_now,
+                decay_divisor(self.decay, u64::from(*last_step)),
+            ),
         };
         let p = self.penalty;
-        let two_l2 = 2.0 * p.lambda2;
         // Without a Hessian estimate, AdaHessian falls back to g (= Adam).
         let h = if R::NEEDS_HESSIAN { h.unwrap_or(g) } else { g };
+        let (z, slots) = state.split_at_mut(d.min(state.len()));
+        let mut mo = Moments::default();
         let mut norm_sq = 0.0f32;
-        // Pass 1: advance the rule, z (line 6), s (line 8), and store the
-        // unshrunk x = s / (D + 2 lambda2) in place; x_t is read first.
-        let records = state.chunks_exact_mut(1 + R::SLOTS);
-        for (((x, rec), &g), &h) in w.iter_mut().zip(records).zip(g).zip(h) {
-            let Some((z, slots)) = rec.split_first_mut() else {
-                continue;
-            };
-            let mo = self.rule.advance(ctx, g, h, slots);
-            let d_now = mo.d * dec_now;
-            let d_prev = mo.d_prev * dec_prev;
-            *z += mo.m - (d_now - d_prev) * *x;
-            let s = soft_threshold(*z, p.lambda1);
+        let mut lo = 0;
+        while lo < d {
+            let hi = (lo + CHUNK).min(d);
+            self.rule
+                .advance(ctx, &g[lo..hi], &h[lo..hi], slots, d, lo, &mut mo);
+            let (x, z) = (&mut w[lo..hi], &mut z[lo..hi]);
             norm_sq += match p.norm {
-                GroupNorm::Plain => s * s,
-                GroupNorm::Weighted => weighted_sq(s, d_now, p.lambda2),
+                GroupNorm::Plain => apply::<false>(&p, dec_now, dec_prev, &mo, z, x),
+                GroupNorm::Weighted => apply::<true>(&p, dec_now, dec_prev, &mo, z, x),
             };
-            *x = s / (d_now + two_l2).max(f32::MIN_POSITIVE);
+            lo = hi;
         }
         // Pass 2: the l2,1 shrinkage of the whole group (line 10).
         shrink(w, p.lambda21, norm_sq);
         *last_step = u32::try_from(t).unwrap_or(u32::MAX);
     }
+}
+
+/// Lanes of the norm accumulator: independent partial sums let the loop
+/// vectorize without reassociating f32 additions (the result stays
+/// deterministic).
+const LANES: usize = 8;
+
+/// Lines 6-8 of Algorithm 1 and the unshrunk line 10 for one chunk:
+/// z += m - (D - D_prev) x; s = soft(z); x = s / (D + 2 lambda2). Returns
+/// the chunk's squared group norm (plain, or weighted when `WEIGHTED`).
+#[inline(always)]
+fn apply<const WEIGHTED: bool>(
+    p: &Penalty,
+    dec_now: f32,
+    dec_prev: f32,
+    mo: &Moments,
+    z: &mut [f32],
+    x: &mut [f32],
+) -> f32 {
+    let n = x.len().min(z.len()).min(CHUNK);
+    let (x, z) = (&mut x[..n], &mut z[..n]);
+    let (m, dn, dp) = (&mo.m[..n], &mo.d[..n], &mo.d_prev[..n]);
+    let two_l2 = 2.0 * p.lambda2;
+    let mut acc = [0.0f32; LANES];
+    let mut i = 0;
+    while i + LANES <= n {
+        for (l, a) in acc.iter_mut().enumerate() {
+            *a += element::<WEIGHTED>(
+                p,
+                two_l2,
+                dec_now,
+                dec_prev,
+                m[i + l],
+                dn[i + l],
+                dp[i + l],
+                &mut z[i + l],
+                &mut x[i + l],
+            );
+        }
+        i += LANES;
+    }
+    while i < n {
+        acc[0] += element::<WEIGHTED>(
+            p, two_l2, dec_now, dec_prev, m[i], dn[i], dp[i], &mut z[i], &mut x[i],
+        );
+        i += 1;
+    }
+    acc.iter().sum()
+}
+
+/// One parameter of [`apply`]; returns its norm contribution.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn element<const WEIGHTED: bool>(
+    p: &Penalty,
+    two_l2: f32,
+    dec_now: f32,
+    dec_prev: f32,
+    m: f32,
+    dn: f32,
+    dp: f32,
+    z: &mut f32,
+    x: &mut f32,
+) -> f32 {
+    let d_now = dn * dec_now;
+    let d_prev = dp * dec_prev;
+    // x_t is read before it is overwritten by x_{t+1}.
+    *z += m - (d_now - d_prev) * *x;
+    let s = soft_threshold(*z, p.lambda1);
+    *x = s / (d_now + two_l2).max(f32::MIN_POSITIVE);
+    if WEIGHTED {
+        weighted_sq(s, d_now, p.lambda2)
+    } else {
+        s * s
+    }
+}
+
+/// Ask the CPU to start loading `data` into cache (one hint per 64-byte
+/// line). Updating randomly chosen embedding rows is bound by memory
+/// latency, not arithmetic; a caller that knows the next rows (an embedding
+/// store walking a batch's touched rows) prefetches a few rows ahead so the
+/// loads overlap. A no-op off x86_64.
+#[inline(always)]
+pub fn prefetch(data: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let bytes = std::mem::size_of_val(data);
+        let base = data.as_ptr().cast::<i8>();
+        let mut off = 0;
+        while off < bytes {
+            // SAFETY: a prefetch is only a hint, never faults and never
+            // dereferences; the address is inside `data` anyway.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(off)) };
+            off += 64;
+        }
+        if bytes > 0 {
+            // SAFETY: as above; the last byte covers a straddled line.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(bytes - 1)) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = data;
 }
 
 /// Build the Group optimizer `cfg` names (`cfg` is already checked).

@@ -12,7 +12,10 @@ pub struct Sgd {
 
 impl Sgd {
     pub fn new(cfg: &OptimizerConfig) -> Self {
-        Self { alpha: cfg.lr, d_now: 0.0 }
+        Self {
+            alpha: cfg.lr,
+            d_now: 0.0,
+        }
     }
 
     /// D at step `t`; one function for now and for a group's last step, so
@@ -38,7 +41,19 @@ impl Rule for Sgd {
     }
 
     #[inline(always)]
-    fn advance(&self, d_prev: f32, g: f32, _h: f32, _slots: &mut [f32]) -> Moments {
-        Moments { m: g, d: self.d_now, d_prev }
+    fn advance(
+        &self,
+        d_prev: f32,
+        g: &[f32],
+        _h: &[f32],
+        _slots: &mut [f32],
+        _d: usize,
+        _lo: usize,
+        out: &mut Moments,
+    ) {
+        let n = g.len();
+        out.m[..n].copy_from_slice(g);
+        out.d[..n].fill(self.d_now);
+        out.d_prev[..n].fill(d_prev);
     }
 }
