@@ -294,28 +294,46 @@ fn apply<const WEIGHTED: bool>(
     let (m, dn, dp) = (&mo.m[..n], &mo.d[..n], &mo.d_prev[..n]);
     let two_l2 = 2.0 * p.lambda2;
     let mut acc = [0.0f32; LANES];
-    let mut i = 0;
-    while i + LANES <= n {
-        for (l, a) in acc.iter_mut().enumerate() {
-            *a += element::<WEIGHTED>(
-                p,
-                two_l2,
-                dec_now,
-                dec_prev,
-                m[i + l],
-                dn[i + l],
-                dp[i + l],
-                &mut z[i + l],
-                &mut x[i + l],
+    // Full lanes as fixed-size arrays: no bounds checks, so LLVM vectorizes.
+    let mut xs = x.chunks_exact_mut(LANES);
+    let mut zs = z.chunks_exact_mut(LANES);
+    let (mut ms, mut dns, mut dps) = (
+        m.chunks_exact(LANES),
+        dn.chunks_exact(LANES),
+        dp.chunks_exact(LANES),
+    );
+    for ((((x8, z8), m8), dn8), dp8) in (&mut xs)
+        .zip(&mut zs)
+        .zip(&mut ms)
+        .zip(&mut dns)
+        .zip(&mut dps)
+    {
+        let (Ok(x8), Ok(z8)) = (
+            <&mut [f32; LANES]>::try_from(x8),
+            <&mut [f32; LANES]>::try_from(z8),
+        ) else {
+            continue;
+        };
+        let (Ok(m8), Ok(dn8), Ok(dp8)) = (
+            <&[f32; LANES]>::try_from(m8),
+            <&[f32; LANES]>::try_from(dn8),
+            <&[f32; LANES]>::try_from(dp8),
+        ) else {
+            continue;
+        };
+        for l in 0..LANES {
+            acc[l] += element::<WEIGHTED>(
+                p, two_l2, dec_now, dec_prev, m8[l], dn8[l], dp8[l], &mut z8[l], &mut x8[l],
             );
         }
-        i += LANES;
     }
-    while i < n {
-        acc[0] += element::<WEIGHTED>(
-            p, two_l2, dec_now, dec_prev, m[i], dn[i], dp[i], &mut z[i], &mut x[i],
-        );
-        i += 1;
+    let tail = xs.into_remainder().iter_mut().zip(zs.into_remainder());
+    for ((((x, z), &m), &dn), &dp) in tail
+        .zip(ms.remainder())
+        .zip(dns.remainder())
+        .zip(dps.remainder())
+    {
+        acc[0] += element::<WEIGHTED>(p, two_l2, dec_now, dec_prev, m, dn, dp, z, x);
     }
     acc.iter().sum()
 }
@@ -353,7 +371,7 @@ fn element<const WEIGHTED: bool>(
 /// store walking a batch's touched rows) prefetches a few rows ahead so the
 /// loads overlap. A no-op off x86_64.
 #[inline(always)]
-pub fn prefetch(data: &[f32]) {
+pub fn prefetch<T>(data: &[T]) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
