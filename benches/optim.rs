@@ -1,11 +1,13 @@
 //! Optimizer throughput (issue 2, item 7), one thread.
 //!
-//! - `sparse_group_adam_1Mx16[_prefetch]`: lazy Group Adam updates of
-//!   random rows of a 1,000,000 x 16 embedding table (weights + state z, m,
-//!   v + last step: 260 MB, far beyond cache, as in training), 4,096 rows
-//!   per step. Criterion's "elements" are rows: thrpt = rows/s. Target
-//!   >= 5M rows/s. `_prefetch` hints the rows 8 ahead (`core::prefetch`),
-//!   as an embedding store walking a batch's rows can.
+//! - `optim/sparse_group_adam_1Mx16*`: lazy Group Adam updates of random
+//!   rows of a 1,000,000 x 16 embedding table (weights + state z, m, v +
+//!   last step: 260 MB, far beyond cache, as in training), 4,096 rows per
+//!   step. Criterion's "elements" are rows: thrpt = rows/s; target 5M/s.
+//!   Variants: plain; `_prefetch` hints the rows 16 ahead
+//!   (`core::prefetch`), as an embedding store walking a batch's rows can;
+//!   `_prefetch_hugepages` also backs the table with 2 MB pages. Random
+//!   rows are bound by memory latency and TLB misses, not arithmetic.
 //! - `optim_dense/*`: whole-tensor updates of a 1024 x 256 parameter
 //!   (groups = rows); thrpt = parameters/s.
 //!

@@ -6,7 +6,7 @@
 //! k(t) = 1 / (alpha sqrt(1 - beta2^t)): the slots are only (m, v), and
 //! D_prev is rebuilt from v before it advances and k(last_step).
 
-use super::{Moments, Rule};
+use super::{Columns, Moments, Rule};
 use crate::optim::OptimizerConfig;
 
 /// `HESSIAN = false`: Group Adam; `true`: Group AdaHessian.
@@ -50,19 +50,9 @@ impl<const HESSIAN: bool> Rule for Adam<HESSIAN> {
     }
 
     #[inline(always)]
-    fn advance(
-        &self,
-        k_prev: f32,
-        g: &[f32],
-        h: &[f32],
-        slots: &mut [f32],
-        d: usize,
-        lo: usize,
-        out: &mut Moments,
-    ) {
+    fn advance(&self, k_prev: f32, g: &[f32], h: &[f32], cols: Columns<'_>, out: &mut Moments) {
         let n = g.len();
-        let (ms, vs) = slots.split_at_mut(d);
-        let (m, v) = (&mut ms[lo..lo + n], &mut vs[lo..lo + n]);
+        let [m, v] = cols.take::<2>(n);
         let q = if HESSIAN { &h[..n] } else { g };
         let (om, od, op) = (&mut out.m[..n], &mut out.d[..n], &mut out.d_prev[..n]);
         let (b1, b2, eps, k_now) = (self.beta1, self.beta2, self.eps, self.k.now);

@@ -5,7 +5,7 @@
 //! eps_t / alpha = eps * k(t), so D_prev = sqrt(V_prev)/alpha + eps*k(last).
 
 use super::adam::{bias_inv, KRing};
-use super::{Moments, Rule};
+use super::{Columns, Moments, Rule};
 use crate::optim::OptimizerConfig;
 
 #[derive(Debug, Clone)]
@@ -52,24 +52,9 @@ impl Rule for Amsgrad {
     }
 
     #[inline(always)]
-    fn advance(
-        &self,
-        k_prev: f32,
-        g: &[f32],
-        _h: &[f32],
-        slots: &mut [f32],
-        d: usize,
-        lo: usize,
-        out: &mut Moments,
-    ) {
+    fn advance(&self, k_prev: f32, g: &[f32], _h: &[f32], cols: Columns<'_>, out: &mut Moments) {
         let n = g.len();
-        let (ms, rest) = slots.split_at_mut(d);
-        let (vs, xs) = rest.split_at_mut(d);
-        let (m, v, vmax) = (
-            &mut ms[lo..lo + n],
-            &mut vs[lo..lo + n],
-            &mut xs[lo..lo + n],
-        );
+        let [m, v, vmax] = cols.take::<3>(n);
         let (om, od, op) = (&mut out.m[..n], &mut out.d[..n], &mut out.d_prev[..n]);
         let (b1, b2) = (self.beta1, self.beta2);
         let (eps_prev, eps_now) = (self.eps * k_prev, self.eps * self.k.now);

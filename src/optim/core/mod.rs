@@ -71,26 +71,32 @@ pub trait Rule: Send + Sync + std::fmt::Debug + 'static {
     fn prepare(&mut self, t: u64);
     /// Per-group context for a group last updated at step `last` (0 = never).
     fn ctx(&self, last: u32) -> Self::Ctx;
-    /// For the parameters `lo..lo + g.len()` of a group of size `d` whose
-    /// state columns are `slots` (column k of parameter i at `slots[k*d + i]`):
-    /// advance the slots with gradients `g` (curvatures `h`) and write m_t,
-    /// D_t, D_prev into the first `g.len()` entries of `out`.
-    fn advance(
-        &self,
-        ctx: Self::Ctx,
-        g: &[f32],
-        h: &[f32],
-        slots: &mut [f32],
-        d: usize,
-        lo: usize,
-        out: &mut Moments,
-    );
+    /// For a chunk of a group's parameters: advance their state columns
+    /// `cols` with gradients `g` (curvatures `h`) and write m_t, D_t,
+    /// D_prev into the first `g.len()` entries of `out`.
+    fn advance(&self, ctx: Self::Ctx, g: &[f32], h: &[f32], cols: Columns<'_>, out: &mut Moments);
 }
 
-/// The `len` parameters of column `k` starting at `lo`, for rules.
-#[inline(always)]
-pub fn column(slots: &mut [f32], d: usize, k: usize, lo: usize, len: usize) -> &mut [f32] {
-    &mut slots[k * d + lo..k * d + lo + len]
+/// A rule's state columns (each of the group's size d, after z), seen
+/// through the current chunk of parameters `lo..lo + len`.
+pub struct Columns<'a> {
+    slots: &'a mut [f32],
+    d: usize,
+    lo: usize,
+}
+
+impl<'a> Columns<'a> {
+    /// The first `K` columns restricted to the chunk's `len` parameters.
+    #[inline(always)]
+    pub fn take<const K: usize>(self, len: usize) -> [&'a mut [f32]; K] {
+        let lo = self.lo;
+        let mut it = self.slots.chunks_exact_mut(self.d.max(1));
+        // update_group checked the state length, so every column exists.
+        std::array::from_fn(|_| match it.next() {
+            Some(c) => &mut c[lo..lo + len],
+            None => &mut [],
+        })
+    }
 }
 
 /// The regularization part of Algorithm 1, shared by every rule.
@@ -236,10 +242,21 @@ impl<R: Rule> GroupUpdate for Group<R> {
         g: &[f32],
         h: Option<&[f32]>,
     ) {
-        debug_assert_eq!(w.len(), g.len());
-        debug_assert_eq!(state.len(), self.state_len(w.len()));
-        debug_assert!(!R::NEEDS_HESSIAN || h.is_some(), "Hessian estimate missing");
         let d = w.len();
+        // Mismatched slices are a caller bug: caught in debug builds, and
+        // never a panic or an out-of-bounds write in release (no update).
+        let h_short = h.is_some_and(|h| h.len() < d);
+        if g.len() != d || state.len() != self.state_len(d) || h_short {
+            debug_assert!(
+                false,
+                "update_group: w {d}, g {}, state {} (want {})",
+                g.len(),
+                state.len(),
+                self.state_len(d)
+            );
+            return;
+        }
+        debug_assert!(!R::NEEDS_HESSIAN || h.is_some(), "Hessian estimate missing");
         let ctx = self.rule.ctx(*last_step);
         let (dec_now, dec_prev) = match self.decay {
             LrDecay::Constant => (1.0, 1.0),
@@ -257,8 +274,13 @@ impl<R: Rule> GroupUpdate for Group<R> {
         let mut lo = 0;
         while lo < d {
             let hi = (lo + CHUNK).min(d);
+            let cols = Columns {
+                slots: &mut *slots,
+                d,
+                lo,
+            };
             self.rule
-                .advance(ctx, &g[lo..hi], &h[lo..hi], slots, d, lo, &mut mo);
+                .advance(ctx, &g[lo..hi], &h[lo..hi], cols, &mut mo);
             let (x, z) = (&mut w[lo..hi], &mut z[lo..hi]);
             norm_sq += match p.norm {
                 GroupNorm::Plain => apply::<false>(&p, dec_now, dec_prev, &mo, z, x),
@@ -406,5 +428,51 @@ pub fn build(cfg: &OptimizerConfig) -> Box<dyn GroupUpdate> {
         // group_adam, and the fallback for a name that is not a Group
         // optimizer (Optimizer::new never routes one here).
         _ => Box::new(Group::new(Adam::<false>::new(cfg), pen, dec)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn soft_threshold_is_minus_sign_times_shrunk_magnitude() {
+        assert_eq!(soft_threshold(3.0, 1.0), -2.0);
+        assert_eq!(soft_threshold(-3.0, 1.0), 2.0);
+        assert_eq!(soft_threshold(0.5, 1.0), 0.0);
+        assert_eq!(soft_threshold(-1.0, 1.0), 0.0);
+        assert_eq!(soft_threshold(2.5, 0.0), -2.5);
+    }
+
+    /// Algorithm 1 line 10 by hand: z = (-3, 4, 0.5), D = (2, 2, 2),
+    /// lambda1 = 1, lambda21 = 1, lambda2 = 0.5, d = 3:
+    /// s = (2, -3, 0), |s| = sqrt(13), factor 1 - sqrt(3)/sqrt(13),
+    /// x = factor * s / (D + 1).
+    #[test]
+    fn closed_form_plain_matches_hand_computation() {
+        let p = Penalty {
+            lambda1: 1.0,
+            lambda21: 1.0,
+            lambda2: 0.5,
+            norm: GroupNorm::Plain,
+        };
+        let mut x = [0.0f32; 3];
+        closed_form(&p, &[-3.0, 4.0, 0.5], &[2.0, 2.0, 2.0], &mut x);
+        let f = 1.0 - (3.0f64 / 13.0).sqrt();
+        let want = [f * 2.0 / 3.0, f * -3.0 / 3.0, 0.0];
+        for (a, b) in x.iter().zip(want) {
+            assert!((f64::from(*a) - b).abs() < 1e-6, "{x:?} vs {want:?}");
+        }
+        // a threshold above |s| zeroes the group
+        let p0 = Penalty { lambda21: 2.1, ..p };
+        closed_form(&p0, &[-3.0, 4.0, 0.5], &[2.0, 2.0, 2.0], &mut x);
+        assert_eq!(x, [0.0; 3]);
+    }
+
+    #[test]
+    fn group_scale_is_zero_at_or_below_threshold() {
+        assert_eq!(group_scale(4, 1.0, 4.0), 0.0); // |s| = 2 = sqrt(4) * 1
+        assert!((group_scale(4, 1.0, 16.0) - 0.5).abs() < 1e-7);
+        assert_eq!(group_scale(4, 0.0, 0.0), 0.0);
     }
 }

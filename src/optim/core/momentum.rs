@@ -1,6 +1,6 @@
 //! Group Momentum: m_t = gamma * m_{t-1} + g, V_t = 1, alpha_t = alpha.
 
-use super::{column, Moments, Rule};
+use super::{Columns, Moments, Rule};
 use crate::optim::OptimizerConfig;
 
 #[derive(Debug, Clone)]
@@ -37,18 +37,9 @@ impl Rule for Momentum {
     }
 
     #[inline(always)]
-    fn advance(
-        &self,
-        d_prev: f32,
-        g: &[f32],
-        _h: &[f32],
-        slots: &mut [f32],
-        d: usize,
-        lo: usize,
-        out: &mut Moments,
-    ) {
+    fn advance(&self, d_prev: f32, g: &[f32], _h: &[f32], cols: Columns<'_>, out: &mut Moments) {
         let n = g.len();
-        let m = column(slots, d, 0, lo, n);
+        let [m] = cols.take::<1>(n);
         for (i, m) in m.iter_mut().enumerate() {
             *m = self.gamma * *m + g[i];
             out.m[i] = *m;
