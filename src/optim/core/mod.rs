@@ -13,8 +13,8 @@
 //! updates of a group neither x nor z changes, so the induction of the
 //! paper's Appendix B carries over unchanged: with all lambdas 0 the update
 //! is x <- x - m_t / D_t, the plain optimizer's lazy update at global step t.
-//! (`last_step` is a u32: past 2^32 - 1 steps it saturates and D_prev is
-//! that of step 2^32 - 1, a relative error below 1e-9 for every rule.)
+//! (`last_step` is a u32 and saturates at 2^32 - 1: exactness holds for the
+//! first 4 billion batches.)
 //!
 //! State layout of a group of size d: `(1 + R::SLOTS) * d` floats, column
 //! by column `[z[0..d], slot_1[0..d], ..]`, so every loop runs over
