@@ -109,9 +109,10 @@ impl Logistic {
         out.fill(0.0);
         for k in 0..self.n {
             let r = self.p(k, w) - self.ys[k];
-            for j in 0..N {
-                out[j] += r * self.xs[k * N + j] / self.n as f64;
-            }
+            let x = &self.xs[k * N..(k + 1) * N];
+            out.iter_mut()
+                .zip(x)
+                .for_each(|(o, xj)| *o += r * xj / self.n as f64);
         }
     }
     /// The same gradient computed in f32 arithmetic (as a model would).
@@ -122,9 +123,10 @@ impl Logistic {
                 .map(|j| self.xs[k * N + j] as f32 * w[j] as f32)
                 .sum();
             let r = 1.0 / (1.0 + (-s).exp()) - self.ys[k] as f32;
-            for j in 0..N {
-                acc[j] += r * self.xs[k * N + j] as f32 / self.n as f32;
-            }
+            let x = &self.xs[k * N..(k + 1) * N];
+            acc.iter_mut()
+                .zip(x)
+                .for_each(|(a, &xj)| *a += r * xj as f32 / self.n as f32);
         }
         out.iter_mut().zip(acc).for_each(|(o, a)| *o = f64::from(a));
     }

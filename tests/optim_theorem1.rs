@@ -218,9 +218,9 @@ proptest! {
             let g: Vec<f32> = (0..d).map(|_| 2.0 * rng.normal() as f32).collect();
             opt.update_group(&mut w, &mut state, &mut last, &g, None);
         }
-        // Documented layout: one record [z, V] per parameter.
-        let z: Vec<f64> = state.chunks(2).map(|r| f64::from(r[0])).collect();
-        let sigma: Vec<f64> = state.chunks(2).map(|r| f64::from(r[1]).sqrt() / f64::from(lr) / 2.0).collect();
+        // Documented layout: columns [z[0..d], V[0..d]].
+        let z: Vec<f64> = state[..d].iter().map(|&v| f64::from(v)).collect();
+        let sigma: Vec<f64> = state[d..].iter().map(|&v| f64::from(v).sqrt() / f64::from(lr) / 2.0).collect();
         assert_minimizer(&Penalty::from_config(&cfg), &z, &sigma, &w, seed)?;
     }
 }

@@ -99,6 +99,18 @@ fn theorem2_holds_with_inv_sqrt_lr_decay_sparse() {
     );
 }
 
+/// Groups wider than the core's chunk (64) and not a multiple of its lanes.
+#[test]
+fn theorem2_group_equals_plain_dense_wide_groups() {
+    check_all(
+        |s| dense_stream(s, 300, 3, 150),
+        3,
+        150,
+        LrDecay::Constant,
+        "dense d=150",
+    );
+}
+
 /// The stream really is irregular: rows skip many steps between updates.
 #[test]
 fn sparse_stream_has_irregular_gaps() {

@@ -87,6 +87,21 @@ impl Hyper {
     }
 }
 
+/// Whether the slices fit a group of size `w.len()` (`slots` state columns);
+/// a mismatch is a caller bug: asserted in debug, skipped in release.
+fn fits(w: &[f32], g: &[f32], h: Option<&[f32]>, state: &[f32], slots: usize) -> bool {
+    let d = w.len();
+    let ok = g.len() == d && state.len() == slots * d && h.is_none_or(|h| h.len() >= d);
+    debug_assert!(
+        ok,
+        "update_group: w {d}, g {}, state {} (want {})",
+        g.len(),
+        state.len(),
+        slots * d
+    );
+    ok
+}
+
 fn stamp(last_step: &mut u32, t: u64) {
     *last_step = t.min(u64::from(u32::MAX)) as u32;
 }
@@ -105,11 +120,14 @@ impl GroupUpdate for Sgd {
         &self,
         t: u64,
         w: &mut [f32],
-        _s: &mut [f32],
+        s: &mut [f32],
         last: &mut u32,
         g: &[f32],
-        _h: Option<&[f32]>,
+        h: Option<&[f32]>,
     ) {
+        if !fits(w, g, h, s, 0) {
+            return;
+        }
         for (x, g) in w.iter_mut().zip(g) {
             *x -= self.0.step_size * g;
         }
@@ -134,8 +152,11 @@ impl GroupUpdate for Momentum {
         buf: &mut [f32],
         last: &mut u32,
         g: &[f32],
-        _h: Option<&[f32]>,
+        h: Option<&[f32]>,
     ) {
+        if !fits(w, g, h, buf, 1) {
+            return;
+        }
         for ((x, b), g) in w.iter_mut().zip(buf.iter_mut()).zip(g) {
             *b = self.0.gamma * *b + g;
             *x -= self.0.step_size * *b;
@@ -164,8 +185,11 @@ impl GroupUpdate for Adagrad {
         acc: &mut [f32],
         last: &mut u32,
         g: &[f32],
-        _h: Option<&[f32]>,
+        h: Option<&[f32]>,
     ) {
+        if !fits(w, g, h, acc, 1) {
+            return;
+        }
         for ((x, a), g) in w.iter_mut().zip(acc.iter_mut()).zip(g) {
             *a += g * g;
             *x -= self.0.step_size * g / a.sqrt();
@@ -203,6 +227,9 @@ impl GroupUpdate for Adam {
         g: &[f32],
         h: Option<&[f32]>,
     ) {
+        if !fits(w, g, h, st, 2) {
+            return;
+        }
         let d = w.len();
         let (m, v) = st.split_at_mut(d);
         let q = if self.hessian { h.unwrap_or(g) } else { g };
@@ -239,8 +266,11 @@ impl GroupUpdate for Amsgrad {
         st: &mut [f32],
         last: &mut u32,
         g: &[f32],
-        _h: Option<&[f32]>,
+        h: Option<&[f32]>,
     ) {
+        if !fits(w, g, h, st, 3) {
+            return;
+        }
         let d = w.len();
         let (m, rest) = st.split_at_mut(d);
         let (v, vmax) = rest.split_at_mut(d);
@@ -282,8 +312,11 @@ impl GroupUpdate for Ftrl {
         st: &mut [f32],
         last: &mut u32,
         g: &[f32],
-        _h: Option<&[f32]>,
+        h: Option<&[f32]>,
     ) {
+        if !fits(w, g, h, st, 2) {
+            return;
+        }
         let d = w.len();
         let (n, z) = st.split_at_mut(d);
         let hp = &self.0;

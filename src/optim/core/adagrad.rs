@@ -2,7 +2,7 @@
 //! initial accumulator epsilon added at a group's first update
 //! (Algorithm 3), alpha_t = alpha.
 
-use super::{Moments, Rule};
+use super::{Columns, Moments, Rule};
 use crate::optim::OptimizerConfig;
 
 #[derive(Debug, Clone)]
@@ -38,14 +38,15 @@ impl Rule for Adagrad {
     }
 
     #[inline(always)]
-    fn advance(&self, add: f32, g: f32, _h: f32, slots: &mut [f32]) -> Moments {
-        let [v] = slots else { unreachable!("one slot") };
-        let d_prev = v.sqrt() * self.inv_alpha;
-        *v += g * g + add;
-        Moments {
-            m: g,
-            d: v.sqrt() * self.inv_alpha,
-            d_prev,
+    fn advance(&self, add: f32, g: &[f32], _h: &[f32], cols: Columns<'_>, out: &mut Moments) {
+        let n = g.len();
+        let [v] = cols.take::<1>(n);
+        let (om, od, op) = (&mut out.m[..n], &mut out.d[..n], &mut out.d_prev[..n]);
+        for i in 0..n {
+            op[i] = v[i].sqrt() * self.inv_alpha;
+            v[i] += g[i] * g[i] + add;
+            om[i] = g[i];
+            od[i] = v[i].sqrt() * self.inv_alpha;
         }
     }
 }

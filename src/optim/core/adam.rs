@@ -6,7 +6,7 @@
 //! k(t) = 1 / (alpha sqrt(1 - beta2^t)): the slots are only (m, v), and
 //! D_prev is rebuilt from v before it advances and k(last_step).
 
-use super::{Moments, Rule};
+use super::{Columns, Moments, Rule};
 use crate::optim::OptimizerConfig;
 
 /// `HESSIAN = false`: Group Adam; `true`: Group AdaHessian.
@@ -50,18 +50,18 @@ impl<const HESSIAN: bool> Rule for Adam<HESSIAN> {
     }
 
     #[inline(always)]
-    fn advance(&self, k_prev: f32, g: f32, h: f32, slots: &mut [f32]) -> Moments {
-        let [m, v] = slots else {
-            unreachable!("two slots")
-        };
-        let d_prev = (v.sqrt() + self.eps) * k_prev;
-        let q = if HESSIAN { h } else { g };
-        *m = self.beta1 * *m + (1.0 - self.beta1) * g;
-        *v = self.beta2 * *v + (1.0 - self.beta2) * q * q;
-        Moments {
-            m: *m * self.c1,
-            d: (v.sqrt() + self.eps) * self.k.now,
-            d_prev,
+    fn advance(&self, k_prev: f32, g: &[f32], h: &[f32], cols: Columns<'_>, out: &mut Moments) {
+        let n = g.len();
+        let [m, v] = cols.take::<2>(n);
+        let q = if HESSIAN { &h[..n] } else { g };
+        let (om, od, op) = (&mut out.m[..n], &mut out.d[..n], &mut out.d_prev[..n]);
+        let (b1, b2, eps, k_now) = (self.beta1, self.beta2, self.eps, self.k.now);
+        for i in 0..n {
+            op[i] = (v[i].sqrt() + eps) * k_prev;
+            m[i] = b1 * m[i] + (1.0 - b1) * g[i];
+            v[i] = b2 * v[i] + (1.0 - b2) * q[i] * q[i];
+            om[i] = m[i] * self.c1;
+            od[i] = (v[i].sqrt() + eps) * k_now;
         }
     }
 }

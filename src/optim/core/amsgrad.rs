@@ -5,7 +5,7 @@
 //! eps_t / alpha = eps * k(t), so D_prev = sqrt(V_prev)/alpha + eps*k(last).
 
 use super::adam::{bias_inv, KRing};
-use super::{Moments, Rule};
+use super::{Columns, Moments, Rule};
 use crate::optim::OptimizerConfig;
 
 #[derive(Debug, Clone)]
@@ -52,18 +52,19 @@ impl Rule for Amsgrad {
     }
 
     #[inline(always)]
-    fn advance(&self, k_prev: f32, g: f32, _h: f32, slots: &mut [f32]) -> Moments {
-        let [m, v, vmax] = slots else {
-            unreachable!("three slots")
-        };
-        let d_prev = vmax.sqrt() * self.inv_alpha + self.eps * k_prev;
-        *m = self.beta1 * *m + (1.0 - self.beta1) * g;
-        *v = self.beta2 * *v + (1.0 - self.beta2) * g * g;
-        *vmax = vmax.max(*v * self.c2);
-        Moments {
-            m: *m * self.c1,
-            d: vmax.sqrt() * self.inv_alpha + self.eps * self.k.now,
-            d_prev,
+    fn advance(&self, k_prev: f32, g: &[f32], _h: &[f32], cols: Columns<'_>, out: &mut Moments) {
+        let n = g.len();
+        let [m, v, vmax] = cols.take::<3>(n);
+        let (om, od, op) = (&mut out.m[..n], &mut out.d[..n], &mut out.d_prev[..n]);
+        let (b1, b2) = (self.beta1, self.beta2);
+        let (eps_prev, eps_now) = (self.eps * k_prev, self.eps * self.k.now);
+        for i in 0..n {
+            op[i] = vmax[i].sqrt() * self.inv_alpha + eps_prev;
+            m[i] = b1 * m[i] + (1.0 - b1) * g[i];
+            v[i] = b2 * v[i] + (1.0 - b2) * g[i] * g[i];
+            vmax[i] = vmax[i].max(v[i] * self.c2);
+            om[i] = m[i] * self.c1;
+            od[i] = vmax[i].sqrt() * self.inv_alpha + eps_now;
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Algorithm 1 of the Sparse Group Lasso paper, written once (SPEC 2).
 //!
-//! Every Group optimizer is this core plus a [`Rule`] that gives, for one
+//! Every Group optimizer is this core plus a [`Rule`] that gives, for each
 //! parameter, its first moment m_t and the diagonal D_t = sqrt(V_t)/alpha_t
 //! (+ epsilon term) now and at the group's previous update (D_prev). The core
 //! owns the dual accumulator z and does the rest: z update, l1 soft
@@ -13,10 +13,14 @@
 //! updates of a group neither x nor z changes, so the induction of the
 //! paper's Appendix B carries over unchanged: with all lambdas 0 the update
 //! is x <- x - m_t / D_t, the plain optimizer's lazy update at global step t.
+//! (`last_step` is a u32 and saturates at 2^32 - 1: exactness holds for the
+//! first 4 billion batches.)
 //!
-//! State layout of a group of size d: `(1 + R::SLOTS) * d` floats, one
-//! interleaved record per parameter `[z, slot_1, .., slot_k]`, so the inner
-//! loop walks one contiguous stream with no bounds checks.
+//! State layout of a group of size d: `(1 + R::SLOTS) * d` floats, column
+//! by column `[z[0..d], slot_1[0..d], ..]`, so every loop runs over
+//! contiguous f32 columns and vectorizes. Groups are processed in chunks of
+//! [`CHUNK`] parameters: the rule fills m_t, D_t, D_prev for a chunk into
+//! stack arrays, then the core applies lines 6-10 (no allocation).
 
 mod adagrad;
 mod adam;
@@ -32,20 +36,34 @@ pub use sgd::Sgd;
 
 use super::{GroupNorm, GroupUpdate, LrDecay, OptimizerConfig, OptimizerName};
 
-/// What a rule reports for one parameter at one step.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// Parameters per chunk of a group (the size of the stack buffers).
+pub const CHUNK: usize = 64;
+
+/// What a rule reports for a chunk of parameters at one step (the first
+/// `n` entries of each array are used).
+#[derive(Clone, Debug)]
 pub struct Moments {
     /// First moment m_t (Algorithm 1, line 4).
-    pub m: f32,
+    pub m: [f32; CHUNK],
     /// D_t = sqrt(V_t)/alpha_t (+ epsilon term), without the lr decay.
-    pub d: f32,
+    pub d: [f32; CHUNK],
     /// D of the group's previous update (0 if never updated).
-    pub d_prev: f32,
+    pub d_prev: [f32; CHUNK],
+}
+
+impl Default for Moments {
+    fn default() -> Self {
+        Self {
+            m: [0.0; CHUNK],
+            d: [0.0; CHUNK],
+            d_prev: [0.0; CHUNK],
+        }
+    }
 }
 
 /// One Group optimizer's rule for m_t and V_t (the table of SPEC 2).
 pub trait Rule: Send + Sync + std::fmt::Debug + 'static {
-    /// f32 state slots per parameter besides z.
+    /// f32 state columns per group besides z.
     const SLOTS: usize;
     /// Whether `advance` reads the Hessian-diagonal estimate `h`.
     const NEEDS_HESSIAN: bool = false;
@@ -55,9 +73,32 @@ pub trait Rule: Send + Sync + std::fmt::Debug + 'static {
     fn prepare(&mut self, t: u64);
     /// Per-group context for a group last updated at step `last` (0 = never).
     fn ctx(&self, last: u32) -> Self::Ctx;
-    /// Advance one parameter's `slots` (length `SLOTS`) with gradient `g`
-    /// (and curvature `h`), returning m_t, D_t and D_prev.
-    fn advance(&self, ctx: Self::Ctx, g: f32, h: f32, slots: &mut [f32]) -> Moments;
+    /// For a chunk of a group's parameters: advance their state columns
+    /// `cols` with gradients `g` (curvatures `h`) and write m_t, D_t,
+    /// D_prev into the first `g.len()` entries of `out`.
+    fn advance(&self, ctx: Self::Ctx, g: &[f32], h: &[f32], cols: Columns<'_>, out: &mut Moments);
+}
+
+/// A rule's state columns (each of the group's size d, after z), seen
+/// through the current chunk of parameters `lo..lo + len`.
+pub struct Columns<'a> {
+    slots: &'a mut [f32],
+    d: usize,
+    lo: usize,
+}
+
+impl<'a> Columns<'a> {
+    /// The first `K` columns restricted to the chunk's `len` parameters.
+    #[inline(always)]
+    pub fn take<const K: usize>(self, len: usize) -> [&'a mut [f32]; K] {
+        let lo = self.lo;
+        let mut it = self.slots.chunks_exact_mut(self.d.max(1));
+        // update_group checked the state length, so every column exists.
+        std::array::from_fn(|_| match it.next() {
+            Some(c) => &mut c[lo..lo + len],
+            None => &mut [],
+        })
+    }
 }
 
 /// The regularization part of Algorithm 1, shared by every rule.
@@ -203,8 +244,20 @@ impl<R: Rule> GroupUpdate for Group<R> {
         g: &[f32],
         h: Option<&[f32]>,
     ) {
-        debug_assert_eq!(w.len(), g.len());
-        debug_assert_eq!(state.len(), self.state_len(w.len()));
+        let d = w.len();
+        // Mismatched slices are a caller bug: caught in debug builds, and
+        // never a panic or an out-of-bounds write in release (no update).
+        let h_short = h.is_some_and(|h| h.len() < d);
+        if g.len() != d || state.len() != self.state_len(d) || h_short {
+            debug_assert!(
+                false,
+                "update_group: w {d}, g {}, state {} (want {})",
+                g.len(),
+                state.len(),
+                self.state_len(d)
+            );
+            return;
+        }
         debug_assert!(!R::NEEDS_HESSIAN || h.is_some(), "Hessian estimate missing");
         let ctx = self.rule.ctx(*last_step);
         let (dec_now, dec_prev) = match self.decay {
@@ -215,32 +268,155 @@ impl<R: Rule> GroupUpdate for Group<R> {
             ),
         };
         let p = self.penalty;
-        let two_l2 = 2.0 * p.lambda2;
         // Without a Hessian estimate, AdaHessian falls back to g (= Adam).
         let h = if R::NEEDS_HESSIAN { h.unwrap_or(g) } else { g };
+        let (z, slots) = state.split_at_mut(d.min(state.len()));
+        let mut mo = Moments::default();
         let mut norm_sq = 0.0f32;
-        // Pass 1: advance the rule, z (line 6), s (line 8), and store the
-        // unshrunk x = s / (D + 2 lambda2) in place; x_t is read first.
-        let records = state.chunks_exact_mut(1 + R::SLOTS);
-        for (((x, rec), &g), &h) in w.iter_mut().zip(records).zip(g).zip(h) {
-            let Some((z, slots)) = rec.split_first_mut() else {
-                continue;
+        let mut lo = 0;
+        // Pass 1, chunk by chunk: the rule's m_t, D_t, D_prev, then lines
+        // 6-8 and the unshrunk line 10 while accumulating the group norm.
+        while lo < d {
+            let hi = (lo + CHUNK).min(d);
+            let cols = Columns {
+                slots: &mut *slots,
+                d,
+                lo,
             };
-            let mo = self.rule.advance(ctx, g, h, slots);
-            let d_now = mo.d * dec_now;
-            let d_prev = mo.d_prev * dec_prev;
-            *z += mo.m - (d_now - d_prev) * *x;
-            let s = soft_threshold(*z, p.lambda1);
+            self.rule
+                .advance(ctx, &g[lo..hi], &h[lo..hi], cols, &mut mo);
+            let (x, z) = (&mut w[lo..hi], &mut z[lo..hi]);
             norm_sq += match p.norm {
-                GroupNorm::Plain => s * s,
-                GroupNorm::Weighted => weighted_sq(s, d_now, p.lambda2),
+                GroupNorm::Plain => apply::<false>(&p, dec_now, dec_prev, &mo, z, x),
+                GroupNorm::Weighted => apply::<true>(&p, dec_now, dec_prev, &mo, z, x),
             };
-            *x = s / (d_now + two_l2).max(f32::MIN_POSITIVE);
+            lo = hi;
         }
         // Pass 2: the l2,1 shrinkage of the whole group (line 10).
         shrink(w, p.lambda21, norm_sq);
         *last_step = u32::try_from(t).unwrap_or(u32::MAX);
     }
+}
+
+/// Lanes of the norm accumulator: independent partial sums let the loop
+/// vectorize without reassociating f32 additions (the result stays
+/// deterministic).
+const LANES: usize = 8;
+
+/// Lines 6-8 of Algorithm 1 and the unshrunk line 10 for one chunk:
+/// z += m - (D - D_prev) x; s = soft(z); x = s / (D + 2 lambda2). Returns
+/// the chunk's squared group norm (plain, or weighted when `WEIGHTED`).
+#[inline(always)]
+fn apply<const WEIGHTED: bool>(
+    p: &Penalty,
+    dec_now: f32,
+    dec_prev: f32,
+    mo: &Moments,
+    z: &mut [f32],
+    x: &mut [f32],
+) -> f32 {
+    let n = x.len().min(z.len()).min(CHUNK);
+    let (x, z) = (&mut x[..n], &mut z[..n]);
+    let (m, dn, dp) = (&mo.m[..n], &mo.d[..n], &mo.d_prev[..n]);
+    let two_l2 = 2.0 * p.lambda2;
+    let mut acc = [0.0f32; LANES];
+    // Full lanes as fixed-size arrays: no bounds checks, so LLVM vectorizes.
+    let mut xs = x.chunks_exact_mut(LANES);
+    let mut zs = z.chunks_exact_mut(LANES);
+    let (mut ms, mut dns, mut dps) = (
+        m.chunks_exact(LANES),
+        dn.chunks_exact(LANES),
+        dp.chunks_exact(LANES),
+    );
+    for ((((x8, z8), m8), dn8), dp8) in (&mut xs)
+        .zip(&mut zs)
+        .zip(&mut ms)
+        .zip(&mut dns)
+        .zip(&mut dps)
+    {
+        let (Ok(x8), Ok(z8)) = (
+            <&mut [f32; LANES]>::try_from(x8),
+            <&mut [f32; LANES]>::try_from(z8),
+        ) else {
+            continue;
+        };
+        let (Ok(m8), Ok(dn8), Ok(dp8)) = (
+            <&[f32; LANES]>::try_from(m8),
+            <&[f32; LANES]>::try_from(dn8),
+            <&[f32; LANES]>::try_from(dp8),
+        ) else {
+            continue;
+        };
+        for l in 0..LANES {
+            acc[l] += element::<WEIGHTED>(
+                p, two_l2, dec_now, dec_prev, m8[l], dn8[l], dp8[l], &mut z8[l], &mut x8[l],
+            );
+        }
+    }
+    let tail = xs.into_remainder().iter_mut().zip(zs.into_remainder());
+    for ((((x, z), &m), &dn), &dp) in tail
+        .zip(ms.remainder())
+        .zip(dns.remainder())
+        .zip(dps.remainder())
+    {
+        acc[0] += element::<WEIGHTED>(p, two_l2, dec_now, dec_prev, m, dn, dp, z, x);
+    }
+    acc.iter().sum()
+}
+
+/// One parameter of [`apply`]; returns its norm contribution.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn element<const WEIGHTED: bool>(
+    p: &Penalty,
+    two_l2: f32,
+    dec_now: f32,
+    dec_prev: f32,
+    m: f32,
+    dn: f32,
+    dp: f32,
+    z: &mut f32,
+    x: &mut f32,
+) -> f32 {
+    let d_now = dn * dec_now;
+    let d_prev = dp * dec_prev;
+    // x_t is read before it is overwritten by x_{t+1}.
+    *z += m - (d_now - d_prev) * *x;
+    let s = soft_threshold(*z, p.lambda1);
+    *x = s / (d_now + two_l2).max(f32::MIN_POSITIVE);
+    if WEIGHTED {
+        weighted_sq(s, d_now, p.lambda2)
+    } else {
+        s * s
+    }
+}
+
+/// Ask the CPU to start loading `data` into cache (one hint per 64-byte
+/// line). Updating randomly chosen embedding rows is bound by memory
+/// latency, not arithmetic; a caller that knows the next rows (an embedding
+/// store walking a batch's touched rows) prefetches a few rows ahead so the
+/// loads overlap. A no-op off x86_64.
+#[inline(always)]
+pub fn prefetch<T>(data: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let bytes = std::mem::size_of_val(data);
+        let base = data.as_ptr().cast::<i8>();
+        let mut off = 0;
+        while off < bytes {
+            // SAFETY: a prefetch is only a hint, never faults and never
+            // dereferences; the address is inside `data` anyway.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(off)) };
+            off += 64;
+        }
+        if bytes > 0 {
+            // SAFETY: as above; the last byte covers a straddled line.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(bytes - 1)) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = data;
 }
 
 /// Build the Group optimizer `cfg` names (`cfg` is already checked).
@@ -256,5 +432,51 @@ pub fn build(cfg: &OptimizerConfig) -> Box<dyn GroupUpdate> {
         // group_adam, and the fallback for a name that is not a Group
         // optimizer (Optimizer::new never routes one here).
         _ => Box::new(Group::new(Adam::<false>::new(cfg), pen, dec)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn soft_threshold_is_minus_sign_times_shrunk_magnitude() {
+        assert_eq!(soft_threshold(3.0, 1.0), -2.0);
+        assert_eq!(soft_threshold(-3.0, 1.0), 2.0);
+        assert_eq!(soft_threshold(0.5, 1.0), 0.0);
+        assert_eq!(soft_threshold(-1.0, 1.0), 0.0);
+        assert_eq!(soft_threshold(2.5, 0.0), -2.5);
+    }
+
+    /// Algorithm 1 line 10 by hand: z = (-3, 4, 0.5), D = (2, 2, 2),
+    /// lambda1 = 1, lambda21 = 1, lambda2 = 0.5, d = 3:
+    /// s = (2, -3, 0), |s| = sqrt(13), factor 1 - sqrt(3)/sqrt(13),
+    /// x = factor * s / (D + 1).
+    #[test]
+    fn closed_form_plain_matches_hand_computation() {
+        let p = Penalty {
+            lambda1: 1.0,
+            lambda21: 1.0,
+            lambda2: 0.5,
+            norm: GroupNorm::Plain,
+        };
+        let mut x = [0.0f32; 3];
+        closed_form(&p, &[-3.0, 4.0, 0.5], &[2.0, 2.0, 2.0], &mut x);
+        let f = 1.0 - (3.0f64 / 13.0).sqrt();
+        let want = [f * 2.0 / 3.0, f * -3.0 / 3.0, 0.0];
+        for (a, b) in x.iter().zip(want) {
+            assert!((f64::from(*a) - b).abs() < 1e-6, "{x:?} vs {want:?}");
+        }
+        // a threshold above |s| zeroes the group
+        let p0 = Penalty { lambda21: 2.1, ..p };
+        closed_form(&p0, &[-3.0, 4.0, 0.5], &[2.0, 2.0, 2.0], &mut x);
+        assert_eq!(x, [0.0; 3]);
+    }
+
+    #[test]
+    fn group_scale_is_zero_at_or_below_threshold() {
+        assert_eq!(group_scale(4, 1.0, 4.0), 0.0); // |s| = 2 = sqrt(4) * 1
+        assert!((group_scale(4, 1.0, 16.0) - 0.5).abs() < 1e-7);
+        assert_eq!(group_scale(4, 0.0, 0.0), 0.0);
     }
 }

@@ -1,6 +1,6 @@
 //! Group Momentum: m_t = gamma * m_{t-1} + g, V_t = 1, alpha_t = alpha.
 
-use super::{Moments, Rule};
+use super::{Columns, Moments, Rule};
 use crate::optim::OptimizerConfig;
 
 #[derive(Debug, Clone)]
@@ -20,7 +20,7 @@ impl Momentum {
 }
 
 impl Rule for Momentum {
-    /// The momentum buffer m.
+    /// The momentum buffer m (one column).
     const SLOTS: usize = 1;
     /// D_prev: 0 for a fresh group, else the constant D.
     type Ctx = f32;
@@ -37,13 +37,14 @@ impl Rule for Momentum {
     }
 
     #[inline(always)]
-    fn advance(&self, d_prev: f32, g: f32, _h: f32, slots: &mut [f32]) -> Moments {
-        let [m] = slots else { unreachable!("one slot") };
-        *m = self.gamma * *m + g;
-        Moments {
-            m: *m,
-            d: self.d,
-            d_prev,
+    fn advance(&self, d_prev: f32, g: &[f32], _h: &[f32], cols: Columns<'_>, out: &mut Moments) {
+        let n = g.len();
+        let [m] = cols.take::<1>(n);
+        for (i, m) in m.iter_mut().enumerate() {
+            *m = self.gamma * *m + g[i];
+            out.m[i] = *m;
         }
+        out.d[..n].fill(self.d);
+        out.d_prev[..n].fill(d_prev);
     }
 }

@@ -1,6 +1,6 @@
 //! Group SGD: m_t = g, V_t = 1, alpha_t = alpha / sqrt(t) (paper Table 1).
 
-use super::{Moments, Rule};
+use super::{Columns, Moments, Rule};
 use crate::optim::OptimizerConfig;
 
 #[derive(Debug, Clone)]
@@ -41,11 +41,10 @@ impl Rule for Sgd {
     }
 
     #[inline(always)]
-    fn advance(&self, d_prev: f32, g: f32, _h: f32, _slots: &mut [f32]) -> Moments {
-        Moments {
-            m: g,
-            d: self.d_now,
-            d_prev,
-        }
+    fn advance(&self, d_prev: f32, g: &[f32], _h: &[f32], _cols: Columns<'_>, out: &mut Moments) {
+        let n = g.len();
+        out.m[..n].copy_from_slice(g);
+        out.d[..n].fill(self.d_now);
+        out.d_prev[..n].fill(d_prev);
     }
 }

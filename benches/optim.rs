@@ -1,0 +1,164 @@
+//! Optimizer throughput (issue 2, item 7), one thread.
+//!
+//! - `optim/sparse_group_adam_1Mx16*`: lazy Group Adam updates of random
+//!   rows of a 1,000,000 x 16 embedding table (weights + state z, m, v +
+//!   last step: 260 MB, far beyond cache, as in training), 4,096 rows per
+//!   step. Criterion's "elements" are rows: thrpt = rows/s; target 5M/s.
+//!   Variants: plain; `_prefetch` hints the rows 16 ahead
+//!   (`core::prefetch`), as an embedding store walking a batch's rows can;
+//!   `_prefetch_hugepages` also backs the table with 2 MB pages. Random
+//!   rows are bound by memory latency and TLB misses, not arithmetic.
+//! - `optim_dense/*`: whole-tensor updates of a 1024 x 256 parameter
+//!   (groups = rows); thrpt = parameters/s.
+//!
+//! Run: `cargo bench --bench optim`.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use ctr_run::optim::core::prefetch;
+use ctr_run::optim::{Optimizer, OptimizerConfig, OptimizerName};
+use ctr_run::rng::SplitMix64;
+use std::hint::black_box;
+use std::time::Duration;
+
+const ROWS: usize = 1_000_000;
+const DIM: usize = 16;
+const BATCH_ROWS: usize = 4096;
+const AHEAD: usize = 16;
+
+/// A vector of `n` values from `f`, its pages marked MADV_HUGEPAGE before
+/// first touch (the kernel here runs THP in `madvise` mode): 2 MB pages cut
+/// the TLB misses of random row access. What an embedding store can do.
+fn huge_vec<T>(n: usize, huge: bool, mut f: impl FnMut() -> T) -> Vec<T> {
+    let mut v: Vec<T> = Vec::with_capacity(n);
+    #[cfg(target_os = "linux")]
+    if huge {
+        let bytes = n * std::mem::size_of::<T>();
+        let start = v.as_ptr() as usize;
+        let aligned = (start + (1 << 21) - 1) & !((1 << 21) - 1);
+        let end = (start + bytes) & !((1 << 21) - 1);
+        if end > aligned {
+            // SAFETY: advice on a range inside our own allocation; it
+            // changes no memory contents.
+            unsafe {
+                libc::madvise(
+                    aligned as *mut libc::c_void,
+                    end - aligned,
+                    libc::MADV_HUGEPAGE,
+                )
+            };
+        }
+    }
+    v.extend((0..n).map(|_| f()));
+    v
+}
+
+struct Table {
+    w: Vec<f32>,
+    state: Vec<f32>,
+    last: Vec<u32>,
+    sl: usize,
+}
+
+fn sparse(c: &mut Criterion) {
+    let cfg = OptimizerConfig {
+        lr: 1e-3,
+        lambda1: 1e-4,
+        lambda21: 1e-3,
+        lambda2: 1e-5,
+        ..OptimizerConfig::named(OptimizerName::GroupAdam)
+    };
+    let mut opt = Optimizer::new(&cfg).unwrap();
+    let sl = opt.state_len(DIM);
+    let mut rng = SplitMix64::new(1);
+    let grads: Vec<f32> = (0..BATCH_ROWS * DIM)
+        .map(|_| rng.normal() as f32 * 0.1)
+        .collect();
+    // A long pool of random row ids, walked batch by batch.
+    let pool: Vec<usize> = (0..(1 << 20))
+        .map(|_| rng.below(ROWS as u64) as usize)
+        .collect();
+    let mut cursor = 0usize;
+
+    let mut group = c.benchmark_group("optim");
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
+    group.throughput(Throughput::Elements(BATCH_ROWS as u64));
+    let variants = [
+        ("sparse_group_adam_1Mx16", 0, false),
+        ("sparse_group_adam_1Mx16_prefetch", AHEAD, false),
+        ("sparse_group_adam_1Mx16_prefetch_hugepages", AHEAD, true),
+    ];
+    for (name, ahead, huge) in variants {
+        let mut t = Table {
+            w: huge_vec(ROWS * DIM, huge, || rng.normal() as f32 * 0.01),
+            state: huge_vec(ROWS * sl, huge, || 0.0f32),
+            last: huge_vec(ROWS, huge, || 0u32),
+            sl,
+        };
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                opt.begin_step();
+                let ids = &pool[cursor..cursor + BATCH_ROWS + AHEAD];
+                cursor = (cursor + BATCH_ROWS) % (pool.len() - BATCH_ROWS - AHEAD);
+                for k in 0..BATCH_ROWS {
+                    if ahead > 0 {
+                        let n = ids[k + ahead];
+                        prefetch(&t.w[n * DIM..(n + 1) * DIM]);
+                        prefetch(&t.state[n * t.sl..(n + 1) * t.sl]);
+                        prefetch(std::slice::from_ref(&t.last[n]));
+                    }
+                    let r = ids[k];
+                    opt.update_group(
+                        &mut t.w[r * DIM..(r + 1) * DIM],
+                        &mut t.state[r * t.sl..(r + 1) * t.sl],
+                        &mut t.last[r],
+                        &grads[k * DIM..(k + 1) * DIM],
+                        None,
+                    );
+                }
+                black_box(&t.w);
+            })
+        });
+    }
+    group.finish();
+}
+
+fn dense(c: &mut Criterion) {
+    let (rows, d) = (1024usize, 256usize);
+    let mut group = c.benchmark_group("optim_dense");
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    group.throughput(Throughput::Elements((rows * d) as u64));
+    for name in [
+        OptimizerName::GroupAdam,
+        OptimizerName::GroupAdagrad,
+        OptimizerName::GroupMomentum,
+        OptimizerName::GroupAmsgrad,
+        OptimizerName::Adam,
+        OptimizerName::Ftrl,
+    ] {
+        let mut opt = Optimizer::new(&OptimizerConfig {
+            lambda21: 1e-3,
+            ..OptimizerConfig::named(name)
+        })
+        .unwrap();
+        let mut rng = SplitMix64::new(2);
+        let mut w: Vec<f32> = (0..rows * d).map(|_| rng.normal() as f32 * 0.01).collect();
+        let mut state = vec![0.0f32; rows * opt.state_len(d)];
+        let mut last = vec![0u32; rows];
+        let g: Vec<f32> = (0..rows * d).map(|_| rng.normal() as f32 * 0.1).collect();
+        group.bench_with_input(BenchmarkId::new("dense_1024x256", name), &name, |b, _| {
+            b.iter(|| {
+                opt.begin_step();
+                opt.update_dense(d, &mut w, &mut state, &mut last, &g, None);
+                black_box(&w);
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, sparse, dense);
+criterion_main!(benches);
