@@ -50,6 +50,20 @@ pub struct CacheMeta {
     pub data_bytes: u64,
 }
 
+/// A temporary name beside `path`, unique across processes and threads, for
+/// write-then-rename.
+pub(crate) fn tmp_path(path: &Path) -> PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let mut s = path.as_os_str().to_owned();
+    s.push(format!(
+        ".tmp{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    PathBuf::from(s)
+}
+
 /// Size and modification time (ns since the epoch) of a file.
 pub fn file_identity(file: &Path) -> Result<(u64, u64), DataError> {
     let m = std::fs::metadata(file).map_err(|e| DataError::io(file, e))?;
@@ -142,7 +156,7 @@ fn build(
     let (size, mtime_ns) = file_identity(file)?;
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let tmp = tmp_path(path);
     let cerr = |e: std::io::Error| DataError::Cache {
         file: tmp.clone(),
         msg: e.to_string(),
