@@ -114,6 +114,12 @@ fn valid(meta: &CacheMeta, file: &Path, layout: &Layout) -> bool {
     matches!(file_identity(file), Ok((s, t)) if s == meta.size && t == meta.mtime_ns)
         && meta.version == CACHE_VERSION
         && meta.layout_hash == layout.hash
+        && meta.field_names == layout.info.field_names
+        && meta.dense_names == layout.info.dense_names
+        // The reader walks bad lines in order; a damaged list must not be trusted.
+        && meta.bad_idx.windows(2).all(|w| w[0] < w[1])
+        && meta.bad_idx.last().is_none_or(|&b| b < meta.n_lines)
+        && meta.n_rows + meta.bad_idx.len() as u64 == meta.n_lines
 }
 
 fn put_u32s(w: &mut impl Write, v: impl Iterator<Item = u32>) -> std::io::Result<()> {
@@ -485,7 +491,7 @@ impl BatchSource for CacheSource {
                 run = run.min(m - self.kept);
             }
             if let Some(&b) = self.meta.bad_idx.get(self.bad_ptr) {
-                run = run.min(b - self.line);
+                run = run.min(b.saturating_sub(self.line));
             }
             if self.meta.has_day {
                 let r0 = self.pos;
