@@ -4,7 +4,8 @@
 //!
 //! Layout (all little-endian): a sequence of chunks
 //! `[b"CHNK", n_rows u32, n_keys u64, labels u8*n, days u32*n (if has_day),
-//!   bag ends u32*(n*n_fields), keys u64*n_keys, dense f32*(n*n_dense)]`,
+//!   bag ends u32*(n*n_fields), keys u64*n_keys, dense f32*(n*n_dense)]`
+//! (`b"CHN1"` and no bag ends when every bag holds one key),
 //! then the JSON [`CacheMeta`], then a 16-byte trailer `[meta_len u64, MAGIC]`.
 //! The meta is written last because it holds counts known only at the end;
 //! the file is written under a temporary name and renamed, so a crash never
@@ -23,7 +24,10 @@ use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 8] = b"CTRCACH1";
 const CHUNK_MAGIC: &[u8; 4] = b"CHNK";
-const CACHE_VERSION: u32 = 1;
+/// A chunk in which every bag holds exactly one key (every Avazu and Criteo
+/// chunk): the bag ends are implicit and not stored, a third of the bytes.
+const CHUNK_MAGIC_SINGLE: &[u8; 4] = b"CHN1";
+const CACHE_VERSION: u32 = 2;
 const CHUNK_ROWS: usize = 1 << 14;
 
 /// What a cache file says about itself and its source.
@@ -131,7 +135,12 @@ fn put_u32s(w: &mut impl Write, v: impl Iterator<Item = u32>) -> std::io::Result
 
 fn write_chunk(w: &mut impl Write, b: &Batch, days: &[u32], has_day: bool) -> std::io::Result<u64> {
     let mut bytes = 16u64;
-    w.write_all(CHUNK_MAGIC)?;
+    let single = b.offsets.iter().enumerate().all(|(j, &o)| o as usize == j);
+    w.write_all(if single {
+        CHUNK_MAGIC_SINGLE
+    } else {
+        CHUNK_MAGIC
+    })?;
     w.write_all(&(b.len as u32).to_le_bytes())?;
     w.write_all(&(b.keys.len() as u64).to_le_bytes())?;
     let labels: Vec<u8> = b.labels.iter().map(|&y| y as u8).collect();
@@ -141,8 +150,10 @@ fn write_chunk(w: &mut impl Write, b: &Batch, days: &[u32], has_day: bool) -> st
         put_u32s(w, days.iter().copied())?;
         bytes += 4 * days.len() as u64;
     }
-    put_u32s(w, b.offsets[1..].iter().copied())?;
-    bytes += 4 * (b.offsets.len() as u64 - 1);
+    if !single {
+        put_u32s(w, b.offsets[1..].iter().copied())?;
+        bytes += 4 * (b.offsets.len() as u64 - 1);
+    }
     for k in &b.keys {
         w.write_all(&k.to_le_bytes())?;
     }
@@ -341,9 +352,11 @@ impl CacheSource {
             return Ok(false);
         }
         self.read_bytes(16)?;
-        if &self.bytes[..4] != CHUNK_MAGIC {
-            return Err(self.corrupt("bad chunk magic"));
-        }
+        let single = match &self.bytes[..4] {
+            m if m == CHUNK_MAGIC => false,
+            m if m == CHUNK_MAGIC_SINGLE => true,
+            _ => return Err(self.corrupt("bad chunk magic")),
+        };
         let n = u32::from_le_bytes(self.bytes[4..8].try_into().unwrap()) as usize;
         let nk = u64::from_le_bytes(self.bytes[8..16].try_into().unwrap()) as usize;
         let (nf, nd) = (self.info.n_fields(), self.info.n_dense());
@@ -359,13 +372,17 @@ impl CacheSource {
                     .map(|c| u32::from_le_bytes(c.try_into().unwrap())),
             );
         }
-        self.read_bytes(4 * n * nf)?;
         self.ends.clear();
-        self.ends.extend(
-            self.bytes
-                .chunks_exact(4)
-                .map(|c| u32::from_le_bytes(c.try_into().unwrap())),
-        );
+        if single {
+            self.ends.extend(1..=(n * nf) as u32);
+        } else {
+            self.read_bytes(4 * n * nf)?;
+            self.ends.extend(
+                self.bytes
+                    .chunks_exact(4)
+                    .map(|c| u32::from_le_bytes(c.try_into().unwrap())),
+            );
+        }
         self.read_bytes(8 * nk)?;
         self.keys.clear();
         self.keys.extend(
