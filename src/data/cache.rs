@@ -27,7 +27,7 @@ const CHUNK_MAGIC: &[u8; 4] = b"CHNK";
 /// A chunk in which every bag holds exactly one key (every Avazu and Criteo
 /// chunk): the bag ends are implicit and not stored, a third of the bytes.
 const CHUNK_MAGIC_SINGLE: &[u8; 4] = b"CHN1";
-const CACHE_VERSION: u32 = 2;
+const CACHE_VERSION: u32 = 3;
 const CHUNK_ROWS: usize = 1 << 14;
 
 /// What a cache file says about itself and its source.
@@ -48,6 +48,8 @@ pub struct CacheMeta {
     pub clicks: u64,
     /// Largest day tag seen (Avazu), else 0.
     pub last_day: u32,
+    /// Rows per day tag, ascending by day (Avazu), for counting a split without a pass.
+    pub day_rows: Vec<(u32, u64)>,
     /// Data-line indices of the malformed rows that were skipped.
     pub bad_idx: Vec<u64>,
     /// Byte length of the chunk region.
@@ -183,12 +185,14 @@ fn build(
     start_batch(&mut batch, &layout.info);
     let mut days: Vec<u32> = Vec::with_capacity(CHUNK_ROWS);
     let (mut n_rows, mut clicks, mut last_day, mut data_bytes) = (0u64, 0u64, 0u32, 0u64);
+    let mut day_rows: std::collections::BTreeMap<u32, u64> = Default::default();
     let result = (|| -> Result<(), DataError> {
         loop {
             let end = match raw.next(&mut batch, |_| Pre::Parse)? {
                 Next::Row { day, .. } => {
                     days.push(day);
                     last_day = last_day.max(day);
+                    *day_rows.entry(day).or_default() += 1;
                     false
                 }
                 Next::Skipped => false,
@@ -224,6 +228,7 @@ fn build(
         n_rows,
         clicks,
         last_day,
+        day_rows: day_rows.into_iter().collect(),
         bad_idx: raw.bad_idx.clone(),
         data_bytes,
     };
