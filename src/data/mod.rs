@@ -29,7 +29,7 @@ pub use config::{
 pub use error::{DataError, RowProblem};
 pub use hash::{feature_key, fold_key, rare_key};
 pub use inspect::{inspect, Inspection};
-pub use open::{count_rows, input_files, open, Split};
+pub use open::{count_rows, ground_truth, input_files, open, Split};
 pub use prefetch::Prefetch;
 pub use schema::SchemaInfo;
 pub use source::BatchSource;

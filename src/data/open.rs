@@ -30,6 +30,19 @@ pub fn input_files(cfg: &DataConfig) -> Result<(PathBuf, Option<PathBuf>), DataE
     }
 }
 
+/// The ground truth of the train data when it is synthetic: generated from
+/// `[data.synthetic]`, or a `train` file written by `ctr-run gen` (its
+/// `FILE.truth.json` beside it). None for real data.
+pub fn ground_truth(cfg: &DataConfig) -> Result<Option<super::synth::GroundTruth>, DataError> {
+    let (train, _) = input_files(cfg)?;
+    let p = super::synth::truth_path(&train);
+    if p.exists() {
+        Ok(Some(super::synth::load_truth(&p)?))
+    } else {
+        Ok(None)
+    }
+}
+
 /// Whether the split is by file (train file = train, test file = test).
 pub fn split_by_file(cfg: &DataConfig, test: &Option<PathBuf>) -> bool {
     test.is_some()
