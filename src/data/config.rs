@@ -130,6 +130,8 @@ pub struct MultiValued {
 /// A generic schema for `format = "custom"`. Every column of the file must be
 /// named in exactly one of `label`, `categorical`, `numeric`, `multi_valued`,
 /// `drop`, so that a typo is an error rather than a silently ignored column.
+/// Cells are split at the delimiter byte with no quoting rules (like the raw
+/// CTR files); a quoted delimiter is not supported.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SchemaConfig {
