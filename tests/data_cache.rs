@@ -354,3 +354,43 @@ fn prefetch_gives_the_same_batches() {
         format!("{}: line 4001: expected 40 columns, found 2", bad.display())
     );
 }
+
+#[test]
+fn count_rows_from_cache_meta_equals_a_full_pass() {
+    let d = tempfile::tempdir().unwrap();
+    let short = "1,2,3\n";
+    for (format, name) in [(Format::Avazu, "a.csv"), (Format::Criteo, "c.txt")] {
+        let f = d.path().join(name);
+        generate(format, 3000, 6, &f, &small()).unwrap();
+        // Two malformed rows inside, so that the counts must subtract them.
+        let mut text = std::fs::read_to_string(&f).unwrap();
+        let at = text.match_indices('\n').nth(1500).unwrap().0 + 1;
+        text.insert_str(at, short);
+        text.push_str(short);
+        std::fs::write(&f, text).unwrap();
+        for split in [SplitKind::Paper, SplitKind::Fraction] {
+            for max_rows in [None, Some(100)] {
+                let c = DataConfig {
+                    split,
+                    max_rows,
+                    max_bad_rows: 5,
+                    cache_dir: Some(d.path().join("cache")),
+                    ..DataConfig::for_file(format, &f)
+                };
+                for s in [Split::Train, Split::Test] {
+                    let by_pass: u64 = all(&c, s, 4096).iter().map(|b| b.len as u64).sum();
+                    assert_eq!(
+                        ctr_run::data::count_rows(&c, s).unwrap(),
+                        by_pass,
+                        "{format:?} {split:?} {max_rows:?} {s:?}"
+                    );
+                    let text = DataConfig {
+                        cache: false,
+                        ..c.clone()
+                    };
+                    assert_eq!(ctr_run::data::count_rows(&text, s).unwrap(), by_pass);
+                }
+            }
+        }
+    }
+}

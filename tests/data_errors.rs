@@ -93,11 +93,7 @@ fn table_of_bad_inputs() {
         ),
         (
             "header.csv",
-            avazu(&[AVAZU_ROW])
-                .iter()
-                .map(|&b| b)
-                .collect::<Vec<u8>>()
-                .replace_first(b"click", b"clk"),
+            avazu(&[AVAZU_ROW]).replace_first(b"click", b"clk"),
             Format::Avazu,
             ": line 1: bad header: column 2: expected \"click\", found \"clk\"".into(),
         ),

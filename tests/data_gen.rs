@@ -344,6 +344,15 @@ fn synthetic_config_generates_once_and_splits() {
             .unwrap(),
     );
     assert_eq!(load_truth(&truth_file).unwrap().rows, 5000);
+    let truth = ctr_run::data::ground_truth(&cfg).unwrap().unwrap();
+    assert_eq!(
+        (truth.rows, truth.seed, truth.format),
+        (5000, 9, Format::Avazu)
+    );
+    assert_eq!(truth, load_truth(&truth_file).unwrap());
+    // Real data has none.
+    let real = DataConfig::for_file(Format::Avazu, d.path().join("real.csv"));
+    assert!(ctr_run::data::ground_truth(&real).unwrap().is_none());
 
     // iPinYou: a separate test file from the same ground truth.
     let cfg = DataConfig {

@@ -4,7 +4,8 @@
 //!
 //! Layout (all little-endian): a sequence of chunks
 //! `[b"CHNK", n_rows u32, n_keys u64, labels u8*n, days u32*n (if has_day),
-//!   bag ends u32*(n*n_fields), keys u64*n_keys, dense f32*(n*n_dense)]`,
+//!   bag ends u32*(n*n_fields), keys u64*n_keys, dense f32*(n*n_dense)]`
+//! (`b"CHN1"` and no bag ends when every bag holds one key),
 //! then the JSON [`CacheMeta`], then a 16-byte trailer `[meta_len u64, MAGIC]`.
 //! The meta is written last because it holds counts known only at the end;
 //! the file is written under a temporary name and renamed, so a crash never
@@ -23,7 +24,10 @@ use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 8] = b"CTRCACH1";
 const CHUNK_MAGIC: &[u8; 4] = b"CHNK";
-const CACHE_VERSION: u32 = 1;
+/// A chunk in which every bag holds exactly one key (every Avazu and Criteo
+/// chunk): the bag ends are implicit and not stored, a third of the bytes.
+const CHUNK_MAGIC_SINGLE: &[u8; 4] = b"CHN1";
+const CACHE_VERSION: u32 = 3;
 const CHUNK_ROWS: usize = 1 << 14;
 
 /// What a cache file says about itself and its source.
@@ -44,10 +48,26 @@ pub struct CacheMeta {
     pub clicks: u64,
     /// Largest day tag seen (Avazu), else 0.
     pub last_day: u32,
+    /// Rows per day tag, ascending by day (Avazu), for counting a split without a pass.
+    pub day_rows: Vec<(u32, u64)>,
     /// Data-line indices of the malformed rows that were skipped.
     pub bad_idx: Vec<u64>,
     /// Byte length of the chunk region.
     pub data_bytes: u64,
+}
+
+/// A temporary name beside `path`, unique across processes and threads, for
+/// write-then-rename.
+pub(crate) fn tmp_path(path: &Path) -> PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let mut s = path.as_os_str().to_owned();
+    s.push(format!(
+        ".tmp{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    PathBuf::from(s)
 }
 
 /// Size and modification time (ns since the epoch) of a file.
@@ -100,6 +120,12 @@ fn valid(meta: &CacheMeta, file: &Path, layout: &Layout) -> bool {
     matches!(file_identity(file), Ok((s, t)) if s == meta.size && t == meta.mtime_ns)
         && meta.version == CACHE_VERSION
         && meta.layout_hash == layout.hash
+        && meta.field_names == layout.info.field_names
+        && meta.dense_names == layout.info.dense_names
+        // The reader walks bad lines in order; a damaged list must not be trusted.
+        && meta.bad_idx.windows(2).all(|w| w[0] < w[1])
+        && meta.bad_idx.last().is_none_or(|&b| b < meta.n_lines)
+        && meta.n_rows + meta.bad_idx.len() as u64 == meta.n_lines
 }
 
 fn put_u32s(w: &mut impl Write, v: impl Iterator<Item = u32>) -> std::io::Result<()> {
@@ -111,7 +137,12 @@ fn put_u32s(w: &mut impl Write, v: impl Iterator<Item = u32>) -> std::io::Result
 
 fn write_chunk(w: &mut impl Write, b: &Batch, days: &[u32], has_day: bool) -> std::io::Result<u64> {
     let mut bytes = 16u64;
-    w.write_all(CHUNK_MAGIC)?;
+    let single = b.offsets.iter().enumerate().all(|(j, &o)| o as usize == j);
+    w.write_all(if single {
+        CHUNK_MAGIC_SINGLE
+    } else {
+        CHUNK_MAGIC
+    })?;
     w.write_all(&(b.len as u32).to_le_bytes())?;
     w.write_all(&(b.keys.len() as u64).to_le_bytes())?;
     let labels: Vec<u8> = b.labels.iter().map(|&y| y as u8).collect();
@@ -121,8 +152,10 @@ fn write_chunk(w: &mut impl Write, b: &Batch, days: &[u32], has_day: bool) -> st
         put_u32s(w, days.iter().copied())?;
         bytes += 4 * days.len() as u64;
     }
-    put_u32s(w, b.offsets[1..].iter().copied())?;
-    bytes += 4 * (b.offsets.len() as u64 - 1);
+    if !single {
+        put_u32s(w, b.offsets[1..].iter().copied())?;
+        bytes += 4 * (b.offsets.len() as u64 - 1);
+    }
     for k in &b.keys {
         w.write_all(&k.to_le_bytes())?;
     }
@@ -142,7 +175,7 @@ fn build(
     let (size, mtime_ns) = file_identity(file)?;
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let tmp = tmp_path(path);
     let cerr = |e: std::io::Error| DataError::Cache {
         file: tmp.clone(),
         msg: e.to_string(),
@@ -152,12 +185,14 @@ fn build(
     start_batch(&mut batch, &layout.info);
     let mut days: Vec<u32> = Vec::with_capacity(CHUNK_ROWS);
     let (mut n_rows, mut clicks, mut last_day, mut data_bytes) = (0u64, 0u64, 0u32, 0u64);
+    let mut day_rows: std::collections::BTreeMap<u32, u64> = Default::default();
     let result = (|| -> Result<(), DataError> {
         loop {
             let end = match raw.next(&mut batch, |_| Pre::Parse)? {
                 Next::Row { day, .. } => {
                     days.push(day);
                     last_day = last_day.max(day);
+                    *day_rows.entry(day).or_default() += 1;
                     false
                 }
                 Next::Skipped => false,
@@ -193,6 +228,7 @@ fn build(
         n_rows,
         clicks,
         last_day,
+        day_rows: day_rows.into_iter().collect(),
         bad_idx: raw.bad_idx.clone(),
         data_bytes,
     };
@@ -321,9 +357,11 @@ impl CacheSource {
             return Ok(false);
         }
         self.read_bytes(16)?;
-        if &self.bytes[..4] != CHUNK_MAGIC {
-            return Err(self.corrupt("bad chunk magic"));
-        }
+        let single = match &self.bytes[..4] {
+            m if m == CHUNK_MAGIC => false,
+            m if m == CHUNK_MAGIC_SINGLE => true,
+            _ => return Err(self.corrupt("bad chunk magic")),
+        };
         let n = u32::from_le_bytes(self.bytes[4..8].try_into().unwrap()) as usize;
         let nk = u64::from_le_bytes(self.bytes[8..16].try_into().unwrap()) as usize;
         let (nf, nd) = (self.info.n_fields(), self.info.n_dense());
@@ -339,13 +377,17 @@ impl CacheSource {
                     .map(|c| u32::from_le_bytes(c.try_into().unwrap())),
             );
         }
-        self.read_bytes(4 * n * nf)?;
         self.ends.clear();
-        self.ends.extend(
-            self.bytes
-                .chunks_exact(4)
-                .map(|c| u32::from_le_bytes(c.try_into().unwrap())),
-        );
+        if single {
+            self.ends.extend(1..=(n * nf) as u32);
+        } else {
+            self.read_bytes(4 * n * nf)?;
+            self.ends.extend(
+                self.bytes
+                    .chunks_exact(4)
+                    .map(|c| u32::from_le_bytes(c.try_into().unwrap())),
+            );
+        }
         self.read_bytes(8 * nk)?;
         self.keys.clear();
         self.keys.extend(
@@ -471,7 +513,7 @@ impl BatchSource for CacheSource {
                 run = run.min(m - self.kept);
             }
             if let Some(&b) = self.meta.bad_idx.get(self.bad_ptr) {
-                run = run.min(b - self.line);
+                run = run.min(b.saturating_sub(self.line));
             }
             if self.meta.has_day {
                 let r0 = self.pos;

@@ -1,4 +1,47 @@
 //! The `[data]` section of a run config, validated once by [`DataConfig::check`].
+//!
+//! Every key, with its default where it has one (the example is parsed by a
+//! test below, so it stays true):
+//!
+//! ```toml
+//! format = "criteo"            # avazu | criteo | criteo_csv | ipinyou | custom
+//! train = "data/criteo/train.txt"   # plain or gzip (detected by content)
+//! # test = "..."               # a separate test file: split by file
+//! split = "paper"              # paper | fraction
+//! train_fraction = 0.8         # split = "fraction": first 80% of the rows train
+//! max_rows = 100000            # at most this many rows per split (default: all)
+//! sample_rate = 1.0            # keep each row with this probability (by row number)
+//! min_count = 0                # rarer train features -> the field's rare key (0 = off)
+//! buckets = 1000000            # fold keys into this many buckets (default: no folding)
+//! criteo_integers = "log1p"    # log1p | log2_bucket | log_plus3
+//! ipinyou_usertag = false      # iPinYou: add usertag as a 17th, multi-valued field
+//! max_bad_rows = 0             # skip and count up to this many malformed rows
+//! cache = true                 # encoded cache of each input file
+//! cache_dir = ".cache/ctr-run"
+//!
+//! [schema]                     # format = "custom" only
+//! delimiter = "\t"
+//! header = true
+//! label = "click"
+//! categorical = ["site", "ad"]
+//! numeric = ["price"]
+//! multi_valued = [{ column = "tags", separator = "," }]
+//! drop = ["id"]
+//!
+//! [synthetic]                  # used when `train` is absent
+//! rows = 100000
+//! seed = 1
+//! test_rows = 25000            # iPinYou's separate test file (default rows / 4)
+//! [synthetic.knobs]
+//! click_rate = 0.25            # default: the real data's
+//! signal = 1.0
+//! informative_fields = 9       # default: a third of the fields
+//! informative_values = 100
+//! zipf = 1.1
+//! cardinality_scale = 1.0
+//! days = 10
+//! stream = 0
+//! ```
 
 use super::error::DataError;
 use serde::{Deserialize, Serialize};
@@ -87,6 +130,8 @@ pub struct MultiValued {
 /// A generic schema for `format = "custom"`. Every column of the file must be
 /// named in exactly one of `label`, `categorical`, `numeric`, `multi_valued`,
 /// `drop`, so that a typo is an error rather than a silently ignored column.
+/// Cells are split at the delimiter byte with no quoting rules (like the raw
+/// CTR files); a quoted delimiter is not supported.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SchemaConfig {
@@ -409,4 +454,53 @@ pub fn check_knobs(k: &Knobs) -> Result<(), DataError> {
         seed: 0,
         knobs: k.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_example_parses_with_every_key() {
+        let doc: String = include_str!("config.rs")
+            .lines()
+            .skip_while(|l| !l.starts_with("//! ```toml"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("//! ```"))
+            .map(|l| l.trim_start_matches("//!").trim_start_matches(' '))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let c: DataConfig = toml::from_str(&doc).unwrap();
+        assert_eq!(c.format, Format::Criteo);
+        assert_eq!(c.max_rows, Some(100_000));
+        assert_eq!(c.buckets, Some(1_000_000));
+        let s = c.schema.as_ref().unwrap();
+        assert_eq!(s.delimiter, "\t"); // TOML "\t" is a tab
+        assert_eq!(
+            s.multi_valued[0],
+            MultiValued {
+                column: "tags".into(),
+                separator: ",".into()
+            }
+        );
+        let syn = c.synthetic.as_ref().unwrap();
+        assert_eq!(
+            (syn.rows, syn.test_rows, syn.knobs.click_rate),
+            (100_000, Some(25_000), Some(0.25))
+        );
+        // The schema is for custom formats only: check() says so.
+        assert!(c
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("only for format = \"custom\""));
+        let c = DataConfig {
+            format: Format::Custom,
+            test: Some("t".into()),
+            synthetic: None,
+            ..c
+        };
+        c.check().unwrap();
+        assert_eq!(schema_delimiter(c.schema.as_ref().unwrap()).unwrap(), b'\t');
+    }
 }

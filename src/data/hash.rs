@@ -74,20 +74,24 @@ mod tests {
 
     #[test]
     fn keys_are_pinned() {
-        // Pinned values: a change here changes every key (and every cache and
-        // checkpoint), so it must be deliberate. Computed by this code once and
-        // cross-checked: xxh3_64("site_id", seed KEY_SEED) is the field seed.
-        let s = field_seed("site_id");
-        assert_eq!(s, xxh3_64_with_seed(b"site_id", 0x6374_722d_7275_6e00));
-        assert_eq!(
-            feature_key("site_id", "1fbe01fe"),
-            xxh3_64_with_seed(b"1fbe01fe", s)
-        );
+        // Pinned against the C reference (Debian's libxxhash 0.8.1), called
+        // from Python with ctypes:
+        //   f = CDLL("libxxhash.so.0").XXH3_64bits_withSeed
+        //   fs = f(b"site_id", 7, 0x6374722d72756e00)   -> 0xb446653d779f15a
+        //   f(b"1fbe01fe", 8, fs)                      -> 16719356019315624763
+        //   f(b"00", 2, f(b"hour", 4, SEED))           -> 10556758481509337125
+        //   c1 = f(b"C1", 2, SEED); f(b"", 0, c1)      -> 1704282764998566346
+        //   f(b"\xff<rare>", 7, c1)                    -> 9589483919186607589
+        // A change here changes every key (caches, checkpoints, truth files).
+        assert_eq!(field_seed("site_id"), 0x0b44_6653_d779_f15a);
+        assert_eq!(feature_key("site_id", "1fbe01fe"), 16719356019315624763);
+        assert_eq!(feature_key("hour", "00"), 10556758481509337125);
+        assert_eq!(feature_key("C1", ""), 1704282764998566346);
+        assert_eq!(rare_key("C1"), 9589483919186607589);
         assert_ne!(
             feature_key("site_id", "1fbe01fe"),
             feature_key("site_domain", "1fbe01fe")
         );
-        assert_ne!(rare_key("C1"), feature_key("C1", ""));
         assert_eq!(fold_key(10, 3), 1);
     }
 }

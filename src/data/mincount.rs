@@ -31,7 +31,7 @@ pub fn frequent_keys(src: &mut dyn BatchSource, min_count: u32) -> Result<KeySet
 pub fn save_keys(path: &Path, keys: &KeySet) -> Result<(), DataError> {
     let mut v: Vec<u64> = keys.iter().copied().collect();
     v.sort_unstable();
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let tmp = super::cache::tmp_path(path);
     let io = |e| DataError::Cache {
         file: path.to_path_buf(),
         msg: format!("{e}"),

@@ -6,6 +6,25 @@
 //! Flow: `open(cfg, split)` -> input files (or synthetic ones, generated once)
 //! -> encoded cache (built on first read) or text reader -> split filter ->
 //! optional min_count / bucket mapping -> batches.
+//!
+//! Presets ([`schema`]):
+//! - `avazu`: 22 fields (`hour` as hour of day HH, C1 ... C21); `id` dropped;
+//!   the day YYMMDD tags each row for the by-day split.
+//! - `criteo` / `criteo_csv`: C1..C26 (empty is a value), plus I1..I13 as 13
+//!   dense features (`log1p`, `log_plus3`) or 13 more fields (`log2_bucket`).
+//! - `ipinyou`: the 16 fields of make-ipinyou-data (weekday, hour, useragent,
+//!   IP, region, city, adexchange, domain, slotid, slotwidth, slotheight,
+//!   slotvisibility, slotformat, slotprice, creative, advertiser), raw values;
+//!   `ipinyou_usertag = true` adds `usertag` as a multi-valued 17th field.
+//!   bidprice / payprice (label leaks) and per-row ids are never features.
+//! - `custom`: declared in `[data.schema]`.
+//!
+//! Splits ([`filter`]): a data line's index counts every line after the
+//! header, malformed ones included, so the text reader and the cache agree.
+//! `max_rows` limits each split to its first rows; `sample_rate` keeps a line
+//! when a hash of its index falls below the rate (the same lines every run).
+//!
+//! Keys ([`hash`]): xxh3(value bytes, seed = xxh3(field name, fixed seed)).
 
 pub mod cache;
 pub mod config;
@@ -29,7 +48,7 @@ pub use config::{
 pub use error::{DataError, RowProblem};
 pub use hash::{feature_key, fold_key, rare_key};
 pub use inspect::{inspect, Inspection};
-pub use open::{count_rows, input_files, open, Split};
+pub use open::{count_rows, ground_truth, input_files, open, Split};
 pub use prefetch::Prefetch;
 pub use schema::SchemaInfo;
 pub use source::BatchSource;

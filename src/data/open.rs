@@ -30,6 +30,19 @@ pub fn input_files(cfg: &DataConfig) -> Result<(PathBuf, Option<PathBuf>), DataE
     }
 }
 
+/// The ground truth of the train data when it is synthetic: generated from
+/// `[data.synthetic]`, or a `train` file written by `ctr-run gen` (its
+/// `FILE.truth.json` beside it). None for real data.
+pub fn ground_truth(cfg: &DataConfig) -> Result<Option<super::synth::GroundTruth>, DataError> {
+    let (train, _) = input_files(cfg)?;
+    let p = super::synth::truth_path(&train);
+    if p.exists() {
+        Ok(Some(super::synth::load_truth(&p)?))
+    } else {
+        Ok(None)
+    }
+}
+
 /// Whether the split is by file (train file = train, test file = test).
 pub fn split_by_file(cfg: &DataConfig, test: &Option<PathBuf>) -> bool {
     test.is_some()
@@ -214,6 +227,28 @@ fn frequent_set(cfg: &DataConfig) -> Result<super::hash::KeySet, DataError> {
 /// there is one, else over the text).
 pub fn count_rows(cfg: &DataConfig, split: Split) -> Result<u64, DataError> {
     cfg.check()?;
+    if cfg.cache && cfg.sample_rate >= 1.0 {
+        // Without sampling, the cache's meta answers at once.
+        let (file, by_file) = file_for(cfg, split)?;
+        if let Ok((_, meta, _)) = cache::ensure(cfg, &file) {
+            let plan = || {
+                Ok(Plan {
+                    n_lines: meta.n_lines,
+                    last_day: meta.last_day,
+                })
+            };
+            let rule = rule_for(cfg, split, by_file, &plan)?;
+            let bad_below = |b: u64| meta.bad_idx.partition_point(|&i| i < b) as u64;
+            let n = match rule {
+                Rule::All => meta.n_rows,
+                Rule::IdxBelow(b) => b.min(meta.n_lines) - bad_below(b),
+                Rule::IdxFrom(b) => meta.n_rows - (b.min(meta.n_lines) - bad_below(b)),
+                Rule::DayBelow(d) => meta.day_rows.iter().filter(|x| x.0 < d).map(|x| x.1).sum(),
+                Rule::DayIs(d) => meta.day_rows.iter().filter(|x| x.0 == d).map(|x| x.1).sum(),
+            };
+            return Ok(cfg.max_rows.map_or(n, |m| n.min(m)));
+        }
+    }
     let mut src = open_plain(cfg, split, 1 << 16)?;
     let mut b = Batch::default();
     while src.next_batch(&mut b)? {}

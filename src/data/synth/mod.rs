@@ -163,7 +163,7 @@ impl Model {
             .collect();
         let n_inf = k
             .informative_fields
-            .unwrap_or((eligible.len() + 2) / 3)
+            .unwrap_or(eligible.len().div_ceil(3))
             .min(eligible.len());
         let mut order = eligible.clone();
         for i in (1..order.len()).rev() {
@@ -249,7 +249,7 @@ impl Model {
                         // Criteo I2 has small negative values (-1 most often, down to -3).
                         Some(-1 - (rng.below(10) / 8) as i64 - (rng.below(30) / 29) as i64)
                     } else {
-                        Some(((mu + sd * rng.normal()).exp() - 1.0).max(0.0).min(1e12) as i64)
+                        Some(((mu + sd * rng.normal()).exp() - 1.0).clamp(0.0, 1e12) as i64)
                     };
                 }
                 _ => {}
@@ -412,7 +412,7 @@ pub fn generate(
         ));
     }
     let model = Model::new(format, seed, knobs);
-    let tmp = out.with_extension(format!("gentmp{}", std::process::id()));
+    let tmp = super::cache::tmp_path(out);
     if let Some(d) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(d).map_err(|e| DataError::io(d, e))?;
     }
@@ -441,7 +441,10 @@ pub fn generate(
     let truth = model.truth(format, seed, rows, knobs, clicks);
     let tp = truth_path(out);
     let json = serde_json::to_vec_pretty(&truth).map_err(|e| DataError::Config(e.to_string()))?;
-    std::fs::write(&tp, json).map_err(|e| DataError::io(&tp, e))?;
+    // Atomic too: the truth file marks the data as complete (see ensure_files).
+    let tmp = super::cache::tmp_path(&tp);
+    std::fs::write(&tmp, json).map_err(|e| DataError::io(&tmp, e))?;
+    std::fs::rename(&tmp, &tp).map_err(|e| DataError::io(&tp, e))?;
     Ok(truth)
 }
 
