@@ -16,7 +16,7 @@ fn main() -> anyhow::Result<()> {
     let k = trace.truth.iter().filter(|&&t| t != 0.0).count();
     let lasso_nnz = trace.lasso_solution.iter().filter(|&&t| t != 0.0).count();
     println!(
-        "n={} p={} k={} noise={} lambda={} lr={} steps={} batch={} (Lasso solution: {} non-zeros)",
+        "n={} p={} k={} noise={} lambda={} lr={} steps={} batch={} (Lasso solution: {} non-zeros, objective {:.6})",
         cfg.n_samples,
         cfg.n_features,
         k,
@@ -25,7 +25,8 @@ fn main() -> anyhow::Result<()> {
         cfg.lr,
         cfg.iterations,
         cfg.batch_size,
-        lasso_nnz
+        lasso_nnz,
+        trace.lasso_objective
     );
     println!(
         "{:<12} {:<7} {:>12} {:>5} {:>4} {:>4} {:>6} {:>12} {:>12}",

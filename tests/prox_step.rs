@@ -352,3 +352,33 @@ fn run_config_selects_optimizer_and_regularizer_by_name() {
         Optimizer::new(&cfg).unwrap();
     }
 }
+
+#[test]
+fn group_step_on_rows_longer_than_the_stack_buffer() {
+    // Rows of d <= 64 take a stack-buffered path, longer rows the
+    // closure-only one: both must solve line 8.
+    for d in [64, 65, 100] {
+        for seed in 0..4 {
+            check_proxgen(
+                OptimizerName::ProxAdam,
+                4,
+                0,
+                d,
+                0.1,
+                0.05 * (seed + 1) as f32,
+                seed,
+            )
+            .unwrap();
+            check_proxgen(
+                OptimizerName::ProxSgdMomentum,
+                4,
+                0,
+                d,
+                0.5,
+                0.05 * (seed + 1) as f32,
+                seed,
+            )
+            .unwrap();
+        }
+    }
+}

@@ -53,13 +53,21 @@ pub fn prox_l_half(z: f64, tau: f64) -> f64 {
         return z;
     }
     let az = z.abs();
-    if az <= 1.5 * tau.powf(2.0 / 3.0) {
+    let t13 = tau.cbrt();
+    if az <= 1.5 * t13 * t13 {
         return 0.0;
     }
-    let arg = ((tau / 4.0) * (az / 3.0).powf(-1.5)).min(1.0);
-    let phi = arg.acos();
+    // (|z|/3)^(-3/2) = s^3 with s = sqrt(3/|z|); sqrt/cbrt instead of powf
+    // (this map runs per element of every touched row).
+    let s = (3.0 / az).sqrt();
+    let phi = ((tau / 4.0) * s * s * s).min(1.0).acos();
     let x = (2.0 / 3.0) * az * (1.0 + (2.0 * std::f64::consts::PI / 3.0 - (2.0 / 3.0) * phi).cos());
-    lq_finish(az, tau, 0.5, x).copysign(z)
+    // Polish: h(x) = x + tau/(2 sqrt x) - |z|, h'(x) = 1 - tau/(4 x^(3/2)).
+    let r = x.sqrt();
+    let h = x + tau / (2.0 * r) - az;
+    let dh = 1.0 - tau / (4.0 * x * r);
+    let x = polish(x, h, dh);
+    keep_if_better(az, x, tau * x.sqrt()).copysign(z)
 }
 
 /// Two-thirds thresholding: `argmin_x tau*|x|^(2/3) + (x - z)^2/2`.
@@ -75,27 +83,41 @@ pub fn prox_l_two_thirds(z: f64, tau: f64) -> f64 {
     }
     let az = z.abs();
     let l = 2.0 * tau;
-    if az <= (2.0 / 3.0) * (3.0 * l * l * l).powf(0.25) {
+    let l14 = l.sqrt().sqrt();
+    // (2/3) (3 l^3)^(1/4) = (2/3) 3^(1/4) l^(3/4).
+    if az <= (2.0 / 3.0) * 3f64.sqrt().sqrt() * l14 * l14 * l14 {
         return 0.0;
     }
-    let theta = (27.0 * az * az / (16.0 * l.powf(1.5))).max(1.0).acosh();
-    let a = (2.0 / 3f64.sqrt()) * l.powf(0.25) * (theta / 3.0).cosh().sqrt();
-    let x = ((a + (2.0 * az / a - a * a).max(0.0).sqrt()) / 2.0).powi(3);
-    lq_finish(az, tau, 2.0 / 3.0, x).copysign(z)
+    let theta = (27.0 * az * az / (16.0 * l * l.sqrt())).max(1.0).acosh();
+    let a = (2.0 / 3f64.sqrt()) * l14 * (theta / 3.0).cosh().sqrt();
+    let u = (a + (2.0 * az / a - a * a).max(0.0).sqrt()) / 2.0;
+    let x = u * u * u;
+    // Polish: h(x) = x + (2/3) tau x^(-1/3) - |z|, h'(x) = 1 - (2/9) tau x^(-4/3).
+    let c = x.cbrt();
+    let h = x + (2.0 / 3.0) * tau / c - az;
+    let dh = 1.0 - (2.0 / 9.0) * tau / (x * c);
+    let x = polish(x, h, dh);
+    let c = x.cbrt();
+    keep_if_better(az, x, tau * c * c).copysign(z)
 }
 
-/// Newton-polish the non-zero stationary point `x > 0` of
-/// `tau*x^q + (x - az)^2/2`, then keep it only if it beats `x = 0` (at the
-/// threshold both tie; rounding must not pick a worse point).
+/// One Newton step on the stationarity equation `h(x) = 0` of the non-zero
+/// local minimizer (h is convex and increasing there), kept only if sane.
 #[inline]
-fn lq_finish(az: f64, tau: f64, q: f64, x: f64) -> f64 {
-    // h(x) = x + tau*q*x^(q-1) - az; convex, increasing at the local minimizer.
-    let h = x + tau * q * x.powf(q - 1.0) - az;
-    let dh = 1.0 - tau * q * (1.0 - q) * x.powf(q - 2.0);
-    let x1 = if dh > 0.0 { x - h / dh } else { x };
-    let x = if x1 > 0.0 && x1.is_finite() { x1 } else { x };
-    let f_x = tau * x.powf(q) + 0.5 * (x - az) * (x - az);
-    if f_x < 0.5 * az * az {
+fn polish(x: f64, h: f64, dh: f64) -> f64 {
+    let x1 = x - h / dh;
+    if dh > 0.0 && x1 > 0.0 && x1.is_finite() {
+        x1
+    } else {
+        x
+    }
+}
+
+/// Keep the non-zero candidate `x` (penalty value `pen`) only if it beats
+/// `x = 0`: at the threshold both tie, and rounding must not pick the worse.
+#[inline]
+fn keep_if_better(az: f64, x: f64, pen: f64) -> f64 {
+    if pen + 0.5 * (x - az) * (x - az) < 0.5 * az * az {
         x
     } else {
         0.0

@@ -9,9 +9,21 @@
 //! - `lasso`: the paper's Lasso support-recovery study (its Figure 3).
 //!
 //! The penalty applies per group: elementwise regularizers to each element,
-//! `group` to the whole group (embedding row). A row whose weights are all
-//! exactly zero is a removed feature, counted by the trainer exactly as for
-//! the Group optimizers; ProxGen produces exact zeros, the baselines do not.
+//! `group` to the whole group (embedding row) as `lambda * ||x_g||_2`
+//! (no sqrt(d) factor, unlike Algorithm 1's l2,1 term). A row whose weights
+//! are all exactly zero is a removed feature, counted by the trainer exactly
+//! as for the Group optimizers; ProxGen produces exact zeros, the baselines
+//! do not.
+//!
+//! State of a group of size d (checkpoints copy it as bytes):
+//! `prox_adam`, `prox_sgd`, `subgradient`: `[m; d]` then `[v; d]`;
+//! `prox_sgd_momentum`: `[m; d]`. All start at zero.
+//!
+//! Lazy updates: none of these updates depends on the global step (no bias
+//! correction, SPEC 3; constant alpha), so a row that a batch does not touch
+//! keeps its weights and moments, and resumes from them when it is touched
+//! again: Adam run per row on the steps that touched it (LazyAdam /
+//! SparseAdam semantics, without their bias correction).
 
 pub mod lasso;
 pub mod maps;

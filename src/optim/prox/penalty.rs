@@ -54,10 +54,28 @@ impl Penalty {
         match self.reg {
             Regularizer::None => (0..d).for_each(|i| out(i, z(i))),
             Regularizer::Group => {
-                let tau = |i: usize| lambda * scale(i) as f64;
-                match maps::group_radius(d, |i| z(i) as f64, tau) {
-                    None => (0..d).for_each(|i| out(i, 0.0)),
-                    Some(r) => (0..d).for_each(|i| out(i, (z(i) as f64 * r / (r + tau(i))) as f32)),
+                // The root find reads every (z_i, tau_i) once per Newton
+                // iteration: for rows up to STACK long, evaluate the
+                // closures (a sqrt and a division each) once, on the stack.
+                const STACK: usize = 64;
+                if d <= STACK {
+                    let (mut zb, mut tb) = ([0.0f64; STACK], [0.0f64; STACK]);
+                    for i in 0..d {
+                        zb[i] = z(i) as f64;
+                        tb[i] = lambda * scale(i) as f64;
+                    }
+                    match maps::group_radius(d, |i| zb[i], |i| tb[i]) {
+                        None => (0..d).for_each(|i| out(i, 0.0)),
+                        Some(r) => (0..d).for_each(|i| out(i, (zb[i] * r / (r + tb[i])) as f32)),
+                    }
+                } else {
+                    let tau = |i: usize| lambda * scale(i) as f64;
+                    match maps::group_radius(d, |i| z(i) as f64, tau) {
+                        None => (0..d).for_each(|i| out(i, 0.0)),
+                        Some(r) => {
+                            (0..d).for_each(|i| out(i, (z(i) as f64 * r / (r + tau(i))) as f32))
+                        }
+                    }
                 }
             }
             Regularizer::L1 => self.each(d, z, scale, out, maps::prox_l1),
