@@ -11,11 +11,29 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use crate::config::RunConfig;
-use crate::data::{self, Batch, Split};
+use crate::data::{self, Batch, BatchSource, Prefetch, Split};
 use crate::io::{write_atomic, write_atomic_with};
 use crate::metrics;
-use crate::train::prefetch::{Prefetch, RowWindow};
 use crate::train::{Phase, PhaseTimes, Trainer};
+
+/// Batches read ahead by the reader thread.
+const READ_AHEAD: usize = 4;
+
+/// Which rows of a stream to read: skip `skip`, then at most `take` (None = to the end).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RowWindow {
+    pub skip: u64,
+    pub take: Option<u64>,
+}
+
+/// The split's source with its reader thread, positioned at `skip`.
+fn open_prefetched(cfg: &RunConfig, split: Split, skip: u64) -> Result<Prefetch> {
+    let mut source = data::open(&cfg.data, split, cfg.train.batch_size)?;
+    if skip > 0 {
+        source.skip_rows(skip)?;
+    }
+    Ok(Prefetch::new(source, READ_AHEAD))
+}
 
 /// How a run is carried out, beyond its config.
 #[derive(Clone, Debug, Default)]
@@ -129,28 +147,35 @@ pub fn train_window(
     pb: &ProgressBar,
     progress: &mut Progress,
 ) -> Result<()> {
-    let source = data::open(&cfg.data, Split::Train, cfg.train.batch_size)?;
+    let mut source = open_prefetched(cfg, Split::Train, window.skip)?;
     let start = Instant::now();
-    let mut prefetch = Prefetch::start(source, window);
-    let mut logits = Vec::new();
+    let (mut batch, mut logits, mut rows) = (Batch::default(), Vec::new(), 0u64);
     let mut read = std::time::Duration::ZERO;
     loop {
         if cfg.train.max_batches > 0 && progress.batches >= cfg.train.max_batches {
             break;
         }
+        if window.take.is_some_and(|t| rows >= t) {
+            break;
+        }
         let t0 = Instant::now();
-        let Some(next) = prefetch.next() else { break };
+        let more = source.next_batch(&mut batch)?;
         read += t0.elapsed();
-        let batch = next?;
+        if !more {
+            break;
+        }
+        if let Some(t) = window.take {
+            batch.truncate((t - rows) as usize);
+        }
+        rows += batch.len as u64;
         let loss = trainer.train_batch(&batch, Some(&mut logits))? as f64;
         progress.record(cfg, &batch, loss, &logits, start.elapsed().as_secs_f64());
         pb.inc(batch.len as u64);
         if let Some(p) = progress.curve.last() {
             pb.set_message(format!("loss {:.4}", p.loss));
         }
-        prefetch.recycle(batch);
     }
-    progress.bad_rows += prefetch.finish().bad_rows;
+    progress.bad_rows += source.bad_rows();
     trainer.times.add(Phase::Read, read);
     progress.seconds += start.elapsed().as_secs_f64();
     Ok(())
@@ -183,18 +208,15 @@ impl Progress {
 /// Score the test split.
 pub fn evaluate(trainer: &mut Trainer, cfg: &RunConfig) -> Result<Evaluation> {
     let t0 = Instant::now();
-    let source = data::open(&cfg.data, Split::Test, cfg.train.batch_size)?;
-    let mut prefetch = Prefetch::start(source, RowWindow::default());
-    let mut logits = Vec::new();
+    let mut source = open_prefetched(cfg, Split::Test, 0)?;
+    let (mut batch, mut logits) = (Batch::default(), Vec::new());
     let mut ev = Evaluation::default();
-    while let Some(batch) = prefetch.next() {
-        let batch = batch?;
+    while source.next_batch(&mut batch)? {
         trainer.logits(&batch, &mut logits)?;
         ev.scores.extend(logits.iter().map(|&x| sigmoid(x)));
         ev.labels.extend_from_slice(&batch.labels);
-        prefetch.recycle(batch);
     }
-    ev.bad_rows = prefetch.finish().bad_rows;
+    ev.bad_rows = source.bad_rows();
     ev.auc = metrics::auc(&ev.scores, &ev.labels);
     ev.logloss = metrics::logloss(&ev.scores, &ev.labels);
     trainer.times.add(Phase::Evaluate, t0.elapsed());
