@@ -102,6 +102,10 @@ pub struct RunMetrics {
     /// Bytes the store holds for them (chunks, index, per-row steps).
     pub embedding_held_bytes: u64,
     pub phases: PhaseTimes,
+    /// On synthetic data with a planted model: kept (non-zero) features vs
+    /// the truly informative ones seen in training.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub informative: Option<metrics::PrecisionRecall>,
     /// Set by `ctr-run prune`: the fine-tune fraction that was kept.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prune_finetune: Option<f64>,
@@ -306,9 +310,30 @@ pub fn metrics_of(
         embedding_needed_bytes: memory.needed_bytes,
         embedding_held_bytes: memory.held_bytes,
         phases: trainer.times.clone(),
+        informative: informative_report(cfg, trainer),
         prune_finetune: None,
         prune_target_rate: None,
     }
+}
+
+/// Precision and recall of the kept features against the generator's
+/// planted informative features (SPEC: sparsity results can be judged).
+/// None on real data, and when bucket folding or the rare-value rule change
+/// keys away from the generator's.
+fn informative_report(cfg: &RunConfig, trainer: &Trainer) -> Option<metrics::PrecisionRecall> {
+    if cfg.data.buckets.is_some() || cfg.data.min_count > 0 {
+        return None;
+    }
+    let truth = data::ground_truth(&cfg.data).ok()??;
+    let store = trainer.store();
+    let informative: std::collections::HashSet<u64> =
+        data::informative_keys(&truth).into_iter().filter(|&k| store.lookup(k).is_some()).collect();
+    let kept: std::collections::HashSet<u64> = store
+        .keys()
+        .filter(|&(_, row)| store.weights(row).iter().any(|&x| x != 0.0))
+        .map(|(k, _)| k)
+        .collect();
+    Some(metrics::precision_recall(&kept, &informative))
 }
 
 /// Write the curve, the predictions if asked, and last `metrics.json`,
