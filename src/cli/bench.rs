@@ -21,7 +21,11 @@ pub struct BenchArgs {
     /// l2,1 strength (Group optimizers).
     #[arg(long, default_value_t = 0.0)]
     pub lambda21: f32,
-    /// Synthetic rows to train on.
+    /// A raw data file in the model's format to train on (first 90%) instead
+    /// of generated data; `scripts/bench_torch.py --data` reads the same file.
+    #[arg(long)]
+    pub data: Option<std::path::PathBuf>,
+    /// Synthetic rows to generate (without --data).
     #[arg(long, default_value_t = 1_000_000)]
     pub rows: u64,
     #[arg(long, default_value_t = 2)]
