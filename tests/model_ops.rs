@@ -178,6 +178,7 @@ fn allocator_tuning_applies_once_on_glibc() {
     let t = ctr_run::model::tune_allocator();
     if cfg!(all(target_os = "linux", target_env = "gnu")) {
         let t = t.expect("mallopt accepted");
+        println!("mmap threshold in effect: {} MiB", t >> 20);
         assert!(t >= 32 << 20, "{t}");
     } else {
         assert_eq!(t, None);
