@@ -51,7 +51,7 @@ fn compare(inputs: &[&Var], f: impl Fn(bool) -> Tensor, what: &str) {
 fn bias_act_matches_stock_ops_with_and_without_relu_and_dropout() {
     let (z, b) = (rand(1, (37, 13)), rand(2, (1, 13)));
     for relu in [false, true] {
-        for p in [None, Some(0.3f32)] {
+        for p in [None, Some(0.3f32), Some(0.5)] {
             let mask = p.map(|p| DropoutMask::draw(5, 1, 37, 13, p));
             compare(
                 &[&z, &b],
@@ -147,7 +147,7 @@ fn seed_grad_backpropagates_the_given_gradient() {
 
 #[test]
 fn dropout_masks_have_the_rate_the_scale_and_are_seeded() {
-    for p in [0.5f32, 0.2, 0.9] {
+    for p in [0.5f32, 0.25, 0.75, 0.2, 0.9, 0.1] {
         let m = DropoutMask::draw(3, 1, 400, 250, p).to_vec();
         let n = m.len() as f64;
         let dropped = m.iter().filter(|&&v| v == 0.0).count() as f64 / n;
@@ -178,6 +178,7 @@ fn allocator_tuning_applies_once_on_glibc() {
     let t = ctr_run::model::tune_allocator();
     if cfg!(all(target_os = "linux", target_env = "gnu")) {
         let t = t.expect("mallopt accepted");
+        println!("mmap threshold in effect: {} MiB", t >> 20);
         assert!(t >= 32 << 20, "{t}");
     } else {
         assert_eq!(t, None);
@@ -200,4 +201,27 @@ fn matvec_matches_stock_matmul() {
         |fused| ops::matmul(&x, &w2.narrow(0, 3, 19).unwrap(), fused).unwrap(),
         "matvec(narrow)",
     );
+}
+
+#[test]
+fn relu_gradient_at_exactly_zero_is_zero_on_both_paths() {
+    // relu'(0) = 0 (PyTorch's and TensorFlow's convention): pre-activations
+    // of exactly 0 are common under dropout (a unit whose inputs were all
+    // dropped, with a zero bias).
+    let z = Var::from_vec(vec![0.0f32, 1.0, -1.0, 0.0, 2.0, 0.0], (2, 3), &Device::Cpu).unwrap();
+    let b = Var::from_vec(vec![0.0f32; 3], (1, 3), &Device::Cpu).unwrap();
+    for fused in [true, false] {
+        let y = ops::bias_act(&z, &b, true, None, fused).unwrap();
+        let gs = y.sum_all().unwrap().backward().unwrap();
+        assert_eq!(
+            vals(gs.get(z.as_tensor()).unwrap()),
+            vec![0.0, 1.0, 0.0, 0.0, 1.0, 0.0],
+            "fused={fused}"
+        );
+        assert_eq!(
+            vals(gs.get(b.as_tensor()).unwrap()),
+            vec![0.0, 2.0, 0.0],
+            "fused={fused}"
+        );
+    }
 }

@@ -85,6 +85,9 @@ impl std::fmt::Display for ModelKind {
 /// fan_out))` (TensorFlow's default, which the paper's code used), biases
 /// zero, drawn deterministically from the run seed. `init_std` is the scale
 /// of the *embedding* rows, which the embedding store draws.
+///
+/// Deserialization goes through `RawModelConfig` (`from`), which refuses
+/// unknown keys and fills missing ones with the defaults of the kind read.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default, from = "RawModelConfig")]
 pub struct ModelConfig {

@@ -89,21 +89,32 @@ pub struct DropoutMask {
 impl DropoutMask {
     /// Draw the mask of layer `layer` at a step seeded by `step_seed`.
     ///
-    /// Each decision uses 16 random bits (keep iff bits >= round(p * 2^16)),
-    /// four per `next_u64`, which makes drawing cheap next to the layer's
-    /// matmul; p is thereby rounded to a multiple of 2^-16 (0.5 is exact).
+    /// Each decision reads a chunk of `w` random bits and keeps the entry iff
+    /// chunk >= p * 2^w, with `w` the fewest bits in {1, 2, 4, 8, 16} that
+    /// represent p exactly (p = 0.5: one bit per decision, 64 per draw,
+    /// which keeps drawing OPNN's masks cheap); other rates use 16 bits and
+    /// are rounded to a multiple of 2^-16.
     pub fn draw(step_seed: u64, layer: u64, rows: usize, cols: usize, p: f32) -> Self {
         let n = rows * cols;
-        let threshold = (p as f64 * 65536.0).round() as u64;
+        let p = p as f64;
+        let (w, threshold) = [1u32, 2, 4, 8, 16]
+            .iter()
+            .find_map(|&w| {
+                let t = p * (1u64 << w) as f64;
+                (t.fract() == 0.0).then_some((w, t as u64))
+            })
+            .unwrap_or((16, (p * 65536.0).round() as u64));
+        let per_draw = 64 / w;
+        let chunk_mask = (1u64 << w) - 1;
         let mut rng = SplitMix64::for_key(step_seed, layer);
         let bits = (0..n.div_ceil(64))
             .map(|_| {
                 let mut word = 0u64;
-                for q in 0..16 {
+                for q in 0..w {
                     let r = rng.next_u64();
-                    for k in 0..4 {
-                        let keep = ((r >> (16 * k)) & 0xffff) >= threshold;
-                        word |= (keep as u64) << (4 * q + k);
+                    for k in 0..per_draw {
+                        let keep = ((r >> (w * k)) & chunk_mask) >= threshold;
+                        word |= (keep as u64) << (q * per_draw + k);
                     }
                 }
                 word
@@ -112,7 +123,7 @@ impl DropoutMask {
         DropoutMask {
             rows,
             cols,
-            keep_scale: (1.0 / (1.0 - p as f64)) as f32,
+            keep_scale: (1.0 / (1.0 - p)) as f32,
             bits,
         }
     }
@@ -378,7 +389,16 @@ pub fn bias_act2(
 }
 
 fn stock_act(pre: Tensor, relu: bool, mask: Option<DropoutMask>) -> Result<Tensor> {
-    let y = if relu { pre.relu()? } else { pre };
+    // ReLU as pre * (pre > 0), not candle's relu(): its backward lets the
+    // gradient through at pre == 0 exactly; the fused op (like PyTorch and
+    // TensorFlow) uses relu'(0) = 0, and both paths must agree. Exact zeros
+    // are common under dropout: a unit whose inputs were all dropped.
+    let y = if relu {
+        let on = pre.gt(0f64)?.to_dtype(pre.dtype())?;
+        pre.mul(&on)?
+    } else {
+        pre
+    };
     match mask {
         Some(m) => y.mul(&m.tensor(y.device())?),
         None => Ok(y),
