@@ -60,7 +60,10 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         m.train_samples_per_second
     );
     if let Some(pr) = &m.informative {
-        let pct = |x: Option<f64>| x.map(|x| format!("{:.1}%", 100.0 * x)).unwrap_or_else(|| "n/a".into());
+        let pct = |x: Option<f64>| {
+            x.map(|x| format!("{:.1}%", 100.0 * x))
+                .unwrap_or_else(|| "n/a".into())
+        };
         println!(
             "planted model: {} of {} kept features are informative (precision {}), {} of {} informative features kept (recall {})",
             pr.true_positives,

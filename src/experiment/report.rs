@@ -586,7 +586,11 @@ fn table_proxgen(records: &[RunRecord], out: &Path, report: &mut Report) -> Resu
             o.lambda as f64
         }
     };
-    all.sort_by(|a, b| (a.opt().name.as_str(), strength(a)).partial_cmp(&(b.opt().name.as_str(), strength(b))).unwrap());
+    all.sort_by(|a, b| {
+        (a.opt().name.as_str(), strength(a))
+            .partial_cmp(&(b.opt().name.as_str(), strength(b)))
+            .unwrap()
+    });
     let mut table = Table::new(
         "ProxGen vs Group Adam on synthetic Avazu (MLP): AUC and feature rate by strength",
         ["optimizer", "penalty", "strength", "AUC", "feature rate"],

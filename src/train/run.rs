@@ -326,8 +326,10 @@ fn informative_report(cfg: &RunConfig, trainer: &Trainer) -> Option<metrics::Pre
     }
     let truth = data::ground_truth(&cfg.data).ok()??;
     let store = trainer.store();
-    let informative: std::collections::HashSet<u64> =
-        data::informative_keys(&truth).into_iter().filter(|&k| store.lookup(k).is_some()).collect();
+    let informative: std::collections::HashSet<u64> = data::informative_keys(&truth)
+        .into_iter()
+        .filter(|&k| store.lookup(k).is_some())
+        .collect();
     let kept: std::collections::HashSet<u64> = store
         .keys()
         .filter(|&(_, row)| store.weights(row).iter().any(|&x| x != 0.0))

@@ -14,42 +14,21 @@
 //!   is reset after the step: gradients of every occurrence are summed per
 //!   unique row (SPEC 1), then unique rows are updated in parallel without locks.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
 use rayon::prelude::*;
 
 use crate::data::Batch;
 use crate::optim::core::prefetch;
 use crate::optim::Optimizer;
-use crate::rng::{mix64, SplitMix64};
+use crate::rng::SplitMix64;
+
+mod index;
+pub use index::{KeyIndex, SlotMap};
 
 /// Rows per storage chunk (2^16): large enough that chunk bookkeeping is
 /// negligible, small enough that the last, partly used chunk costs little.
 const CHUNK_ROWS_LOG2: u32 = 16;
 const CHUNK_ROWS: usize = 1 << CHUNK_ROWS_LOG2;
 const NO_SLOT: u32 = u32::MAX;
-
-/// Keys are already 64-bit hashes, but bucketed keys are small integers: one
-/// cheap mix makes both spread well over the table's control bits.
-#[derive(Default)]
-pub struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = mix64(self.0 ^ b as u64);
-        }
-    }
-    fn write_u64(&mut self, k: u64) {
-        self.0 = mix64(k);
-    }
-}
-
-type KeyMap = HashMap<u64, u32, BuildHasherDefault<KeyHasher>>;
 
 /// How new rows start.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -76,11 +55,11 @@ pub struct EmbeddingStore {
     dim: usize,
     stride: usize,
     init: RowInit,
-    index: KeyMap,
+    index: KeyIndex,
     chunks: Vec<Box<[f32]>>,
     last_step: Vec<u32>,
-    /// Per-row scratch for deduplication; NO_SLOT outside a step.
-    slot: Vec<u32>,
+    /// Per-batch deduplication of rows.
+    slots: SlotMap,
     n_rows: usize,
 }
 
@@ -108,10 +87,10 @@ impl EmbeddingStore {
             dim,
             stride: dim + state_len,
             init,
-            index: KeyMap::default(),
+            index: KeyIndex::default(),
             chunks: Vec::new(),
             last_step: Vec::new(),
-            slot: Vec::new(),
+            slots: SlotMap::default(),
             n_rows: 0,
         }
     }
@@ -166,12 +145,12 @@ impl EmbeddingStore {
 
     /// The row of `key`, if it has been seen in training.
     pub fn lookup(&self, key: u64) -> Option<u32> {
-        self.index.get(&key).copied()
+        self.index.get(key)
     }
 
     /// The row of `key`, created (and initialized) if new.
     pub fn lookup_or_insert(&mut self, key: u64, opt: &Optimizer) -> u32 {
-        if let Some(&row) = self.index.get(&key) {
+        if let Some(row) = self.index.get(key) {
             return row;
         }
         let row = self.n_rows as u32;
@@ -180,8 +159,7 @@ impl EmbeddingStore {
         }
         self.n_rows += 1;
         self.last_step.push(0);
-        self.slot.push(NO_SLOT);
-        self.index.insert(key, row);
+        self.index.insert_new(key, row);
         let init = self.init;
         let (w, s, _) = self.row_mut(row);
         if init.std > 0.0 {
@@ -201,6 +179,7 @@ impl EmbeddingStore {
         touched.rows.clear();
         touched.slot_of_key.clear();
         touched.slot_of_key.reserve(batch.keys.len());
+        self.slots.reserve(batch.keys.len());
         for &key in &batch.keys {
             let row = if insert {
                 Some(self.lookup_or_insert(key, opt))
@@ -210,20 +189,16 @@ impl EmbeddingStore {
             let slot = match row {
                 None => NO_SLOT,
                 Some(row) => {
-                    let s = &mut self.slot[row as usize];
-                    if *s == NO_SLOT {
-                        *s = touched.rows.len() as u32;
+                    let (slot, new) = self.slots.slot_or_insert(row, touched.rows.len() as u32);
+                    if new {
                         touched.rows.push(row);
                     }
-                    *s
+                    slot
                 }
             };
             touched.slot_of_key.push(slot);
         }
-        // Reset the scratch so the next batch starts clean.
-        for &row in &touched.rows {
-            self.slot[row as usize] = NO_SLOT;
-        }
+        self.slots.clear();
     }
 
     /// Sum-pool the embeddings of each (sample, field) bag into `out`
@@ -295,26 +270,30 @@ impl EmbeddingStore {
         let stride = self.stride;
         let last = RowPtr(self.last_step.as_mut_ptr() as *mut f32);
         let this = &*self;
-        touched.rows.par_chunks(256).enumerate().for_each(|(c, rows)| {
-            for (j, &row) in rows.iter().enumerate() {
-                if let Some(&ahead) = rows.get(j + PREFETCH_AHEAD) {
-                    prefetch(this.block(ahead));
+        touched
+            .rows
+            .par_chunks(256)
+            .enumerate()
+            .for_each(|(c, rows)| {
+                for (j, &row) in rows.iter().enumerate() {
+                    if let Some(&ahead) = rows.get(j + PREFETCH_AHEAD) {
+                        prefetch(this.block(ahead));
+                    }
+                    let p = this.row_ptr(row) as *mut f32;
+                    // SAFETY: `touched.rows` holds unique row ids, so each task
+                    // owns a disjoint row block and a disjoint last_step entry;
+                    // the store is not otherwise accessed during the update.
+                    let (w, s, ls) = unsafe {
+                        let block = std::slice::from_raw_parts_mut(p, stride);
+                        let (w, s) = block.split_at_mut(dim);
+                        (w, s, &mut *(last.get() as *mut u32).add(row as usize))
+                    };
+                    let u = c * 256 + j;
+                    let g = &touched.grads[u * d..(u + 1) * d];
+                    let h = hess.map(|h| &h[u * d..(u + 1) * d]);
+                    opt.update_group(w, s, ls, g, h);
                 }
-                let p = this.row_ptr(row) as *mut f32;
-                // SAFETY: `touched.rows` holds unique row ids, so each task
-                // owns a disjoint row block and a disjoint last_step entry;
-                // the store is not otherwise accessed during the update.
-                let (w, s, ls) = unsafe {
-                    let block = std::slice::from_raw_parts_mut(p, stride);
-                    let (w, s) = block.split_at_mut(dim);
-                    (w, s, &mut *(last.get() as *mut u32).add(row as usize))
-                };
-                let u = c * 256 + j;
-                let g = &touched.grads[u * d..(u + 1) * d];
-                let h = hess.map(|h| &h[u * d..(u + 1) * d]);
-                opt.update_group(w, s, ls, g, h);
-            }
-        });
+            });
     }
 
     /// Rows whose weights are not all zero.
@@ -347,23 +326,24 @@ impl EmbeddingStore {
 
     /// Iterate `(key, row)` over every row.
     pub fn keys(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
-        self.index.iter().map(|(&k, &r)| (k, r))
+        self.index.iter()
     }
 
     /// Bytes of the weights and optimizer slots the rows need (the floor any
     /// implementation must pay), and bytes actually held (chunks, step and
     /// scratch arrays, hash index), for the memory report.
     pub fn memory(&self) -> StoreMemory {
-        let needed = self.n_rows * self.stride * 4;
-        let index_bytes = self.index.capacity() * (std::mem::size_of::<(u64, u32)>() + 1);
-        let held = self.chunks.len() * CHUNK_ROWS * self.stride * 4
-            + self.last_step.capacity() * 4
-            + self.slot.capacity() * 4
-            + index_bytes;
+        let row_bytes = self.stride * 4;
+        let needed = self.n_rows * row_bytes;
+        // Chunk pages are touched only as rows are written (calloc'd), so
+        // the rows in use cost their bytes rounded up to one huge page.
+        const HUGE: usize = 1 << 21;
+        let rows_bytes = needed.div_ceil(HUGE) * HUGE;
+        let held = rows_bytes + self.last_step.capacity() * 4 + self.index.bytes();
         StoreMemory {
             rows: self.n_rows as u64,
             needed_bytes: needed as u64,
-            held_bytes: held as u64,
+            held_bytes: held.max(needed) as u64,
         }
     }
 }
@@ -372,7 +352,9 @@ impl EmbeddingStore {
 /// offers them on request: row updates hit random rows, and 2 MiB pages cut
 /// the TLB misses that otherwise dominate (optimizer bench: 6 -> 10 M rows/s).
 fn new_chunk(n: usize) -> Box<[f32]> {
-    let mut v: Vec<f32> = Vec::with_capacity(n);
+    // Zeroed by calloc: fresh memory is not touched until rows are written,
+    // so a partly used chunk costs only its used pages.
+    let v: Vec<f32> = vec![0.0; n];
     #[cfg(target_os = "linux")]
     {
         const HUGE: usize = 1 << 21;
@@ -380,12 +362,17 @@ fn new_chunk(n: usize) -> Box<[f32]> {
         let aligned = (start + HUGE - 1) & !(HUGE - 1);
         let end = (start + n * 4) & !(HUGE - 1);
         if end > aligned {
-            // SAFETY: advice on a range inside our own, not yet touched
-            // allocation; it changes no memory contents.
-            unsafe { libc::madvise(aligned as *mut libc::c_void, end - aligned, libc::MADV_HUGEPAGE) };
+            // SAFETY: advice on a range inside our own allocation; it
+            // changes no memory contents.
+            unsafe {
+                libc::madvise(
+                    aligned as *mut libc::c_void,
+                    end - aligned,
+                    libc::MADV_HUGEPAGE,
+                )
+            };
         }
     }
-    v.resize(n, 0.0);
     v.into_boxed_slice()
 }
 

@@ -1,0 +1,232 @@
+//! Hash tables of the embedding store, written for its two access patterns.
+//!
+//! `KeyIndex` maps a feature key to its row for the whole run: open
+//! addressing with linear probing over two parallel arrays, 12 bytes a
+//! bucket (a `HashMap<u64, u32>` pays 17: entries pad to 16 bytes, plus a
+//! control byte), because at 128-256 bytes of weights and slots per row the
+//! index is most of the per-row overhead.
+//!
+//! `SlotMap` deduplicates the rows of one batch: a small table keyed by row
+//! id, cleared after each step, so no per-row scratch array is needed.
+
+use crate::rng::mix64;
+
+const EMPTY: u32 = u32::MAX;
+
+/// Grow when more than 3/4 of the buckets are used: linear probing stays at
+/// a few probes per lookup up to that load.
+#[inline]
+fn too_full(len: usize, capacity: usize) -> bool {
+    len * 4 > capacity * 3
+}
+
+/// Feature key -> row id.
+#[derive(Clone, Debug)]
+pub struct KeyIndex {
+    keys: Vec<u64>,
+    rows: Vec<u32>,
+    len: usize,
+}
+
+impl Default for KeyIndex {
+    fn default() -> Self {
+        Self::with_buckets(1024)
+    }
+}
+
+impl KeyIndex {
+    fn with_buckets(n: usize) -> Self {
+        debug_assert!(n.is_power_of_two());
+        Self {
+            keys: vec![0; n],
+            rows: vec![EMPTY; n],
+            len: 0,
+        }
+    }
+
+    #[inline]
+    fn mask(&self) -> usize {
+        self.rows.len() - 1
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Bytes held by the buckets.
+    pub fn bytes(&self) -> usize {
+        self.rows.len() * (std::mem::size_of::<u64>() + std::mem::size_of::<u32>())
+    }
+
+    #[inline]
+    pub fn get(&self, key: u64) -> Option<u32> {
+        let mask = self.mask();
+        let mut i = mix64(key) as usize & mask;
+        loop {
+            let r = self.rows[i];
+            if r == EMPTY {
+                return None;
+            }
+            if self.keys[i] == key {
+                return Some(r);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Insert a key known to be absent.
+    pub fn insert_new(&mut self, key: u64, row: u32) {
+        debug_assert!(row != EMPTY && self.get(key).is_none());
+        if too_full(self.len + 1, self.rows.len()) {
+            self.grow();
+        }
+        self.place(key, row);
+        self.len += 1;
+    }
+
+    #[inline]
+    fn place(&mut self, key: u64, row: u32) {
+        let mask = self.mask();
+        let mut i = mix64(key) as usize & mask;
+        while self.rows[i] != EMPTY {
+            i = (i + 1) & mask;
+        }
+        self.keys[i] = key;
+        self.rows[i] = row;
+    }
+
+    fn grow(&mut self) {
+        let old = std::mem::replace(self, Self::with_buckets(self.rows.len() * 2));
+        self.len = old.len;
+        for (k, r) in old.iter() {
+            self.place(k, r);
+        }
+    }
+
+    /// Every (key, row), in bucket order.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
+        self.keys
+            .iter()
+            .zip(&self.rows)
+            .filter(|(_, &r)| r != EMPTY)
+            .map(|(&k, &r)| (k, r))
+    }
+}
+
+/// Row id -> slot of the batch's unique rows, for one step.
+#[derive(Debug)]
+pub struct SlotMap {
+    rows: Vec<u32>,
+    slots: Vec<u32>,
+    used: Vec<usize>,
+}
+
+impl Default for SlotMap {
+    fn default() -> Self {
+        Self {
+            rows: vec![EMPTY; 4096],
+            slots: vec![0; 4096],
+            used: Vec::new(),
+        }
+    }
+}
+
+impl SlotMap {
+    /// Make room for `n` distinct rows at a low load (cheap probes).
+    pub fn reserve(&mut self, n: usize) {
+        let want = (n * 2).next_power_of_two().max(4096);
+        if want > self.rows.len() {
+            self.clear();
+            self.rows = vec![EMPTY; want];
+            self.slots = vec![0; want];
+        }
+    }
+
+    /// The slot of `row`, or `next` (then recorded) if the row is new; the
+    /// second value says whether it was new.
+    #[inline]
+    pub fn slot_or_insert(&mut self, row: u32, next: u32) -> (u32, bool) {
+        let mask = self.rows.len() - 1;
+        let mut i = mix64(row as u64) as usize & mask;
+        loop {
+            let r = self.rows[i];
+            if r == row {
+                return (self.slots[i], false);
+            }
+            if r == EMPTY {
+                self.rows[i] = row;
+                self.slots[i] = next;
+                self.used.push(i);
+                return (next, true);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Forget every row (touches only the used buckets).
+    pub fn clear(&mut self) {
+        for &i in &self.used {
+            self.rows[i] = EMPTY;
+        }
+        self.used.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn key_index_agrees_with_hashmap_through_growth() {
+        let mut idx = KeyIndex::default();
+        let mut reference = HashMap::new();
+        let mut rng = crate::rng::SplitMix64::new(4);
+        for row in 0..50_000u32 {
+            // Small integer keys too (bucketed features) and key 0.
+            let key = if row % 3 == 0 {
+                row as u64 / 3
+            } else {
+                rng.next_u64()
+            };
+            if reference.contains_key(&key) {
+                continue;
+            }
+            idx.insert_new(key, row);
+            reference.insert(key, row);
+        }
+        assert_eq!(idx.len(), reference.len());
+        for (&k, &r) in &reference {
+            assert_eq!(idx.get(k), Some(r));
+        }
+        assert_eq!(idx.get(u64::MAX - 7), None);
+        let mut all: Vec<(u64, u32)> = idx.iter().collect();
+        all.sort();
+        let mut want: Vec<(u64, u32)> = reference.into_iter().collect();
+        want.sort();
+        assert_eq!(all, want);
+        assert!(!too_full(idx.len(), idx.rows.len()));
+    }
+
+    #[test]
+    fn slot_map_dedups_and_clears() {
+        let mut m = SlotMap::default();
+        m.reserve(10);
+        assert_eq!(m.slot_or_insert(7, 0), (0, true));
+        assert_eq!(m.slot_or_insert(9, 1), (1, true));
+        assert_eq!(m.slot_or_insert(7, 2), (0, false));
+        m.clear();
+        assert_eq!(m.slot_or_insert(7, 0), (0, true));
+        m.reserve(100_000);
+        for r in 0..100_000u32 {
+            assert_eq!(m.slot_or_insert(r, r), (r, true));
+        }
+        for r in 0..100_000u32 {
+            assert_eq!(m.slot_or_insert(r, 0), (r, false));
+        }
+    }
+}
