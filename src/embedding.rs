@@ -295,26 +295,30 @@ impl EmbeddingStore {
         let stride = self.stride;
         let last = RowPtr(self.last_step.as_mut_ptr() as *mut f32);
         let this = &*self;
-        touched.rows.par_chunks(256).enumerate().for_each(|(c, rows)| {
-            for (j, &row) in rows.iter().enumerate() {
-                if let Some(&ahead) = rows.get(j + PREFETCH_AHEAD) {
-                    prefetch(this.block(ahead));
+        touched
+            .rows
+            .par_chunks(256)
+            .enumerate()
+            .for_each(|(c, rows)| {
+                for (j, &row) in rows.iter().enumerate() {
+                    if let Some(&ahead) = rows.get(j + PREFETCH_AHEAD) {
+                        prefetch(this.block(ahead));
+                    }
+                    let p = this.row_ptr(row) as *mut f32;
+                    // SAFETY: `touched.rows` holds unique row ids, so each task
+                    // owns a disjoint row block and a disjoint last_step entry;
+                    // the store is not otherwise accessed during the update.
+                    let (w, s, ls) = unsafe {
+                        let block = std::slice::from_raw_parts_mut(p, stride);
+                        let (w, s) = block.split_at_mut(dim);
+                        (w, s, &mut *(last.get() as *mut u32).add(row as usize))
+                    };
+                    let u = c * 256 + j;
+                    let g = &touched.grads[u * d..(u + 1) * d];
+                    let h = hess.map(|h| &h[u * d..(u + 1) * d]);
+                    opt.update_group(w, s, ls, g, h);
                 }
-                let p = this.row_ptr(row) as *mut f32;
-                // SAFETY: `touched.rows` holds unique row ids, so each task
-                // owns a disjoint row block and a disjoint last_step entry;
-                // the store is not otherwise accessed during the update.
-                let (w, s, ls) = unsafe {
-                    let block = std::slice::from_raw_parts_mut(p, stride);
-                    let (w, s) = block.split_at_mut(dim);
-                    (w, s, &mut *(last.get() as *mut u32).add(row as usize))
-                };
-                let u = c * 256 + j;
-                let g = &touched.grads[u * d..(u + 1) * d];
-                let h = hess.map(|h| &h[u * d..(u + 1) * d]);
-                opt.update_group(w, s, ls, g, h);
-            }
-        });
+            });
     }
 
     /// Rows whose weights are not all zero.
@@ -350,6 +354,77 @@ impl EmbeddingStore {
         self.index.iter().map(|(&k, &r)| (k, r))
     }
 
+    /// Width of a row block: weights then optimizer state.
+    pub fn stride(&self) -> usize {
+        self.stride
+    }
+
+    /// The key of every row, in row order (checkpoints keep row ids stable,
+    /// so a restored store updates rows in the same order as the original).
+    pub fn keys_by_row(&self) -> Vec<u64> {
+        let mut keys = vec![0u64; self.n_rows];
+        for (&k, &r) in &self.index {
+            keys[r as usize] = k;
+        }
+        keys
+    }
+
+    /// The `[weights | state]` blocks of all rows, in row order, as
+    /// contiguous pieces (one per chunk): `len() * stride()` floats in all.
+    pub fn blocks(&self) -> impl Iterator<Item = &[f32]> + '_ {
+        let mut left = self.n_rows * self.stride;
+        self.chunks.iter().map(move |c| {
+            let n = left.min(c.len());
+            left -= n;
+            &c[..n]
+        })
+    }
+
+    /// The global step of each row's last update, in row order.
+    pub fn last_steps(&self) -> &[u32] {
+        &self.last_step
+    }
+
+    /// Replace every row with `keys[i]` -> row `i` holding
+    /// `blocks[i * stride .. (i + 1) * stride]` and `last_step[i]`
+    /// (the inverse of `keys_by_row` / `blocks` / `last_steps`).
+    pub fn restore(
+        &mut self,
+        keys: &[u64],
+        blocks: &[f32],
+        last_step: &[u32],
+    ) -> Result<(), String> {
+        let n = keys.len();
+        if blocks.len() != n * self.stride || last_step.len() != n {
+            return Err(format!(
+                "embedding rows: {n} keys, {} floats (expected {}), {} steps",
+                blocks.len(),
+                n * self.stride,
+                last_step.len()
+            ));
+        }
+        self.index = KeyMap::default();
+        self.index.reserve(n);
+        for (r, &k) in keys.iter().enumerate() {
+            if self.index.insert(k, r as u32).is_some() {
+                return Err(format!("embedding rows: key {k} appears twice"));
+            }
+        }
+        let per_chunk = CHUNK_ROWS * self.stride;
+        self.chunks = blocks
+            .chunks(per_chunk)
+            .map(|src| {
+                let mut c = new_chunk(per_chunk);
+                c[..src.len()].copy_from_slice(src);
+                c
+            })
+            .collect();
+        self.last_step = last_step.to_vec();
+        self.slot = vec![NO_SLOT; n];
+        self.n_rows = n;
+        Ok(())
+    }
+
     /// Bytes of the weights and optimizer slots the rows need (the floor any
     /// implementation must pay), and bytes actually held (chunks, step and
     /// scratch arrays, hash index), for the memory report.
@@ -382,7 +457,13 @@ fn new_chunk(n: usize) -> Box<[f32]> {
         if end > aligned {
             // SAFETY: advice on a range inside our own, not yet touched
             // allocation; it changes no memory contents.
-            unsafe { libc::madvise(aligned as *mut libc::c_void, end - aligned, libc::MADV_HUGEPAGE) };
+            unsafe {
+                libc::madvise(
+                    aligned as *mut libc::c_void,
+                    end - aligned,
+                    libc::MADV_HUGEPAGE,
+                )
+            };
         }
     }
     v.resize(n, 0.0);
