@@ -15,5 +15,6 @@ pub mod metrics;
 pub mod model;
 pub mod optim;
 pub mod rng;
+pub mod serve;
 pub mod stats;
 pub mod train;

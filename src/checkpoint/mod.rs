@@ -14,6 +14,7 @@
 //! `(seed, global step)` and row inits from `(seed, key)`, so the optimizer
 //! steps are the whole RNG state.
 
+pub mod export;
 mod signal;
 pub mod tensors;
 

@@ -408,20 +408,26 @@ pub fn finish_run_dir(
         Ok(())
     })?;
     if let Some(ev) = predictions {
-        write_atomic_with(&dir.join("predictions.csv"), |w| {
-            writeln!(w, "label,score")?;
-            for (y, s) in ev.labels.iter().zip(&ev.scores) {
-                // 9 significant digits round-trip an f32 exactly.
-                writeln!(w, "{},{:.8e}", *y as u8, s)?;
-            }
-            Ok(())
-        })?;
+        write_predictions(&dir.join("predictions.csv"), &ev.labels, &ev.scores)?;
     }
     write_atomic(
         &dir.join("metrics.json"),
         serde_json::to_string_pretty(m)?.as_bytes(),
     )?;
     Ok(())
+}
+
+/// `label,score` rows, atomically (`predictions.csv`, and `ctr-run predict`
+/// in the same format so the two compare byte for byte).
+pub fn write_predictions(path: &Path, labels: &[f32], scores: &[f32]) -> std::io::Result<()> {
+    write_atomic_with(path, |w| {
+        writeln!(w, "label,score")?;
+        for (y, s) in labels.iter().zip(scores) {
+            // 9 significant digits round-trip an f32 exactly.
+            writeln!(w, "{},{:.8e}", *y as u8, s)?;
+        }
+        Ok(())
+    })
 }
 
 /// Numerically stable logistic function.
