@@ -260,3 +260,43 @@ fn resume_with_every_checkpoint_damaged_is_an_error() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no usable checkpoint"), "{stderr}");
 }
+
+#[test]
+fn sigterm_saves_a_checkpoint_at_a_batch_boundary_and_resume_matches() {
+    if !have_sample() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let reference = write_config(tmp.path(), "reference");
+    train(&["train", "-q", "-c", reference.to_str().unwrap()]);
+    let cfg = write_config(tmp.path(), "termed");
+    let child = bin()
+        .args(["train", "-q", "-c", cfg.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let run = tmp.path().join("termed");
+    let t0 = Instant::now();
+    while checkpoint_files(&run).is_empty() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "no checkpoint appeared"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // SAFETY: signalling our own child process.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.success() {
+        eprintln!("the run finished before SIGTERM arrived; resume still checked");
+    } else {
+        assert!(stderr.contains("interrupted after"), "{stderr}");
+        assert!(stderr.contains("--resume"), "{stderr}");
+        assert!(!run.join("metrics.json").exists());
+    }
+    let out = train(&["train", "-q", "--resume", run.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("resuming from"));
+    assert_same_outcome(&tmp.path().join("reference"), &run);
+}

@@ -218,3 +218,50 @@ impl<'a> Tensors<'a> {
 pub fn checksum(bytes: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_written_here_read_back_through_the_safetensors_crate() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.safetensors");
+        let a = [1.5f32, -2.0, 3.25];
+        let b = [f32::MIN_POSITIVE, -0.0, 7.0];
+        let keys = [u64::MAX, 0, 42];
+        let steps = [3u32, 0, 9];
+        let f = [f64::NAN, 1e-300];
+        let mut meta = BTreeMap::new();
+        meta.insert("k".to_string(), "v \"quoted\"".to_string());
+        let entries = [
+            Entry::new("w", vec![2, 3], Data::F32(vec![&a, &b])),
+            Entry::new("keys", vec![3], Data::U64(&keys)),
+            Entry::new("empty", vec![0, 4], Data::F32(vec![])),
+            Entry::new("steps", vec![3], Data::U32(&steps)),
+            Entry::new("f", vec![2], Data::F64(&f)),
+        ];
+        let (bytes, hash) = write(&p, &entries, &meta).unwrap();
+        let raw = std::fs::read(&p).unwrap();
+        assert_eq!(raw.len() as u64, bytes);
+        assert_eq!(checksum(&raw), hash);
+        let header_len = u64::from_le_bytes(raw[..8].try_into().unwrap());
+        assert_eq!((header_len + 8) % 8, 0, "data is 8-byte aligned");
+        let t = Tensors::parse(&raw).unwrap();
+        let (w, shape) = t.f32("w").unwrap();
+        assert_eq!(shape, [2, 3]);
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&w), bits(&[a, b].concat()));
+        assert_eq!(t.u64("keys").unwrap(), keys);
+        assert_eq!(t.u32("steps").unwrap(), steps);
+        assert_eq!(t.f32("empty").unwrap().1, [0, 4]);
+        let ff = t.f64("f").unwrap();
+        assert!(ff[0].is_nan() && ff[1] == 1e-300);
+        assert_eq!(t.meta("k").unwrap(), "v \"quoted\"");
+        assert!(t.u32("w").is_err(), "dtype is checked");
+        assert!(t.f32("missing").is_err());
+        // A shape that does not match the data is refused before writing.
+        let bad = [Entry::new("x", vec![4], Data::F32(vec![&a]))];
+        assert!(write(&dir.path().join("bad"), &bad, &BTreeMap::new()).is_err());
+    }
+}
