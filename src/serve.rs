@@ -54,7 +54,7 @@ impl ServingModel {
         }
         let cfg = RunConfig::parse(t.meta("config").map_err(err)?).map_err(err)?;
         let json = |k: &str| -> Result<Vec<String>> {
-            Ok(serde_json::from_str(t.meta(k).map_err(err)?).with_context(ctx)?)
+            serde_json::from_str(t.meta(k).map_err(err)?).with_context(ctx)
         };
         let (field_names, dense_names, names) =
             (json("field_names")?, json("dense_names")?, json("params")?);

@@ -170,6 +170,18 @@ pub fn save(
     Ok(side_path)
 }
 
+/// Remove the checkpoints of `run_dir` (a fresh run in a used folder: a
+/// stale checkpoint with a higher batch number would otherwise outrank the
+/// new ones).
+pub fn clear(run_dir: &Path) -> Result<()> {
+    let dir = dir_of(run_dir);
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("removing {}", dir.display())),
+    }
+}
+
 /// Batch numbers of the checkpoint files in `dir` (either file), newest first.
 pub fn list(dir: &Path) -> Vec<u64> {
     let mut found: Vec<u64> = std::fs::read_dir(dir)

@@ -273,6 +273,9 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions) -> Result<RunMetrics> {
             ),
         }
     }
+    if !opts.dry && !opts.resume {
+        checkpoint::clear(&dir)?;
+    }
     let ck = Checkpointer::new(cfg, (!opts.dry).then(|| dir.clone()));
     let signals = (!opts.dry).then(SignalGuard::install);
     for epoch in start.epoch..cfg.train.epochs {
