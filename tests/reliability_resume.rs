@@ -300,3 +300,100 @@ fn sigterm_saves_a_checkpoint_at_a_batch_boundary_and_resume_matches() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("resuming from"));
     assert_same_outcome(&tmp.path().join("reference"), &run);
 }
+
+/// Resume from a mid-run checkpoint (the newest removed, as after a crash
+/// right after it) is exact for each optimizer family: stateful adaptive
+/// (AMSGrad's running max), Hessian-based (random probes seeded per step),
+/// FTRL on LR (z, n slots), proximal, and SGD with lr decay.
+#[test]
+fn resume_is_exact_for_every_optimizer_family() {
+    if !have_sample() {
+        return;
+    }
+    let cases = [
+        (
+            "amsgrad",
+            "mlp",
+            "name = \"group_amsgrad\"\nlr = 0.002\nlambda21 = 0.0005",
+        ),
+        (
+            "adahessian",
+            "dcn",
+            "name = \"group_adahessian\"\nlr = 0.01\nlambda21 = 0.0005",
+        ),
+        ("ftrl", "lr", "name = \"ftrl\"\nlr = 0.05\nlambda1 = 0.5"),
+        (
+            "prox",
+            "opnn",
+            "name = \"prox_adam\"\nlr = 0.002\nlambda = 0.0005",
+        ),
+        (
+            "sgd",
+            "mlp",
+            "name = \"group_sgd\"\nlr = 0.05\nlambda21 = 0.0001",
+        ),
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, kind, opt) in cases {
+        let write = |run: &str| {
+            let p = tmp.path().join(format!("{run}.toml"));
+            std::fs::write(
+                &p,
+                format!(
+                    r#"
+name = "{run}"
+seed = 4
+output = "{out}"
+[data]
+format = "avazu"
+train = "{SAMPLE}"
+split = "fraction"
+cache = false
+[model]
+kind = "{kind}"
+[optimizer]
+{opt}
+[train]
+batch_size = 256
+epochs = 3
+log_every = 5
+predictions = true
+checkpoint_every = 17
+"#,
+                    out = tmp.path().display()
+                ),
+            )
+            .unwrap();
+            p
+        };
+        let (a, b) = (format!("{name}-ref"), format!("{name}-res"));
+        train(&["train", "-q", "-c", write(&a).to_str().unwrap()]);
+        train(&["train", "-q", "-c", write(&b).to_str().unwrap()]);
+        let run = tmp.path().join(&b);
+        // Drop the final checkpoint: resume from the one before, mid-epoch.
+        let files = checkpoint_files(&run);
+        assert_eq!(files.len(), 4, "{name}: {files:?}");
+        for f in &files[2..] {
+            std::fs::remove_file(f).unwrap();
+        }
+        std::fs::remove_file(run.join("metrics.json")).unwrap();
+        let out = train(&["train", "-q", "--resume", run.to_str().unwrap()]);
+        assert!(String::from_utf8_lossy(&out.stderr).contains("resuming from"));
+        let (ma, mb) = (metrics(&tmp.path().join(&a)), metrics(&run));
+        for key in [
+            "auc",
+            "logloss",
+            "nonzero_features",
+            "seen_features",
+            "train_samples",
+            "train_loss",
+        ] {
+            assert_eq!(ma[key], mb[key], "{name}: `{key}` differs");
+        }
+        let pa = std::fs::read(tmp.path().join(&a).join("predictions.csv")).unwrap();
+        assert!(
+            pa == std::fs::read(run.join("predictions.csv")).unwrap(),
+            "{name}: predictions differ"
+        );
+    }
+}
