@@ -403,13 +403,14 @@ impl EmbeddingStore {
                 last_step.len()
             ));
         }
-        self.index = KeyMap::default();
-        self.index.reserve(n);
+        let mut index = KeyMap::default();
+        index.reserve(n);
         for (r, &k) in keys.iter().enumerate() {
-            if self.index.insert(k, r as u32).is_some() {
+            if index.insert(k, r as u32).is_some() {
                 return Err(format!("embedding rows: key {k} appears twice"));
             }
         }
+        self.index = index;
         let per_chunk = CHUNK_ROWS * self.stride;
         self.chunks = blocks
             .chunks(per_chunk)

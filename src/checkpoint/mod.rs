@@ -406,3 +406,49 @@ impl Checkpointer {
         Ok(stop)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::embedding::{EmbeddingStore, RowInit};
+    use crate::optim::{Optimizer, OptimizerConfig};
+
+    /// The store's export (`keys_by_row`, `blocks`, `last_steps`) restored
+    /// into a fresh store gives the same rows, ids, state and steps, across
+    /// a chunk boundary (2^16 rows per chunk).
+    #[test]
+    fn store_round_trips_through_its_parts() {
+        let opt = Optimizer::new(&OptimizerConfig::default()).unwrap();
+        let init = RowInit { std: 0.1, seed: 7 };
+        let d = 3;
+        let mut a = EmbeddingStore::new(d, opt.state_len(d), init);
+        let n = 70_000u64;
+        for k in 0..n {
+            let row = a.lookup_or_insert(k.wrapping_mul(0x9e37_79b9_7f4a_7c15), &opt);
+            let (_, s, last) = a.row_mut(row);
+            s.iter_mut()
+                .enumerate()
+                .for_each(|(i, x)| *x = (k as usize * 7 + i) as f32);
+            *last = (k % 13) as u32;
+        }
+        let keys = a.keys_by_row();
+        let blocks: Vec<f32> = a.blocks().flatten().copied().collect();
+        assert_eq!(blocks.len(), n as usize * a.stride());
+        let mut b = EmbeddingStore::new(d, opt.state_len(d), init);
+        b.restore(&keys, &blocks, a.last_steps()).unwrap();
+        assert_eq!(b.len(), a.len());
+        for k in (0..n).step_by(997).chain([n - 1]) {
+            let key = k.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            let (ra, rb) = (a.lookup(key).unwrap(), b.lookup(key).unwrap());
+            assert_eq!(ra, rb);
+            let (wa, sa, la) = a.row_mut(ra);
+            let (wa, sa, la) = (wa.to_vec(), sa.to_vec(), *la);
+            let (wb, sb, lb) = b.row_mut(rb);
+            assert_eq!((wa.as_slice(), sa.as_slice(), la), (&*wb, &*sb, *lb));
+        }
+        // Inconsistent parts are refused, not half-applied.
+        assert!(b.restore(&keys, &blocks[1..], a.last_steps()).is_err());
+        assert!(b.restore(&[1, 1], &[0.0; 2 * 9], &[0, 0]).is_err());
+        assert_eq!(b.len(), n as usize);
+        assert_eq!(b.keys_by_row(), keys);
+    }
+}
