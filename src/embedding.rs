@@ -295,30 +295,26 @@ impl EmbeddingStore {
         let stride = self.stride;
         let last = RowPtr(self.last_step.as_mut_ptr() as *mut f32);
         let this = &*self;
-        touched
-            .rows
-            .par_chunks(256)
-            .enumerate()
-            .for_each(|(c, rows)| {
-                for (j, &row) in rows.iter().enumerate() {
-                    if let Some(&ahead) = rows.get(j + PREFETCH_AHEAD) {
-                        prefetch(this.block(ahead));
-                    }
-                    let p = this.row_ptr(row) as *mut f32;
-                    // SAFETY: `touched.rows` holds unique row ids, so each task
-                    // owns a disjoint row block and a disjoint last_step entry;
-                    // the store is not otherwise accessed during the update.
-                    let (w, s, ls) = unsafe {
-                        let block = std::slice::from_raw_parts_mut(p, stride);
-                        let (w, s) = block.split_at_mut(dim);
-                        (w, s, &mut *(last.get() as *mut u32).add(row as usize))
-                    };
-                    let u = c * 256 + j;
-                    let g = &touched.grads[u * d..(u + 1) * d];
-                    let h = hess.map(|h| &h[u * d..(u + 1) * d]);
-                    opt.update_group(w, s, ls, g, h);
+        touched.rows.par_chunks(256).enumerate().for_each(|(c, rows)| {
+            for (j, &row) in rows.iter().enumerate() {
+                if let Some(&ahead) = rows.get(j + PREFETCH_AHEAD) {
+                    prefetch(this.block(ahead));
                 }
-            });
+                let p = this.row_ptr(row) as *mut f32;
+                // SAFETY: `touched.rows` holds unique row ids, so each task
+                // owns a disjoint row block and a disjoint last_step entry;
+                // the store is not otherwise accessed during the update.
+                let (w, s, ls) = unsafe {
+                    let block = std::slice::from_raw_parts_mut(p, stride);
+                    let (w, s) = block.split_at_mut(dim);
+                    (w, s, &mut *(last.get() as *mut u32).add(row as usize))
+                };
+                let u = c * 256 + j;
+                let g = &touched.grads[u * d..(u + 1) * d];
+                let h = hess.map(|h| &h[u * d..(u + 1) * d]);
+                opt.update_group(w, s, ls, g, h);
+            }
+        });
     }
 
     /// Rows whose weights are not all zero.
@@ -458,13 +454,7 @@ fn new_chunk(n: usize) -> Box<[f32]> {
         if end > aligned {
             // SAFETY: advice on a range inside our own, not yet touched
             // allocation; it changes no memory contents.
-            unsafe {
-                libc::madvise(
-                    aligned as *mut libc::c_void,
-                    end - aligned,
-                    libc::MADV_HUGEPAGE,
-                )
-            };
+            unsafe { libc::madvise(aligned as *mut libc::c_void, end - aligned, libc::MADV_HUGEPAGE) };
         }
     }
     v.resize(n, 0.0);

@@ -286,16 +286,11 @@ impl OptimizerConfig {
         non_negative("lambda2", self.lambda2)?;
         non_negative("lambda", self.lambda)?;
         if self.regularizer == Regularizer::Binary
-            && ![1.0, 2.0 / 3.0, 0.5]
-                .iter()
-                .any(|q| (self.q - q).abs() < 1e-6)
+            && ![1.0, 2.0 / 3.0, 0.5].iter().any(|q| (self.q - q).abs() < 1e-6)
         {
             return Err(ConfigError::Invalid {
                 key: "q",
-                reason: format!(
-                    "must be 1, 2/3 or 1/2 for the binary regularizer, got {}",
-                    self.q
-                ),
+                reason: format!("must be 1, 2/3 or 1/2 for the binary regularizer, got {}", self.q),
             });
         }
         // Prox-SGD's second stage w + lr*(w_hat - w) is an interpolation.
@@ -339,48 +334,12 @@ mod tests {
     fn bad_values_are_refused_by_name() {
         let base = OptimizerConfig::named(OptimizerName::GroupAdam);
         let cases: Vec<(OptimizerConfig, &str)> = vec![
-            (
-                OptimizerConfig {
-                    lr: 0.0,
-                    ..base.clone()
-                },
-                "optimizer.lr must be finite and > 0, got 0",
-            ),
-            (
-                OptimizerConfig {
-                    lr: f32::NAN,
-                    ..base.clone()
-                },
-                "optimizer.lr must be finite and > 0, got NaN",
-            ),
-            (
-                OptimizerConfig {
-                    lambda21: -1.0,
-                    ..base.clone()
-                },
-                "optimizer.lambda21 must be finite and >= 0, got -1",
-            ),
-            (
-                OptimizerConfig {
-                    lambda1: f32::INFINITY,
-                    ..base.clone()
-                },
-                "optimizer.lambda1 must be finite and >= 0, got inf",
-            ),
-            (
-                OptimizerConfig {
-                    beta1: 1.0,
-                    ..base.clone()
-                },
-                "optimizer.beta1 must be in [0, 1), got 1",
-            ),
-            (
-                OptimizerConfig {
-                    beta2: -0.1,
-                    ..base.clone()
-                },
-                "optimizer.beta2 must be in [0, 1), got -0.1",
-            ),
+            (OptimizerConfig { lr: 0.0, ..base.clone() }, "optimizer.lr must be finite and > 0, got 0"),
+            (OptimizerConfig { lr: f32::NAN, ..base.clone() }, "optimizer.lr must be finite and > 0, got NaN"),
+            (OptimizerConfig { lambda21: -1.0, ..base.clone() }, "optimizer.lambda21 must be finite and >= 0, got -1"),
+            (OptimizerConfig { lambda1: f32::INFINITY, ..base.clone() }, "optimizer.lambda1 must be finite and >= 0, got inf"),
+            (OptimizerConfig { beta1: 1.0, ..base.clone() }, "optimizer.beta1 must be in [0, 1), got 1"),
+            (OptimizerConfig { beta2: -0.1, ..base.clone() }, "optimizer.beta2 must be in [0, 1), got -0.1"),
         ];
         for (cfg, msg) in cases {
             assert_eq!(cfg.check().unwrap_err().to_string(), msg);
@@ -389,11 +348,9 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_refused() {
-        let err = toml::from_str::<OptimizerConfig>("name = \"group_adam\"\nlamda21 = 1e-3\n")
-            .unwrap_err();
+        let err = toml::from_str::<OptimizerConfig>("name = \"group_adam\"\nlamda21 = 1e-3\n").unwrap_err();
         assert!(err.to_string().contains("unknown field `lamda21`"), "{err}");
-        let ok: OptimizerConfig =
-            toml::from_str("name = \"group_adam\"\nlambda21 = 1e-3\n").unwrap();
+        let ok: OptimizerConfig = toml::from_str("name = \"group_adam\"\nlambda21 = 1e-3\n").unwrap();
         assert_eq!(ok.lambda21, 1e-3);
         assert_eq!(ok.beta2, 0.999);
     }
