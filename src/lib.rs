@@ -4,6 +4,7 @@
 //! The library holds all the work; `src/main.rs` and `src/cli/` are a thin
 //! command-line edge over it. See `ARCHITECTURE.md` for the picture.
 
+pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod data;
@@ -14,5 +15,6 @@ pub mod metrics;
 pub mod model;
 pub mod optim;
 pub mod rng;
+pub mod serve;
 pub mod stats;
 pub mod train;

@@ -32,6 +32,10 @@ enum Command {
     Prune(cli::prune::PruneArgs),
     /// Regenerate the paper's tables and figures from finished runs.
     Tables(cli::tables::TablesArgs),
+    /// Write a trained run's model with only its non-zero embedding rows.
+    Export(cli::export::ExportArgs),
+    /// Score a data file with an exported model.
+    Predict(cli::predict::PredictArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +49,8 @@ fn main() -> ExitCode {
         Command::Sweep(a) => cli::sweep::run(a),
         Command::Prune(a) => cli::prune::run(a),
         Command::Tables(a) => cli::tables::run(a),
+        Command::Export(a) => cli::export::run(a),
+        Command::Predict(a) => cli::predict::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

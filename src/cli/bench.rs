@@ -85,6 +85,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let opts = RunOptions {
         dry: true,
         quiet: true,
+        resume: false,
     };
     eprintln!("warm-up (generates the data and its cache on first use) ...");
     train::run(&cfg, &opts)?;

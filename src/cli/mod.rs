@@ -2,7 +2,9 @@
 
 pub mod bench;
 pub mod data;
+pub mod export;
 pub mod gen;
+pub mod predict;
 pub mod prune;
 pub mod sweep;
 pub mod tables;

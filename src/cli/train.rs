@@ -10,8 +10,12 @@ use crate::train::{self, RunOptions};
 #[derive(clap::Args, Debug)]
 pub struct TrainArgs {
     /// The experiment config (TOML).
-    #[arg(long, short)]
-    pub config: PathBuf,
+    #[arg(long, short, required_unless_present = "resume")]
+    pub config: Option<PathBuf>,
+    /// Continue the run in this run folder from its newest valid checkpoint
+    /// (its own config.toml is used).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "seed", "output"])]
+    pub resume: Option<PathBuf>,
     /// Override the seed of the config.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -24,7 +28,20 @@ pub struct TrainArgs {
 }
 
 pub fn run(args: &TrainArgs) -> Result<()> {
-    let mut cfg = RunConfig::load(&args.config)?;
+    let mut cfg = match (&args.resume, &args.config) {
+        (Some(dir), _) => {
+            let mut cfg = RunConfig::load(&dir.join("config.toml"))?;
+            // The run folder is DIR wherever the run was started from.
+            cfg.name = dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or(cfg.name);
+            cfg.output = dir.parent().map(PathBuf::from).unwrap_or_default();
+            cfg
+        }
+        (None, Some(c)) => RunConfig::load(c)?,
+        (None, None) => anyhow::bail!("give --config FILE or --resume DIR"),
+    };
     if let Some(seed) = args.seed {
         cfg.seed = seed;
     }
@@ -33,6 +50,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     }
     super::init_threads(cfg.threads);
     if cfg.prune.is_some() {
+        if args.resume.is_some() {
+            anyhow::bail!("--resume is not supported for pruning runs");
+        }
         crate::experiment::prune::run(&cfg, args.quiet)?;
         println!("results in {}", cfg.run_dir().display());
         return Ok(());
@@ -41,6 +61,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         &cfg,
         &RunOptions {
             quiet: args.quiet,
+            resume: args.resume.is_some(),
             ..Default::default()
         },
     )?;

@@ -329,6 +329,78 @@ impl EmbeddingStore {
         self.index.iter()
     }
 
+    /// Width of a row block: weights then optimizer state.
+    pub fn stride(&self) -> usize {
+        self.stride
+    }
+
+    /// The key of every row, in row order (checkpoints keep row ids stable,
+    /// so a restored store updates rows in the same order as the original).
+    pub fn keys_by_row(&self) -> Vec<u64> {
+        let mut keys = vec![0u64; self.n_rows];
+        for (k, r) in self.index.iter() {
+            keys[r as usize] = k;
+        }
+        keys
+    }
+
+    /// The `[weights | state]` blocks of all rows, in row order, as
+    /// contiguous pieces (one per chunk): `len() * stride()` floats in all.
+    pub fn blocks(&self) -> impl Iterator<Item = &[f32]> + '_ {
+        let mut left = self.n_rows * self.stride;
+        self.chunks.iter().map(move |c| {
+            let n = left.min(c.len());
+            left -= n;
+            &c[..n]
+        })
+    }
+
+    /// The global step of each row's last update, in row order.
+    pub fn last_steps(&self) -> &[u32] {
+        &self.last_step
+    }
+
+    /// Replace every row with `keys[i]` -> row `i` holding
+    /// `blocks[i * stride .. (i + 1) * stride]` and `last_step[i]`
+    /// (the inverse of `keys_by_row` / `blocks` / `last_steps`).
+    pub fn restore(
+        &mut self,
+        keys: &[u64],
+        blocks: &[f32],
+        last_step: &[u32],
+    ) -> Result<(), String> {
+        let n = keys.len();
+        if blocks.len() != n * self.stride || last_step.len() != n {
+            return Err(format!(
+                "embedding rows: {n} keys, {} floats (expected {}), {} steps",
+                blocks.len(),
+                n * self.stride,
+                last_step.len()
+            ));
+        }
+        let mut index = KeyIndex::default();
+        for (r, &k) in keys.iter().enumerate() {
+            if index.get(k).is_some() {
+                return Err(format!("embedding rows: key {k} appears twice"));
+            }
+            index.insert_new(k, r as u32);
+        }
+        self.index = index;
+        let per_chunk = CHUNK_ROWS * self.stride;
+        self.chunks = blocks
+            .chunks(per_chunk)
+            .map(|src| {
+                let mut c = new_chunk(per_chunk);
+                c[..src.len()].copy_from_slice(src);
+                c
+            })
+            .collect();
+        self.last_step = last_step.to_vec();
+        self.slots = SlotMap::default();
+        self.n_rows = n;
+        Ok(())
+    }
+
     /// Bytes of the weights and optimizer slots the rows need (the floor any
     /// implementation must pay), and bytes actually held (chunks, step and
     /// scratch arrays, hash index), for the memory report.

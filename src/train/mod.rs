@@ -12,7 +12,7 @@ mod step;
 pub use phases::{Phase, PhaseTimes};
 pub use run::{
     evaluate, finish_run_dir, metrics_of, peak_rss_bytes, progress_bar, run, sigmoid,
-    start_run_dir, train_window, CurvePoint, Evaluation, Progress, RowWindow, RunMetrics,
-    RunOptions,
+    start_run_dir, train_window, train_window_with, write_predictions, CurvePoint, Evaluation,
+    Progress, RowWindow, RunMetrics, RunOptions,
 };
 pub use step::Trainer;

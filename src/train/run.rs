@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
+use crate::checkpoint::{self, Checkpointer, Position, SignalGuard};
 use crate::config::RunConfig;
 use crate::data::{self, Batch, BatchSource, Prefetch, Split};
 use crate::io::{write_atomic, write_atomic_with};
@@ -42,6 +43,8 @@ pub struct RunOptions {
     pub dry: bool,
     /// Force the progress bar off.
     pub quiet: bool,
+    /// Continue from the newest valid checkpoint in the run folder.
+    pub resume: bool,
 }
 
 /// One point of the training curve.
@@ -66,10 +69,11 @@ pub struct Progress {
     pub loss_sum: f64,
     pub bad_rows: u64,
     pub seconds: f64,
-    win_loss: f64,
-    win_batches: u64,
-    win_logits: Vec<f32>,
-    win_labels: Vec<f32>,
+    // The open curve window (checkpoints save it so a resumed curve matches).
+    pub(crate) win_loss: f64,
+    pub(crate) win_batches: u64,
+    pub(crate) win_logits: Vec<f32>,
+    pub(crate) win_labels: Vec<f32>,
 }
 
 /// What `metrics.json` holds.
@@ -151,6 +155,21 @@ pub fn train_window(
     pb: &ProgressBar,
     progress: &mut Progress,
 ) -> Result<()> {
+    train_window_with(trainer, cfg, window, pb, progress, &mut |_, _, _| Ok(false)).map(|_| ())
+}
+
+/// `train_window` with `after_batch(trainer, progress, rows of the window
+/// done)` called after every batch; it returns true to stop early
+/// (checkpoints, interrupts). Returns whether it was stopped.
+pub fn train_window_with(
+    trainer: &mut Trainer,
+    cfg: &RunConfig,
+    window: RowWindow,
+    pb: &ProgressBar,
+    progress: &mut Progress,
+    after_batch: &mut dyn FnMut(&Trainer, &Progress, u64) -> Result<bool>,
+) -> Result<bool> {
+    let mut stopped = false;
     let mut source = open_prefetched(cfg, Split::Train, window.skip)?;
     let start = Instant::now();
     let (mut batch, mut logits, mut rows) = (Batch::default(), Vec::new(), 0u64);
@@ -178,11 +197,15 @@ pub fn train_window(
         if let Some(p) = progress.curve.last() {
             pb.set_message(format!("loss {:.4}", p.loss));
         }
+        if after_batch(trainer, progress, rows)? {
+            stopped = true;
+            break;
+        }
     }
     progress.bad_rows += source.bad_rows();
     trainer.times.add(Phase::Read, read);
     progress.seconds += start.elapsed().as_secs_f64();
-    Ok(())
+    Ok(stopped)
 }
 
 impl Progress {
@@ -240,8 +263,64 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions) -> Result<RunMetrics> {
         .map(|n| n * cfg.train.epochs as u64);
     let pb = progress_bar(total, opts.quiet || !cfg.train.progress, "train");
     let mut progress = Progress::default();
-    for _ in 0..cfg.train.epochs {
-        train_window(&mut trainer, cfg, RowWindow::default(), &pb, &mut progress)?;
+    let mut start = Position::default();
+    if opts.resume {
+        match checkpoint::latest(&dir)? {
+            Some(snap) => {
+                eprintln!("resuming from {}", snap.path.display());
+                start = snap.apply(cfg, &mut trainer, &mut progress)?;
+                pb.inc(progress.samples);
+            }
+            None => eprintln!(
+                "no checkpoint in {}: starting from the beginning",
+                dir.display()
+            ),
+        }
+    }
+    if !opts.dry && !opts.resume {
+        checkpoint::clear(&dir)?;
+    }
+    let ck = Checkpointer::new(cfg, (!opts.dry).then(|| dir.clone()));
+    let signals = (!opts.dry).then(SignalGuard::install);
+    for epoch in start.epoch..cfg.train.epochs {
+        let skip = if epoch == start.epoch {
+            start.rows_in_epoch
+        } else {
+            0
+        };
+        let window = RowWindow { skip, take: None };
+        let stopped = train_window_with(
+            &mut trainer,
+            cfg,
+            window,
+            &pb,
+            &mut progress,
+            &mut |t, p, rows| {
+                let pos = Position {
+                    epoch,
+                    rows_in_epoch: skip + rows,
+                };
+                ck.after_batch(cfg, t, p, pos)
+            },
+        )?;
+        if stopped {
+            pb.finish_and_clear();
+            anyhow::bail!(
+                "interrupted after {} batches; checkpoint saved, continue with `ctr-run train --resume {}`",
+                progress.batches,
+                dir.display()
+            );
+        }
+    }
+    drop(signals);
+    if ck.enabled() {
+        // The final state: what `ctr-run export` reads, and a resume after
+        // a crash in evaluation goes straight to evaluating.
+        let end = Position {
+            epoch: cfg.train.epochs,
+            rows_in_epoch: 0,
+        };
+        checkpoint::save(&dir, cfg, &trainer, &progress, end)?;
     }
     pb.finish_and_clear();
     let ev = evaluate(&mut trainer, cfg)?;
@@ -359,20 +438,26 @@ pub fn finish_run_dir(
         Ok(())
     })?;
     if let Some(ev) = predictions {
-        write_atomic_with(&dir.join("predictions.csv"), |w| {
-            writeln!(w, "label,score")?;
-            for (y, s) in ev.labels.iter().zip(&ev.scores) {
-                // 9 significant digits round-trip an f32 exactly.
-                writeln!(w, "{},{:.8e}", *y as u8, s)?;
-            }
-            Ok(())
-        })?;
+        write_predictions(&dir.join("predictions.csv"), &ev.labels, &ev.scores)?;
     }
     write_atomic(
         &dir.join("metrics.json"),
         serde_json::to_string_pretty(m)?.as_bytes(),
     )?;
     Ok(())
+}
+
+/// `label,score` rows, atomically (`predictions.csv`, and `ctr-run predict`
+/// in the same format so the two compare byte for byte).
+pub fn write_predictions(path: &Path, labels: &[f32], scores: &[f32]) -> std::io::Result<()> {
+    write_atomic_with(path, |w| {
+        writeln!(w, "label,score")?;
+        for (y, s) in labels.iter().zip(scores) {
+            // 9 significant digits round-trip an f32 exactly.
+            writeln!(w, "{},{:.8e}", *y as u8, s)?;
+        }
+        Ok(())
+    })
 }
 
 /// Numerically stable logistic function.

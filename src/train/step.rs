@@ -131,6 +131,53 @@ impl Trainer {
         self.emb_opt.step()
     }
 
+    /// Global steps of the embedding and the dense optimizer (checkpoints).
+    pub fn optimizer_steps(&self) -> (u64, u64) {
+        (self.emb_opt.step(), self.dense_opt.step())
+    }
+
+    /// Each dense parameter with its optimizer state and per-row last steps.
+    pub fn dense_state(&self) -> impl Iterator<Item = (&model::Param, &[f32], &[u32])> + '_ {
+        self.model
+            .params()
+            .iter()
+            .zip(&self.dense_slots)
+            .map(|(p, s)| (p, s.state.as_slice(), s.last_steps.as_slice()))
+    }
+
+    /// Restore what `optimizer_steps` and `dense_state` exported: `dense[i]`
+    /// is (weights, state, last steps) of parameter `i`, sizes checked.
+    pub fn restore_state(
+        &mut self,
+        steps: (u64, u64),
+        dense: Vec<(Vec<f32>, Vec<f32>, Vec<u32>)>,
+    ) -> Result<(), String> {
+        let params = self.model.params_mut();
+        if dense.len() != params.len() {
+            return Err(format!(
+                "{} dense parameters saved, the model has {}",
+                dense.len(),
+                params.len()
+            ));
+        }
+        for ((p, slots), (w, state, last)) in
+            params.iter_mut().zip(&mut self.dense_slots).zip(dense)
+        {
+            if w.len() != p.data.len()
+                || state.len() != slots.state.len()
+                || last.len() != slots.last_steps.len()
+            {
+                return Err(format!("dense parameter {}: saved sizes differ", p.name));
+            }
+            p.data = w;
+            slots.state = state;
+            slots.last_steps = last;
+        }
+        self.emb_opt.set_step(steps.0);
+        self.dense_opt.set_step(steps.1);
+        Ok(())
+    }
+
     /// Train on one batch; returns the batch's mean loss. `logits_out`, when
     /// given, receives the logits computed before the update (progressive
     /// validation: the model's prediction on data it has not yet trained on).

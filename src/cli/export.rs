@@ -1,0 +1,46 @@
+//! `ctr-run export --run DIR [--out FILE]`
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::checkpoint::export::export;
+
+#[derive(clap::Args, Debug)]
+pub struct ExportArgs {
+    /// The run folder (trained with train.checkpoint_every > 0).
+    #[arg(long, value_name = "DIR")]
+    pub run: PathBuf,
+    /// The model file to write (default: DIR/model.safetensors).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+pub fn run(args: &ExportArgs) -> Result<()> {
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| args.run.join("model.safetensors"));
+    let r = export(&args.run, &out)?;
+    if !r.finished {
+        eprintln!(
+            "warning: {} has not finished (no metrics.json): exported its checkpoint after {} batches",
+            args.run.display(),
+            r.batches
+        );
+    }
+    println!(
+        "{}: {} of {} embedding rows kept (non-zero), {} bytes",
+        out.display(),
+        r.kept_rows,
+        r.seen_rows,
+        r.bytes
+    );
+    println!(
+        "dense model (every row): {} bytes; the sparse model is {:.1}% of it ({:.2}x smaller)",
+        r.dense_bytes,
+        100.0 * r.bytes as f64 / r.dense_bytes.max(1) as f64,
+        r.dense_bytes as f64 / r.bytes.max(1) as f64
+    );
+    Ok(())
+}

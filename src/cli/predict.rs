@@ -1,0 +1,51 @@
+//! `ctr-run predict --model M --data FILE [--format F] [--out scores.csv]`
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::data::Format;
+use crate::serve::ServingModel;
+
+#[derive(clap::Args, Debug)]
+pub struct PredictArgs {
+    /// A model written by `ctr-run export`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The file to score (every row), in the run's format unless --format.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// avazu | criteo | criteo_csv | ipinyou | custom (default: the run's).
+    #[arg(long)]
+    pub format: Option<Format>,
+    /// Output `label,score` CSV (default: scores.csv).
+    #[arg(long, default_value = "scores.csv")]
+    pub out: PathBuf,
+    /// Rows per batch (default: the run's batch size, which reproduces its
+    /// test scores bit for bit).
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+}
+
+pub fn run(args: &PredictArgs) -> Result<()> {
+    let mut m = ServingModel::load(&args.model)?;
+    super::init_threads(m.cfg.threads);
+    let s = m.score_file(&args.data, args.format, args.batch_size)?;
+    crate::train::write_predictions(&args.out, &s.labels, &s.scores)?;
+    let auc = crate::metrics::auc(&s.scores, &s.labels)
+        .map(|a| format!("{a:.5}"))
+        .unwrap_or_else(|| "n/a".into());
+    println!(
+        "{} rows scored with {} embedding rows: AUC {auc}  logloss {:.5}{} -> {}",
+        s.scores.len(),
+        m.rows(),
+        crate::metrics::logloss(&s.scores, &s.labels),
+        if s.bad_rows > 0 {
+            format!(" ({} bad rows skipped)", s.bad_rows)
+        } else {
+            String::new()
+        },
+        args.out.display()
+    );
+    Ok(())
+}

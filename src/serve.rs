@@ -1,0 +1,195 @@
+//! Scoring with an exported model (`ctr-run export` -> `ctr-run predict`).
+//!
+//! The scorer rebuilds exactly what the trainer's evaluation uses: an
+//! embedding store (rows of weights only, no optimizer state), the same
+//! network with the saved dense parameters, and the same resolve -> gather
+//! -> logits path, so with the run's batch size it reproduces the run's own
+//! test scores bit for bit. Keys absent from the model read as zero vectors.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+
+use crate::checkpoint::export::MODEL_FORMAT;
+use crate::checkpoint::tensors::Tensors;
+use crate::config::RunConfig;
+use crate::data::{Batch, DataConfig, Format, Split};
+use crate::embedding::{EmbeddingStore, RowInit, Touched};
+use crate::model::{self, Input, Model};
+use crate::optim::Optimizer;
+use crate::train::sigmoid;
+
+/// A model loaded from an exported file.
+pub struct ServingModel {
+    /// The run's config (model, data schema, batch size).
+    pub cfg: RunConfig,
+    pub field_names: Vec<String>,
+    pub dense_names: Vec<String>,
+    store: EmbeddingStore,
+    model: Box<dyn Model>,
+    // Needed by `EmbeddingStore::resolve`'s signature; never updates anything.
+    opt: Optimizer,
+    touched: Touched,
+    emb: Vec<f32>,
+}
+
+/// Scores of a data file.
+#[derive(Debug, Default)]
+pub struct Scores {
+    pub labels: Vec<f32>,
+    pub scores: Vec<f32>,
+    pub bad_rows: u64,
+}
+
+impl ServingModel {
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let t = Tensors::parse(&bytes)
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("{} is not a safetensors file", path.display()))?;
+        let ctx = || format!("{}: not a ctr-run model", path.display());
+        let err = |e: String| anyhow::Error::msg(e).context(ctx());
+        if t.meta("format").map_err(err)? != MODEL_FORMAT {
+            bail!("{}: format is not {MODEL_FORMAT}", path.display());
+        }
+        let cfg = RunConfig::parse(t.meta("config").map_err(err)?).map_err(err)?;
+        let json = |k: &str| -> Result<Vec<String>> {
+            serde_json::from_str(t.meta(k).map_err(err)?).with_context(ctx)
+        };
+        let (field_names, dense_names, names) =
+            (json("field_names")?, json("dense_names")?, json("params")?);
+        let keys = t.u64("keys").map_err(err)?;
+        let (rows, shape) = t.f32("embeddings").map_err(err)?;
+        let d = cfg.model.embed_dim;
+        if shape != [keys.len(), d] {
+            bail!(
+                "{}: embeddings of shape {shape:?}, expected [{}, {d}]",
+                path.display(),
+                keys.len()
+            );
+        }
+        let mut store = EmbeddingStore::new(
+            d,
+            0,
+            RowInit {
+                std: 0.0,
+                seed: cfg.seed,
+            },
+        );
+        store
+            .restore(&keys, &rows, &vec![0; keys.len()])
+            .map_err(err)?;
+        let mut model = model::build(
+            &cfg.model,
+            field_names.len(),
+            dense_names.len(),
+            cfg.seed,
+            &candle_core::Device::Cpu,
+        )?;
+        let params = model.params_mut();
+        if params.len() != names.len() {
+            bail!(
+                "{}: {} dense parameters, the model has {}",
+                path.display(),
+                names.len(),
+                params.len()
+            );
+        }
+        for (i, (p, name)) in params.iter_mut().zip(&names).enumerate() {
+            let (w, shape) = t.f32(&format!("dense.{i}")).map_err(err)?;
+            if *name != p.name || shape != [p.rows, p.cols] {
+                bail!(
+                    "{}: parameter {i} is {name} {shape:?}, the model expects {} [{}, {}]",
+                    path.display(),
+                    p.name,
+                    p.rows,
+                    p.cols
+                );
+            }
+            p.data = w;
+        }
+        let opt = Optimizer::new(&cfg.optimizer)?;
+        Ok(Self {
+            cfg,
+            field_names,
+            dense_names,
+            store,
+            model,
+            opt,
+            touched: Touched::default(),
+            emb: Vec::new(),
+        })
+    }
+
+    /// Rows (non-zero embeddings) held.
+    pub fn rows(&self) -> usize {
+        self.store.len()
+    }
+
+    /// Logits of one batch.
+    pub fn logits(&mut self, batch: &Batch, out: &mut Vec<f32>) -> Result<()> {
+        self.store
+            .resolve(batch, false, &self.opt, &mut self.touched);
+        self.store.gather(batch, &self.touched, None, &mut self.emb);
+        let input = Input {
+            batch: batch.len,
+            emb: &self.emb,
+            dense: &batch.dense,
+        };
+        self.model.logits(&input, out)?;
+        Ok(())
+    }
+
+    /// The data config that reads every row of `file` with the run's schema
+    /// (`format` overrides the run's format, e.g. criteo vs criteo_csv).
+    pub fn data_config(&self, file: &Path, format: Option<Format>) -> Result<DataConfig> {
+        let mut d = self.cfg.data.clone();
+        if d.min_count > 0 {
+            bail!("the model was trained with data.min_count > 0: predict needs its frequent-key list, which exports do not carry yet");
+        }
+        if let Some(f) = format {
+            d.format = f;
+        }
+        // A separate test file makes the split "by file": the test side is
+        // the whole file.
+        d.train = Some(file.to_path_buf());
+        d.test = Some(file.to_path_buf());
+        d.synthetic = None;
+        d.max_rows = None;
+        d.sample_rate = 1.0;
+        d.cache = false;
+        Ok(d)
+    }
+
+    /// Score every row of `file`, `batch_size` rows at a time (None: the
+    /// run's batch size, which reproduces the run's scores exactly).
+    pub fn score_file(
+        &mut self,
+        file: &Path,
+        format: Option<Format>,
+        batch_size: Option<usize>,
+    ) -> Result<Scores> {
+        let data = self.data_config(file, format)?;
+        let bs = batch_size.unwrap_or(self.cfg.train.batch_size).max(1);
+        let mut src = crate::data::open(&data, Split::Test, bs)?;
+        let info = src.schema();
+        if info.field_names != self.field_names || info.dense_names != self.dense_names {
+            bail!(
+                "{} has fields {:?} / dense {:?}; the model was trained on {:?} / {:?}",
+                file.display(),
+                info.field_names,
+                info.dense_names,
+                self.field_names,
+                self.dense_names
+            );
+        }
+        let (mut batch, mut logits, mut out) = (Batch::default(), Vec::new(), Scores::default());
+        while src.next_batch(&mut batch)? {
+            self.logits(&batch, &mut logits)?;
+            out.scores.extend(logits.iter().map(|&x| sigmoid(x)));
+            out.labels.extend_from_slice(&batch.labels);
+        }
+        out.bad_rows = src.bad_rows();
+        Ok(out)
+    }
+}

@@ -1,0 +1,399 @@
+//! Checkpoints and resume through the binary: a run killed with SIGKILL at a
+//! random point and resumed ends exactly like an uninterrupted run; a
+//! corrupted or truncated newest checkpoint makes resume fall back to the
+//! previous one with a warning, and still end exactly the same.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ctr_run::rng::SplitMix64;
+
+const SAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/datasets/avazu/avazu_train8k.csv"
+);
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ctr-run"))
+}
+
+/// 12 epochs over the sample's 80% train split (~610 batches), checkpoint
+/// every 40 batches: long enough to be killed in the middle; dropout on so
+/// the per-step randomness is exercised.
+fn write_config(dir: &Path, name: &str) -> PathBuf {
+    let text = format!(
+        r#"
+name = "{name}"
+seed = 11
+threads = 2
+output = "{out}"
+[data]
+format = "avazu"
+train = "{SAMPLE}"
+split = "fraction"
+train_fraction = 0.8
+cache = false
+[model]
+kind = "mlp"
+dropout = 0.2
+[optimizer]
+name = "group_adam"
+lr = 0.002
+lambda21 = 0.0005
+[train]
+batch_size = 128
+log_every = 7
+predictions = true
+epochs = 12
+checkpoint_every = 40
+"#,
+        out = dir.display()
+    );
+    let p = dir.join(format!("{name}.toml"));
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn train(args: &[&str]) -> std::process::Output {
+    let out = bin().args(args).output().expect("binary runs");
+    assert!(
+        out.status.success(),
+        "ctr-run {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn metrics(run: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(run.join("metrics.json")).unwrap()).unwrap()
+}
+
+/// The run's outcome must match the reference exactly: metrics (bitwise,
+/// as JSON numbers print shortest round-trip), predictions.csv byte for
+/// byte, and the curve except its timing column.
+fn assert_same_outcome(reference: &Path, resumed: &Path) {
+    let (a, b) = (metrics(reference), metrics(resumed));
+    for key in [
+        "auc",
+        "logloss",
+        "nonzero_features",
+        "seen_features",
+        "train_samples",
+        "train_batches",
+        "train_loss",
+        "test_samples",
+        "bad_rows",
+        "feature_rate",
+    ] {
+        assert_eq!(a[key], b[key], "metrics.json `{key}` differs");
+    }
+    assert!(a["auc"].is_number() && a["train_samples"].as_u64().unwrap() > 70_000);
+    let pa = std::fs::read(reference.join("predictions.csv")).unwrap();
+    let pb = std::fs::read(resumed.join("predictions.csv")).unwrap();
+    assert!(pa.len() > 1000);
+    assert!(pa == pb, "predictions.csv differs");
+    let curve = |p: &Path| -> Vec<String> {
+        std::fs::read_to_string(p.join("curve.csv"))
+            .unwrap()
+            .lines()
+            .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+            .collect()
+    };
+    assert_eq!(
+        curve(reference),
+        curve(resumed),
+        "curve.csv differs (timing excluded)"
+    );
+}
+
+fn checkpoint_files(run: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(run.join("checkpoints"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn have_sample() -> bool {
+    let ok = Path::new(SAMPLE).exists();
+    if !ok {
+        eprintln!("skipped: shared datasets absent");
+    }
+    ok
+}
+
+#[test]
+fn sigkill_at_a_random_point_then_resume_matches_an_uninterrupted_run() {
+    if !have_sample() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let reference = write_config(tmp.path(), "reference");
+    train(&["train", "-q", "-c", reference.to_str().unwrap()]);
+
+    let killed = write_config(tmp.path(), "killed");
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64;
+    let mut rng = SplitMix64::new(seed);
+    let mut child = bin()
+        .args(["train", "-q", "-c", killed.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let run = tmp.path().join("killed");
+    let t0 = Instant::now();
+    // Wait for the first complete checkpoint (its sidecar is written last).
+    while !checkpoint_files(&run)
+        .iter()
+        .any(|p| p.extension().is_some_and(|e| e == "json"))
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "no checkpoint appeared"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended without a checkpoint"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let delay = rng.below(150);
+    std::thread::sleep(Duration::from_millis(delay));
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+    let finished = run.join("metrics.json").exists();
+    eprintln!(
+        "killed {delay} ms after the first checkpoint (seed {seed}); checkpoints then: {:?}; finished before the kill: {finished}",
+        checkpoint_files(&run).iter().map(|p| p.file_name().unwrap().to_owned()).collect::<Vec<_>>()
+    );
+
+    let out = train(&["train", "-q", "--resume", run.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("resuming from"), "{stderr}");
+    assert_same_outcome(&tmp.path().join("reference"), &run);
+    // Only the newest KEEP = 2 checkpoints are kept.
+    assert_eq!(checkpoint_files(&run).len(), 4);
+}
+
+/// Finish a run, damage its newest checkpoint with `damage`, resume it: it
+/// must warn, fall back to the previous checkpoint, and end exactly like
+/// the reference.
+fn fallback_case(name: &str, damage: impl Fn(&Path)) {
+    let tmp = tempfile::tempdir().unwrap();
+    let reference = write_config(tmp.path(), "reference");
+    train(&["train", "-q", "-c", reference.to_str().unwrap()]);
+    let cfg = write_config(tmp.path(), name);
+    train(&["train", "-q", "-c", cfg.to_str().unwrap()]);
+    let run = tmp.path().join(name);
+    let files = checkpoint_files(&run);
+    assert_eq!(files.len(), 4, "{files:?}");
+    // Sorted by zero-padded batch number: [prev.json, prev.st, newest.json, newest.st].
+    let newest = files[3].clone();
+    let previous = files[0].file_name().unwrap().to_string_lossy().into_owned();
+    damage(&newest);
+    std::fs::remove_file(run.join("metrics.json")).unwrap();
+
+    let out = train(&["train", "-q", "--resume", run.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: checkpoint")
+            && stderr.contains("falling back to the previous one"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "resuming from {}",
+            run.join("checkpoints").join(&previous).display()
+        )),
+        "{stderr}"
+    );
+    assert_same_outcome(&tmp.path().join("reference"), &run);
+}
+
+#[test]
+fn corrupted_newest_checkpoint_falls_back_to_the_previous_one() {
+    if !have_sample() {
+        return;
+    }
+    fallback_case("flipped", |p| {
+        let mut bytes = std::fs::read(p).unwrap();
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0x40;
+        std::fs::write(p, bytes).unwrap();
+    });
+}
+
+#[test]
+fn truncated_newest_checkpoint_falls_back_to_the_previous_one() {
+    if !have_sample() {
+        return;
+    }
+    fallback_case("truncated", |p| {
+        let bytes = std::fs::read(p).unwrap();
+        std::fs::write(p, &bytes[..bytes.len() / 3]).unwrap();
+    });
+}
+
+#[test]
+fn resume_with_every_checkpoint_damaged_is_an_error() {
+    if !have_sample() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write_config(tmp.path(), "broken");
+    train(&["train", "-q", "-c", cfg.to_str().unwrap()]);
+    let run = tmp.path().join("broken");
+    for p in checkpoint_files(&run) {
+        if p.extension().is_some_and(|e| e == "json") {
+            std::fs::write(&p, b"{ not json").unwrap();
+        }
+    }
+    let out = bin()
+        .args(["train", "-q", "--resume", run.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no usable checkpoint"), "{stderr}");
+}
+
+#[test]
+fn sigterm_saves_a_checkpoint_at_a_batch_boundary_and_resume_matches() {
+    if !have_sample() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let reference = write_config(tmp.path(), "reference");
+    train(&["train", "-q", "-c", reference.to_str().unwrap()]);
+    let cfg = write_config(tmp.path(), "termed");
+    let child = bin()
+        .args(["train", "-q", "-c", cfg.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let run = tmp.path().join("termed");
+    let t0 = Instant::now();
+    while checkpoint_files(&run).is_empty() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "no checkpoint appeared"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // SAFETY: signalling our own child process.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.success() {
+        eprintln!("the run finished before SIGTERM arrived; resume still checked");
+    } else {
+        assert!(stderr.contains("interrupted after"), "{stderr}");
+        assert!(stderr.contains("--resume"), "{stderr}");
+        assert!(!run.join("metrics.json").exists());
+    }
+    let out = train(&["train", "-q", "--resume", run.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("resuming from"));
+    assert_same_outcome(&tmp.path().join("reference"), &run);
+}
+
+/// Resume from a mid-run checkpoint (the newest removed, as after a crash
+/// right after it) is exact for each optimizer family: stateful adaptive
+/// (AMSGrad's running max), Hessian-based (random probes seeded per step),
+/// FTRL on LR (z, n slots), proximal, and SGD with lr decay.
+#[test]
+fn resume_is_exact_for_every_optimizer_family() {
+    if !have_sample() {
+        return;
+    }
+    let cases = [
+        (
+            "amsgrad",
+            "mlp",
+            "name = \"group_amsgrad\"\nlr = 0.002\nlambda21 = 0.0005",
+        ),
+        (
+            "adahessian",
+            "dcn",
+            "name = \"group_adahessian\"\nlr = 0.01\nlambda21 = 0.0005",
+        ),
+        ("ftrl", "lr", "name = \"ftrl\"\nlr = 0.05\nlambda1 = 0.5"),
+        (
+            "prox",
+            "opnn",
+            "name = \"prox_adam\"\nlr = 0.002\nlambda = 0.0005",
+        ),
+        (
+            "sgd",
+            "mlp",
+            "name = \"group_sgd\"\nlr = 0.05\nlambda21 = 0.0001",
+        ),
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, kind, opt) in cases {
+        let write = |run: &str| {
+            let p = tmp.path().join(format!("{run}.toml"));
+            std::fs::write(
+                &p,
+                format!(
+                    r#"
+name = "{run}"
+seed = 4
+output = "{out}"
+[data]
+format = "avazu"
+train = "{SAMPLE}"
+split = "fraction"
+cache = false
+[model]
+kind = "{kind}"
+[optimizer]
+{opt}
+[train]
+batch_size = 256
+epochs = 3
+log_every = 5
+predictions = true
+checkpoint_every = 17
+"#,
+                    out = tmp.path().display()
+                ),
+            )
+            .unwrap();
+            p
+        };
+        let (a, b) = (format!("{name}-ref"), format!("{name}-res"));
+        train(&["train", "-q", "-c", write(&a).to_str().unwrap()]);
+        train(&["train", "-q", "-c", write(&b).to_str().unwrap()]);
+        let run = tmp.path().join(&b);
+        // Drop the final checkpoint: resume from the one before, mid-epoch.
+        let files = checkpoint_files(&run);
+        assert_eq!(files.len(), 4, "{name}: {files:?}");
+        for f in &files[2..] {
+            std::fs::remove_file(f).unwrap();
+        }
+        std::fs::remove_file(run.join("metrics.json")).unwrap();
+        let out = train(&["train", "-q", "--resume", run.to_str().unwrap()]);
+        assert!(String::from_utf8_lossy(&out.stderr).contains("resuming from"));
+        let (ma, mb) = (metrics(&tmp.path().join(&a)), metrics(&run));
+        for key in [
+            "auc",
+            "logloss",
+            "nonzero_features",
+            "seen_features",
+            "train_samples",
+            "train_loss",
+        ] {
+            assert_eq!(ma[key], mb[key], "{name}: `{key}` differs");
+        }
+        let pa = std::fs::read(tmp.path().join(&a).join("predictions.csv")).unwrap();
+        assert!(
+            pa == std::fs::read(run.join("predictions.csv")).unwrap(),
+            "{name}: predictions differ"
+        );
+    }
+}
