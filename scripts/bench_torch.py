@@ -24,10 +24,10 @@ import torch.nn as nn
 FORMATS = {
     "avazu": dict(delim=",", header=True, label="click", drop={"id", "click"}, dense=[]),
     "criteo": dict(delim="\t", header=False, label=0, cat=list(range(14, 40)), dense=list(range(1, 14))),
-    "ipinyou": dict(delim="\t", header=True, label="click", multi={"usertag"},
-                    drop={"click", "bidid", "logtype", "ipinyou_id", "url", "urlid", "bidprice", "payprice",
-                          "nclick", "nconversation", "ip", "domain", "IP", "creative", "keypage", "advertiser",
-                          "slotid", "timestamp"}, dense=[]),
+    # The 16 fields of src/data/schema.rs IPINYOU_FIELDS (usertag off by default).
+    "ipinyou": dict(delim="\t", header=True, label="click", keep=[
+        "weekday", "hour", "useragent", "IP", "region", "city", "adexchange", "domain", "slotid",
+        "slotwidth", "slotheight", "slotvisibility", "slotformat", "slotprice", "creative", "advertiser"], dense=[]),
 }
 MODEL_FORMAT = {"mlp": "avazu", "lr": "avazu", "dcn": "criteo", "opnn": "ipinyou"}
 
@@ -48,8 +48,11 @@ def encode(path, fmt):
         if spec["header"]:
             header = next(rows)
             li = header.index(spec["label"])
-            cat = [i for i, h in enumerate(header) if h not in spec["drop"]]
-            multi = {i for i, h in enumerate(header) if h in spec.get("multi", set())}
+            if "keep" in spec:
+                cat = [header.index(h) for h in spec["keep"]]
+            else:
+                cat = [i for i, h in enumerate(header) if h not in spec["drop"]]
+            multi = set()
         else:
             li, cat, multi = spec["label"], spec["cat"], set()
         for row in rows:

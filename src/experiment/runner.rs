@@ -91,10 +91,21 @@ fn run_one(job: &Job, exe: &Path) -> Result<()> {
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let config_path: PathBuf = dir.join("config.toml");
     write_atomic(&config_path, job.config.to_toml().as_bytes())?;
-    let log = std::fs::File::create(dir.join("log.txt"))?;
-    let status = Command::new(exe)
-        .args(["train", "--quiet", "--config"])
-        .arg(&config_path)
+    // A job stopped midway (reboot, killed sweep) continues from its last
+    // checkpoint instead of starting over.
+    let resumable = job.config.prune.is_none()
+        && !crate::checkpoint::list(&crate::checkpoint::dir_of(&dir)).is_empty();
+    let mut cmd = Command::new(exe);
+    if resumable {
+        cmd.args(["train", "--quiet", "--resume"]).arg(&dir);
+    } else {
+        cmd.args(["train", "--quiet", "--config"]).arg(&config_path);
+    }
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("log.txt"))?;
+    let status = cmd
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
