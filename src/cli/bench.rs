@@ -56,15 +56,16 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         threads: args.threads,
         output: std::env::temp_dir(),
         data: DataConfig {
-            format,
-            synthetic: Some(SyntheticConfig {
-                rows: args.rows,
-                seed: 1,
-                ..Default::default()
-            }),
             split: crate::data::SplitKind::Fraction,
             train_fraction: 0.9,
-            ..Default::default()
+            ..match &args.data {
+                Some(path) => DataConfig::for_file(format, path),
+                None => DataConfig {
+                    format,
+                    synthetic: Some(SyntheticConfig { rows: args.rows, seed: 1, ..Default::default() }),
+                    ..Default::default()
+                },
+            }
         },
         model: ModelConfig::default_for(kind),
         optimizer: OptimizerConfig {
