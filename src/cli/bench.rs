@@ -62,7 +62,11 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 Some(path) => DataConfig::for_file(format, path),
                 None => DataConfig {
                     format,
-                    synthetic: Some(SyntheticConfig { rows: args.rows, seed: 1, ..Default::default() }),
+                    synthetic: Some(SyntheticConfig {
+                        rows: args.rows,
+                        seed: 1,
+                        ..Default::default()
+                    }),
                     ..Default::default()
                 },
             }
