@@ -88,7 +88,7 @@ fn default_output() -> PathBuf {
 /// A config that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config {path}: {source}")]
+    #[error("cannot read config {path}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
@@ -188,7 +188,13 @@ impl RunConfig {
 /// resolved config into a run folder (sweeps do), so every copy reads the
 /// same files.
 fn resolve_data_paths(data: &mut DataConfig, config_dir: &Path) {
-    let base = std::path::absolute(config_dir).unwrap_or_else(|_| config_dir.to_path_buf());
+    // `Path::parent` of a bare file name is "", which `absolute` refuses.
+    let dir = if config_dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        config_dir
+    };
+    let base = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
     for p in [&mut data.train, &mut data.test, &mut data.cache_dir]
         .into_iter()
         .flatten()

@@ -200,5 +200,6 @@ fn bad_configs_get_clear_errors() {
     }
     let out = ctr_run(&["train", "--config", "/nonexistent/x.toml"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read config /nonexistent/x.toml"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("cannot read config /nonexistent/x.toml: No such file or directory"));
 }

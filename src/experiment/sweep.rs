@@ -72,9 +72,14 @@ impl Job {
         self.config.run_dir()
     }
 
-    /// Finished runs have `metrics.json`, written last and atomically.
+    /// Finished runs have `metrics.json` (written last and atomically) and
+    /// were run with this job's config: after a sweep file or its base config
+    /// changes, the affected jobs run again instead of keeping stale results.
     pub fn is_finished(&self) -> bool {
-        self.dir().join("metrics.json").is_file()
+        let dir = self.dir();
+        dir.join("metrics.json").is_file()
+            && std::fs::read_to_string(dir.join("config.toml"))
+                .is_ok_and(|t| t == self.config.to_toml())
     }
 }
 
@@ -145,7 +150,13 @@ impl SweepConfig {
             .unwrap_or_else(|| base.output.clone())
             .join(&self.name)
             .join("runs");
-        let mut settings_list = grid(&self.axes);
+        // No axes: the base config alone is the grid, unless explicit points
+        // are given (then the points are the whole sweep).
+        let mut settings_list = if self.axes.is_empty() && !self.points.is_empty() {
+            Vec::new()
+        } else {
+            grid(&self.axes)
+        };
         settings_list.extend(self.points.iter().cloned());
         let mut jobs = Vec::new();
         for settings in settings_list {
@@ -282,6 +293,39 @@ mod tests {
         assert!("0/3".parse::<Shard>().is_err());
         assert!("4/3".parse::<Shard>().is_err());
         assert!("x".parse::<Shard>().is_err());
+    }
+
+    #[test]
+    fn points_without_axes_are_the_whole_sweep() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("base.toml"),
+            "[data]\nformat = \"avazu\"\n[data.synthetic]\nrows = 100\n[model]\nkind = \"lr\"\n[optimizer]\nname = \"adam\"\n",
+        )
+        .unwrap();
+        let text = "base = \"base.toml\"\nrepeats = 2\n[[points]]\n\"optimizer.lr\" = 0.5\n";
+        std::fs::write(dir.path().join("s.toml"), text).unwrap();
+        let (cfg, base) = SweepConfig::load(&dir.path().join("s.toml")).unwrap();
+        let names: Vec<String> = cfg
+            .jobs(&base)
+            .unwrap()
+            .into_iter()
+            .map(|j| j.name)
+            .collect();
+        assert_eq!(
+            names,
+            ["optimizer.lr=0.5,seed=1", "optimizer.lr=0.5,seed=2"]
+        );
+        let no_points = "base = \"base.toml\"\nrepeats = 1\n";
+        std::fs::write(dir.path().join("s.toml"), no_points).unwrap();
+        let (cfg, base) = SweepConfig::load(&dir.path().join("s.toml")).unwrap();
+        let names: Vec<String> = cfg
+            .jobs(&base)
+            .unwrap()
+            .into_iter()
+            .map(|j| j.name)
+            .collect();
+        assert_eq!(names, ["seed=1"]);
     }
 
     #[test]
