@@ -580,10 +580,11 @@ fn table_proxgen(records: &[RunRecord], out: &Path, report: &mut Report) -> Resu
     }
     let strength = |s: &Setting| {
         let o = s.opt();
+        // f32, as configured: printing it as f64 would show 3e-5 as 2.9999999e-5.
         if o.name.is_group() {
-            o.lambda21 as f64
+            o.lambda21
         } else {
-            o.lambda as f64
+            o.lambda
         }
     };
     all.sort_by(|a, b| {
