@@ -208,7 +208,10 @@ fn resolve_data_paths(data: &mut DataConfig, config_dir: &Path) {
 /// serde lists every valid key after an unknown one; pick the nearest
 /// (Jaro-Winkler similarity) and say it first, so a typo reads as a typo.
 fn with_suggestion(message: &str) -> String {
-    let rest = message.split("unknown field `").nth(1).or_else(|| message.split("unknown variant `").nth(1));
+    let rest = message
+        .split("unknown field `")
+        .nth(1)
+        .or_else(|| message.split("unknown variant `").nth(1));
     let Some(rest) = rest else {
         return message.to_string();
     };
@@ -240,7 +243,8 @@ mod tests {
         );
         let far = "unknown field `zzzz`, expected one of `name`, `lr`";
         assert_eq!(with_suggestion(far), far);
-        let variant = "unknown variant `grup_adam`, expected one of `adam`, `group_adam`, `group_adagrad`";
+        let variant =
+            "unknown variant `grup_adam`, expected one of `adam`, `group_adam`, `group_adagrad`";
         assert!(with_suggestion(variant).ends_with("did you mean `group_adam`?"));
     }
 }
