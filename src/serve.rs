@@ -16,7 +16,6 @@ use crate::config::RunConfig;
 use crate::data::{Batch, DataConfig, Format, Split};
 use crate::embedding::{EmbeddingStore, RowInit, Touched};
 use crate::model::{self, Input, Model};
-use crate::optim::Optimizer;
 use crate::train::sigmoid;
 
 /// A model loaded from an exported file.
@@ -27,8 +26,6 @@ pub struct ServingModel {
     pub dense_names: Vec<String>,
     store: EmbeddingStore,
     model: Box<dyn Model>,
-    // Needed by `EmbeddingStore::resolve`'s signature; never updates anything.
-    opt: Optimizer,
     touched: Touched,
     emb: Vec<f32>,
 }
@@ -108,14 +105,12 @@ impl ServingModel {
             }
             p.data = w;
         }
-        let opt = Optimizer::new(&cfg.optimizer)?;
         Ok(Self {
             cfg,
             field_names,
             dense_names,
             store,
             model,
-            opt,
             touched: Touched::default(),
             emb: Vec::new(),
         })
@@ -129,8 +124,7 @@ impl ServingModel {
     /// Logits of one batch.
     pub fn logits(&mut self, batch: &Batch, out: &mut Vec<f32>) -> Result<()> {
         self.store
-            .resolve(batch, false, &self.opt, &mut self.touched);
-        self.store.gather(batch, &self.touched, None, &mut self.emb);
+            .gather_known(batch, &mut self.touched, &mut self.emb);
         let input = Input {
             batch: batch.len,
             emb: &self.emb,

@@ -173,18 +173,18 @@ impl EmbeddingStore {
     }
 
     /// Resolve the rows of every key of `batch` into `touched`. In training
-    /// (`insert`), unseen keys get new rows; at evaluation they stay unknown
-    /// and read as zero vectors (SPEC 5).
-    pub fn resolve(&mut self, batch: &Batch, insert: bool, opt: &Optimizer, touched: &mut Touched) {
+    /// (`insert` = the optimizer that initializes new rows' state), unseen
+    /// keys get new rows; at evaluation (`None`) they stay unknown and read
+    /// as zero vectors (SPEC 5).
+    pub fn resolve(&mut self, batch: &Batch, insert: Option<&Optimizer>, touched: &mut Touched) {
         touched.rows.clear();
         touched.slot_of_key.clear();
         touched.slot_of_key.reserve(batch.keys.len());
         self.slots.reserve(batch.keys.len());
         for &key in &batch.keys {
-            let row = if insert {
-                Some(self.lookup_or_insert(key, opt))
-            } else {
-                self.lookup(key)
+            let row = match insert {
+                Some(opt) => Some(self.lookup_or_insert(key, opt)),
+                None => self.lookup(key),
             };
             let slot = match row {
                 None => NO_SLOT,
@@ -199,6 +199,13 @@ impl EmbeddingStore {
             touched.slot_of_key.push(slot);
         }
         self.slots.clear();
+    }
+
+    /// Pool the embeddings of `batch` for scoring: keys unseen in training
+    /// read as zero vectors (SPEC 5); no row is created.
+    pub fn gather_known(&mut self, batch: &Batch, touched: &mut Touched, out: &mut Vec<f32>) {
+        self.resolve(batch, None, touched);
+        self.gather(batch, touched, None, out);
     }
 
     /// Sum-pool the embeddings of each (sample, field) bag into `out`

@@ -186,7 +186,7 @@ impl Trainer {
         let t = &mut self.times;
         t.time(Phase::Gather, || {
             self.store
-                .resolve(batch, true, &self.emb_opt, &mut self.touched);
+                .resolve(batch, Some(&self.emb_opt), &mut self.touched);
             self.store.gather(batch, &self.touched, None, &mut self.emb);
         });
         let input = Input {
@@ -320,8 +320,7 @@ impl Trainer {
     /// Logits of a batch without training; keys unseen in training read as zeros.
     pub fn logits(&mut self, batch: &Batch, out: &mut Vec<f32>) -> Result<()> {
         self.store
-            .resolve(batch, false, &self.emb_opt, &mut self.touched);
-        self.store.gather(batch, &self.touched, None, &mut self.emb);
+            .gather_known(batch, &mut self.touched, &mut self.emb);
         let input = Input {
             batch: batch.len,
             emb: &self.emb,
