@@ -27,6 +27,7 @@
 
 pub mod lasso;
 pub mod maps;
+mod moments;
 mod penalty;
 mod prox_sgd;
 mod proxgen;

@@ -13,15 +13,14 @@
 
 use std::cell::Cell;
 
+use super::moments::AdamMoments;
 use super::penalty::Penalty;
 use crate::optim::{GroupUpdate, OptimizerConfig};
 
 #[derive(Clone, Debug)]
 pub struct ProxSgd {
     lr: f32,
-    rho: f32,
-    beta: f32,
-    delta: f32,
+    moments: AdamMoments,
     penalty: Penalty,
 }
 
@@ -29,9 +28,7 @@ impl ProxSgd {
     pub fn new(cfg: &OptimizerConfig) -> Self {
         Self {
             lr: cfg.lr,
-            rho: cfg.beta1,
-            beta: cfg.beta2,
-            delta: cfg.eps,
+            moments: AdamMoments::from_config(cfg),
             penalty: Penalty::from_config(cfg),
         }
     }
@@ -56,11 +53,10 @@ impl GroupUpdate for ProxSgd {
         let d = w.len();
         let (m, v) = state.split_at_mut(d);
         for i in 0..d {
-            m[i] = self.rho * m[i] + (1.0 - self.rho) * g[i];
-            v[i] = self.beta * v[i] + (1.0 - self.beta) * g[i] * g[i];
+            self.moments.advance(&mut m[i], &mut v[i], g[i]);
         }
         let (m, v): (&[f32], &[f32]) = (m, v);
-        let delta = self.delta;
+        let delta = self.moments.delta;
         let c = |i: usize| v[i].sqrt() + delta;
         let cells = Cell::from_mut(w).as_slice_of_cells();
         // Stage 1 target z = w - m/c (no learning rate; m = 0 when c = 0).

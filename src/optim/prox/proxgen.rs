@@ -20,6 +20,7 @@
 
 use std::cell::Cell;
 
+use super::moments::AdamMoments;
 use super::penalty::Penalty;
 use crate::optim::{GroupUpdate, OptimizerConfig};
 
@@ -88,10 +89,9 @@ impl GroupUpdate for ProxGen {
         // Pass 1: moments and the gradient step z = w - alpha*m/c, in place.
         match self.precond {
             Preconditioner::Adam { beta, delta } => {
+                let moments = AdamMoments { rho, beta, delta };
                 for i in 0..d {
-                    m[i] = rho * m[i] + (1.0 - rho) * g[i];
-                    v[i] = beta * v[i] + (1.0 - beta) * g[i] * g[i];
-                    let c = v[i].sqrt() + delta;
+                    let c = moments.advance(&mut m[i], &mut v[i], g[i]);
                     // c = 0 only if delta = 0 and every gradient seen was 0,
                     // hence m = 0 too: no step.
                     if c > 0.0 {

@@ -7,15 +7,14 @@
 //! by accident. Lazy-update semantics as in `proxgen`.
 
 use super::maps::group_norm;
+use super::moments::AdamMoments;
 use super::penalty::Penalty;
 use crate::optim::{GroupUpdate, OptimizerConfig, Regularizer};
 
 #[derive(Clone, Debug)]
 pub struct Subgradient {
     lr: f32,
-    rho: f32,
-    beta: f32,
-    delta: f32,
+    moments: AdamMoments,
     penalty: Penalty,
 }
 
@@ -23,9 +22,7 @@ impl Subgradient {
     pub fn new(cfg: &OptimizerConfig) -> Self {
         Self {
             lr: cfg.lr,
-            rho: cfg.beta1,
-            beta: cfg.beta2,
-            delta: cfg.eps,
+            moments: AdamMoments::from_config(cfg),
             penalty: Penalty::from_config(cfg),
         }
     }
@@ -57,9 +54,7 @@ impl GroupUpdate for Subgradient {
         };
         for i in 0..d {
             let gi = g[i] + self.penalty.subgradient(w[i], norm);
-            m[i] = self.rho * m[i] + (1.0 - self.rho) * gi;
-            v[i] = self.beta * v[i] + (1.0 - self.beta) * gi * gi;
-            let c = v[i].sqrt() + self.delta;
+            let c = self.moments.advance(&mut m[i], &mut v[i], gi);
             if c > 0.0 {
                 w[i] -= self.lr * m[i] / c;
             }
