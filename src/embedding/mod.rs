@@ -63,21 +63,24 @@ pub struct EmbeddingStore {
     n_rows: usize,
 }
 
-/// Raw row pointer that may cross threads: every parallel user touches
-/// disjoint rows (unique ids), which is what makes the accesses sound.
+/// A raw pointer that may cross threads: every parallel user touches
+/// disjoint elements (unique row ids), which is what makes the accesses sound.
 #[derive(Clone, Copy)]
-struct RowPtr(*mut f32);
-unsafe impl Send for RowPtr {}
-unsafe impl Sync for RowPtr {}
+struct SendPtr<T>(*mut T);
+unsafe impl<T> Send for SendPtr<T> {}
+unsafe impl<T> Sync for SendPtr<T> {}
 
-impl RowPtr {
+impl<T> SendPtr<T> {
     /// Taking `self` makes closures capture the whole (Sync) wrapper rather
     /// than its raw-pointer field.
     #[inline]
-    fn get(self) -> *mut f32 {
+    fn get(self) -> *mut T {
         self.0
     }
 }
+
+/// Touched rows per parallel task of the sparse update.
+const UPDATE_CHUNK: usize = 256;
 
 impl EmbeddingStore {
     /// A store of `dim`-wide rows whose optimizer needs `state_len` floats per row.
@@ -272,14 +275,12 @@ impl EmbeddingStore {
     /// Apply `opt` (after its `begin_step`) to every touched row, in parallel.
     /// `hess`, when the optimizer needs it, is laid out like `touched.grads`.
     pub fn update(&mut self, opt: &Optimizer, touched: &Touched, hess: Option<&[f32]>) {
-        let d = self.dim;
-        let dim = self.dim;
-        let stride = self.stride;
-        let last = RowPtr(self.last_step.as_mut_ptr() as *mut f32);
+        let (d, stride) = (self.dim, self.stride);
+        let last = SendPtr(self.last_step.as_mut_ptr());
         let this = &*self;
         touched
             .rows
-            .par_chunks(256)
+            .par_chunks(UPDATE_CHUNK)
             .enumerate()
             .for_each(|(c, rows)| {
                 for (j, &row) in rows.iter().enumerate() {
@@ -292,10 +293,10 @@ impl EmbeddingStore {
                     // the store is not otherwise accessed during the update.
                     let (w, s, ls) = unsafe {
                         let block = std::slice::from_raw_parts_mut(p, stride);
-                        let (w, s) = block.split_at_mut(dim);
-                        (w, s, &mut *(last.get() as *mut u32).add(row as usize))
+                        let (w, s) = block.split_at_mut(d);
+                        (w, s, &mut *last.get().add(row as usize))
                     };
-                    let u = c * 256 + j;
+                    let u = c * UPDATE_CHUNK + j;
                     let g = &touched.grads[u * d..(u + 1) * d];
                     let h = hess.map(|h| &h[u * d..(u + 1) * d]);
                     opt.update_group(w, s, ls, g, h);

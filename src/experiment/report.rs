@@ -49,15 +49,12 @@ impl Setting {
     fn rate_cell(&self) -> String {
         fmt_mean_std(self.mean_rate(), stats::sample_std(&self.rate), 4)
     }
-    fn point(&self, x: f64) -> Point {
-        let mut p = Point::new(x, self.mean_auc());
+    /// (mean feature rate, mean AUC) with std error bars both ways.
+    fn rate_auc_point(&self) -> Point {
+        let mut p = Point::new(self.mean_rate(), self.mean_auc());
         if let Some(s) = stats::sample_std(&self.auc) {
             p = p.with_y_err(s);
         }
-        p
-    }
-    fn rate_auc_point(&self) -> Point {
-        let mut p = self.point(self.mean_rate());
         if let Some(s) = stats::sample_std(&self.rate) {
             p = p.with_x_err(s);
         }
