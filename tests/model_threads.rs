@@ -5,6 +5,7 @@
 //! Alone in its own test binary because it flips RAYON_NUM_THREADS, which
 //! candle reads before every matmul.
 
+#[path = "suite/model_common.rs"]
 mod model_common;
 
 use candle_core::Device;

@@ -152,7 +152,7 @@ pub fn group_scale(d: usize, lambda21: f32, norm_sq: f32) -> f32 {
 /// the substitution y = A^(1/2) x of the paper's own proof (Eq. 28-29) gives
 /// s~ = A^(-1/2) s with A = diag(D/2 + lambda2), i.e. the square root. Only
 /// the square-root form makes the update the exact minimizer of Eq. (24)
-/// (checked by tests/optim_theorem1.rs, which also shows the Eq. (10) form
+/// (checked by tests/suite/optim_theorem1.rs, which also shows the Eq. (10) form
 /// is not), so that is what `weighted` computes.
 #[inline(always)]
 pub fn weighted_sq(s: f32, d: f32, lambda2: f32) -> f32 {

@@ -6,7 +6,6 @@
 //! batch FISTA solver run to convergence. O(sqrt T) regret gives
 //! R(4T)/R(T) ~ 2; linear regret gives ~4.
 
-mod optim_support;
 use ctr_run::optim::{LrDecay, Optimizer, OptimizerConfig, OptimizerName};
 use ctr_run::rng::SplitMix64;
 

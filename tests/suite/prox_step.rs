@@ -16,7 +16,7 @@
 use ctr_run::optim::{Optimizer, OptimizerConfig, OptimizerName, Regularizer};
 use proptest::prelude::*;
 
-mod prox_common;
+use crate::prox_common;
 use prox_common::{brute_min, ista_group, uniform};
 
 const REGS: [Regularizer; 6] = [

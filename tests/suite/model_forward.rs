@@ -1,7 +1,7 @@
 //! Forward passes, loss, dropout, determinism and input validation of the
 //! models, against independent references (tests/model_common).
 
-mod model_common;
+use crate::model_common;
 
 use candle_core::Device;
 use ctr_run::model::ops;

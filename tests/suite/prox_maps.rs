@@ -15,7 +15,7 @@ use ctr_run::optim::prox::maps::{
 };
 use proptest::prelude::*;
 
-mod prox_common;
+use crate::prox_common;
 use prox_common::{brute_min, ista_group};
 
 /// Assert that `x` minimizes `f` as well as brute force does, and equals the

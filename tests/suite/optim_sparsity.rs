@@ -3,7 +3,7 @@
 //! l1-soft-thresholded z_t read back from the optimizer state; and on a fixed
 //! stream the fraction of zero groups rises monotonically with lambda21.
 
-mod optim_support;
+use crate::optim_support;
 use ctr_run::optim::{Optimizer, OptimizerConfig, OptimizerName};
 use optim_support::*;
 use proptest::prelude::*;

@@ -3,7 +3,7 @@
 //! fresh optimizer restored with `Optimizer::set_step` on the same stream;
 //! every bit of weights, state and last steps must agree.
 
-mod optim_support;
+use crate::optim_support;
 use ctr_run::optim::{Optimizer, OptimizerConfig, OptimizerName};
 use optim_support::*;
 

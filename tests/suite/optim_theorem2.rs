@@ -4,7 +4,7 @@
 //! step, densely and under lazy sparse updates with a global step. And
 //! Group Adagrad with lambda21 = 0 equals FTRL-Proximal from zero weights.
 
-mod optim_support;
+use crate::optim_support;
 use ctr_run::optim::{LrDecay, Optimizer, OptimizerConfig, OptimizerName};
 use optim_support::*;
 

@@ -11,7 +11,7 @@
 //! 2. Central differences (eps 1e-3) of the loss implied by the model's own
 //!    f32 inference forward: looser (f32 rounding), but needs no reference.
 
-mod model_common;
+use crate::model_common;
 
 use ctr_run::model::{build, Grads, Model, ModelKind};
 use ctr_run::rng::SplitMix64;

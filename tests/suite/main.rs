@@ -1,0 +1,42 @@
+//! All integration tests in one binary: one link instead of one per file
+//! keeps `cargo test` fast and its target folder small (each test binary
+//! links candle). Each file is a module, so test names keep their file
+//! prefix (`optim_theorem2::theorem2_...`). `tests/model_threads.rs` stays
+//! its own binary because it changes RAYON_NUM_THREADS for its process.
+
+mod cli_sweep;
+mod cli_train;
+mod data_cache;
+mod data_cli;
+mod data_errors;
+mod data_gen;
+mod data_real;
+mod model_common;
+mod model_config;
+mod model_forward;
+mod model_gradcheck;
+mod model_ops;
+mod optim_checkpoint;
+mod optim_config;
+mod optim_hessian;
+mod optim_regret;
+mod optim_sparsity;
+mod optim_support;
+mod optim_theorem1;
+mod optim_theorem2;
+mod plot_chart;
+mod prox_adam_equivalence;
+mod prox_common;
+mod prox_lasso;
+mod prox_maps;
+mod prox_sparsity;
+mod prox_step;
+mod reliability_disk_full;
+mod reliability_export;
+mod reliability_fuzz;
+mod reliability_resume;
+mod stats_auc;
+mod stats_table;
+mod stats_ttest;
+mod train_ftrl_lr;
+mod train_real_samples;
