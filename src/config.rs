@@ -57,6 +57,9 @@ pub struct TrainConfig {
     pub max_batches: u64,
     /// Checkpoint every this many batches; 0 = off.
     pub checkpoint_every: u64,
+    /// Save the final state (what `ctr-run export` reads) even with
+    /// `checkpoint_every = 0`; with checkpoints on it is always saved.
+    pub save_model: bool,
     /// Show a progress bar (only when stderr is a terminal anyway).
     pub progress: bool,
 }
@@ -70,6 +73,7 @@ impl Default for TrainConfig {
             predictions: false,
             max_batches: 0,
             checkpoint_every: 0,
+            save_model: false,
             progress: true,
         }
     }

@@ -36,7 +36,7 @@ pub fn export(run_dir: &Path, out: &Path) -> Result<ExportReport> {
     let cfg = RunConfig::load(&run_dir.join("config.toml"))?;
     let Some(snap) = super::latest(run_dir)? else {
         bail!(
-            "{} has no checkpoint: train it with train.checkpoint_every > 0 (the final state is saved at the end)",
+            "{} has no checkpoint: train it with train.save_model = true (or train.checkpoint_every > 0)",
             run_dir.display()
         );
     };

@@ -8,7 +8,8 @@ use crate::checkpoint::export::export;
 
 #[derive(clap::Args, Debug)]
 pub struct ExportArgs {
-    /// The run folder (trained with train.checkpoint_every > 0).
+    /// The run folder (trained with train.save_model = true or
+    /// train.checkpoint_every > 0).
     #[arg(long, value_name = "DIR")]
     pub run: PathBuf,
     /// The model file to write (default: DIR/model.safetensors).

@@ -77,9 +77,11 @@ impl Job {
     /// changes, the affected jobs run again instead of keeping stale results.
     pub fn is_finished(&self) -> bool {
         let dir = self.dir();
+        // Compared after a parse, so a setting added in a later version
+        // (serialized with its default) does not invalidate old runs.
         dir.join("metrics.json").is_file()
             && std::fs::read_to_string(dir.join("config.toml"))
-                .is_ok_and(|t| t == self.config.to_toml())
+                .is_ok_and(|t| RunConfig::parse(&t).is_ok_and(|c| c == self.config))
     }
 }
 

@@ -313,7 +313,7 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions) -> Result<RunMetrics> {
         }
     }
     drop(signals);
-    if ck.enabled() {
+    if !opts.dry && (ck.enabled() || cfg.train.save_model) {
         // The final state: what `ctr-run export` reads, and a resume after
         // a crash in evaluation goes straight to evaluating.
         let end = Position {

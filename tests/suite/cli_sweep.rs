@@ -83,4 +83,20 @@ fn shards_then_restart_run_each_job_exactly_once() {
     let csv = std::fs::read_to_string(tmp.path().join("grid/runs.csv")).unwrap();
     assert_eq!(csv.lines().count(), 5, "header + 4 runs:\n{csv}");
     assert!(csv.lines().nth(1).unwrap().contains("group_adagrad"));
+
+    // A run saved by an older version (a key now defaulted is missing from
+    // its config.toml) is still the same run.
+    let saved = runs.join("optimizer.lambda21=0.01,seed=1/config.toml");
+    let text = std::fs::read_to_string(&saved).unwrap();
+    assert!(text.contains("save_model = false\n"), "{text}");
+    std::fs::write(&saved, text.replace("save_model = false\n", "")).unwrap();
+    let s5 = ctr_run(&["sweep", "--quiet", "--config", &sweep]);
+    assert!(s5.contains("4 already finished, 0 ran"), "{s5}");
+
+    // A changed base config makes every job stale: all run again.
+    let base = tmp.path().join("base.toml");
+    let text = std::fs::read_to_string(&base).unwrap();
+    std::fs::write(&base, text.replace("lr = 0.05", "lr = 0.04")).unwrap();
+    let s6 = ctr_run(&["sweep", "--quiet", "--config", &sweep]);
+    assert!(s6.contains("0 already finished, 4 ran, 0 failed"), "{s6}");
 }

@@ -1,7 +1,7 @@
 //! Issue 4, point 3: on the real samples (first 80% train, rest test) every
 //! model beats a constant predictor's AUC of 0.5 clearly, with Adam and with
 //! Group Adam. Prints the AUC / logloss table that the README quotes.
-//! (`cargo test --test train_real_samples -- --nocapture`)
+//! (`cargo test --test suite train_real_samples -- --nocapture`)
 
 use ctr_run::config::RunConfig;
 use ctr_run::train::{self, RunOptions};
