@@ -54,7 +54,7 @@ pub fn run(args: &PruneArgs) -> Result<()> {
         });
         cfg.check().map_err(anyhow::Error::msg)?;
         super::init_threads(cfg.threads);
-        let outcomes = prune::run(&cfg, args.quiet)?;
+        let outcomes = prune::run(&cfg, args.quiet, false)?;
         for o in &outcomes {
             let m = &o.metrics;
             println!(

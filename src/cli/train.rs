@@ -50,10 +50,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     }
     super::init_threads(cfg.threads);
     if cfg.prune.is_some() {
-        if args.resume.is_some() {
-            anyhow::bail!("--resume is not supported for pruning runs");
-        }
-        crate::experiment::prune::run(&cfg, args.quiet)?;
+        crate::experiment::prune::run(&cfg, args.quiet, args.resume.is_some())?;
         println!("results in {}", cfg.run_dir().display());
         return Ok(());
     }

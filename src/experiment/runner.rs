@@ -90,11 +90,12 @@ fn run_one(job: &Job, exe: &Path) -> Result<()> {
     let dir = job.dir();
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let config_path: PathBuf = dir.join("config.toml");
-    write_atomic(&config_path, job.config.to_toml().as_bytes())?;
     // A job stopped midway (reboot, killed sweep) continues from its last
-    // checkpoint instead of starting over.
-    let resumable = job.config.prune.is_none()
+    // checkpoint instead of starting over, unless its config changed since:
+    // then it starts afresh (which clears the stale checkpoints).
+    let resumable = job.has_same_config()
         && !crate::checkpoint::list(&crate::checkpoint::dir_of(&dir)).is_empty();
+    write_atomic(&config_path, job.config.to_toml().as_bytes())?;
     let mut cmd = Command::new(exe);
     if resumable {
         cmd.args(["train", "--quiet", "--resume"]).arg(&dir);

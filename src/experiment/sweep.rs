@@ -76,12 +76,15 @@ impl Job {
     /// were run with this job's config: after a sweep file or its base config
     /// changes, the affected jobs run again instead of keeping stale results.
     pub fn is_finished(&self) -> bool {
-        let dir = self.dir();
-        // Compared after a parse, so a setting added in a later version
-        // (serialized with its default) does not invalidate old runs.
-        dir.join("metrics.json").is_file()
-            && std::fs::read_to_string(dir.join("config.toml"))
-                .is_ok_and(|t| RunConfig::parse(&t).is_ok_and(|c| c == self.config))
+        self.dir().join("metrics.json").is_file() && self.has_same_config()
+    }
+
+    /// The job's folder holds a `config.toml` equal to this job's config.
+    /// Compared after a parse, so a setting added in a later version
+    /// (serialized with its default) does not invalidate old runs.
+    pub fn has_same_config(&self) -> bool {
+        std::fs::read_to_string(self.dir().join("config.toml"))
+            .is_ok_and(|t| RunConfig::parse(&t).is_ok_and(|c| c == self.config))
     }
 }
 

@@ -61,7 +61,7 @@ pub struct CurvePoint {
 }
 
 /// The training curve and running totals of a run.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Progress {
     pub curve: Vec<CurvePoint>,
     pub samples: u64,

@@ -11,6 +11,7 @@ mod data_cli;
 mod data_errors;
 mod data_gen;
 mod data_real;
+mod experiment_prune;
 mod model_common;
 mod model_config;
 mod model_forward;

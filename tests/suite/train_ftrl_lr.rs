@@ -150,7 +150,7 @@ fn lr_group_adagrad_matches_independent_ftrl_proximal() {
     let mut compared = 0;
     while test.next_batch(&mut batch).unwrap() {
         trainer.logits(&batch, &mut logits).unwrap();
-        for i in 0..batch.len {
+        for (i, &logit) in logits.iter().enumerate().take(batch.len) {
             let mut s = bias.weight(0);
             for f in 0..batch.n_fields {
                 for &k in batch.bag(i, f) {
@@ -158,9 +158,8 @@ fn lr_group_adagrad_matches_independent_ftrl_proximal() {
                 }
             }
             assert!(
-                (logits[i] as f64 - s).abs() <= 1e-5 * (1.0 + s.abs()),
-                "test logit {} vs FTRL {s}",
-                logits[i]
+                (logit as f64 - s).abs() <= 1e-5 * (1.0 + s.abs()),
+                "test logit {logit} vs FTRL {s}"
             );
             compared += 1;
         }

@@ -1,0 +1,176 @@
+//! The magnitude-pruning baseline through the binary (SPEC 6): every
+//! fraction reaches the target feature rate; sharing one training pass
+//! between the fractions gives exactly what each fraction gives alone; and a
+//! pruning run killed at a random point resumes to the same results.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ctr-run"))
+}
+
+/// A pruning run of an MLP with Adam on 60,000 synthetic Avazu rows
+/// (48,000 train), checkpoints every 20 batches, dropout on.
+fn write_config(dir: &Path, name: &str, finetune: &str) -> PathBuf {
+    let text = format!(
+        r#"
+name = "{name}"
+seed = 5
+threads = 1
+output = "{out}"
+[data]
+format = "avazu"
+split = "fraction"
+cache_dir = "{out}/cache"
+[data.synthetic]
+rows = 60000
+seed = 3
+[model]
+kind = "mlp"
+hidden = [32, 16]
+dropout = 0.1
+[optimizer]
+name = "adam"
+lr = 0.003
+[train]
+batch_size = 128
+log_every = 10
+checkpoint_every = 20
+[prune]
+target_rate = 0.2
+finetune = {finetune}
+"#,
+        out = dir.display()
+    );
+    let p = dir.join(format!("{name}.toml"));
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn train(args: &[&str]) {
+    let out = bin().args(args).output().expect("binary runs");
+    assert!(
+        out.status.success(),
+        "ctr-run {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// `prune.csv` rows: (finetune, auc, logloss, nonzero, seen), as text so
+/// equality is exact.
+fn rows(run: &Path) -> Vec<Vec<String>> {
+    std::fs::read_to_string(run.join("prune.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
+}
+
+#[test]
+fn every_fraction_reaches_the_target_and_the_shared_pass_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let all = write_config(tmp.path(), "all", "[0.0, 0.1, 0.3]");
+    train(&["train", "-q", "-c", all.to_str().unwrap()]);
+    let run = tmp.path().join("all");
+    let table = rows(&run);
+    assert_eq!(table.len(), 3);
+    let mut best = (f64::NEG_INFINITY, String::new());
+    for (row, r) in table.iter().zip(["0", "0.1", "0.3"]) {
+        assert_eq!(row[0], r, "prune.csv keeps the configured order");
+        let m = json(&run.join(format!("finetune-{r}/metrics.json")));
+        let (nonzero, seen) = (
+            m["nonzero_features"].as_u64().unwrap(),
+            m["seen_features"].as_u64().unwrap(),
+        );
+        // Pruned to round(0.2 * seen) rows after the fine-tune.
+        assert_eq!(nonzero, (0.2 * seen as f64).round() as u64, "r={r}");
+        assert!(seen > 1000, "r={r}: {seen} features seen");
+        assert_eq!(row[5], nonzero.to_string());
+        let auc: f64 = row[2].parse().unwrap();
+        assert!(auc > 0.6, "r={r}: AUC {auc}");
+        if auc > best.0 {
+            best = (auc, r.to_string());
+        }
+        // Each fraction alone (its own training pass) gives the same
+        // numbers, bit for bit.
+        let name = format!("alone-{r}");
+        let alone = write_config(tmp.path(), &name, &format!("[{r}]"));
+        train(&["train", "-q", "-c", alone.to_str().unwrap()]);
+        let solo = rows(&tmp.path().join(&name));
+        assert_eq!(solo.len(), 1);
+        assert_eq!(solo[0], *row, "r={r}: shared pass vs alone");
+    }
+    // The run's own metrics are the best fraction's; its checkpoints (the
+    // unpruned state at a boundary) are gone.
+    let m = json(&run.join("metrics.json"));
+    assert_eq!(m["prune_finetune"].as_f64().unwrap().to_string(), best.1);
+    assert_eq!(m["prune_target_rate"].as_f64(), Some(0.2));
+    assert!(!run.join("checkpoints").exists());
+    assert_eq!(
+        std::fs::read(run.join("curve.csv")).unwrap(),
+        std::fs::read(run.join(format!("finetune-{}/curve.csv", best.1))).unwrap()
+    );
+}
+
+#[test]
+fn a_pruning_run_killed_at_a_random_point_resumes_to_the_same_results() {
+    let tmp = tempfile::tempdir().unwrap();
+    let finetune = "[0.0, 0.2, 0.4]";
+    let reference = write_config(tmp.path(), "reference", finetune);
+    let t0 = Instant::now();
+    train(&["train", "-q", "-c", reference.to_str().unwrap()]);
+    let took = t0.elapsed();
+
+    let killed = write_config(tmp.path(), "killed", finetune);
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64;
+    // After the first checkpoint (so there is a run to resume), then
+    // somewhere in the next 80% of a full run's time.
+    let delay = took.mul_f64((seed % 800) as f64 / 1000.0);
+    let mut child = bin()
+        .args(["train", "-q", "-c", killed.to_str().unwrap()])
+        .spawn()
+        .unwrap();
+    let run = tmp.path().join("killed");
+    while std::fs::read_dir(run.join("checkpoints")).map_or(true, |mut d| d.next().is_none()) {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before its first checkpoint"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    std::thread::sleep(delay);
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+    let done: Vec<bool> = ["0", "0.2", "0.4"]
+        .iter()
+        .map(|r| run.join(format!("finetune-{r}/metrics.json")).exists())
+        .collect();
+    eprintln!("killed after {delay:?} of {took:?}; fractions finished then: {done:?}");
+    let wait = Instant::now();
+    train(&["train", "-q", "--resume", run.to_str().unwrap()]);
+    assert!(wait.elapsed() < Duration::from_secs(600));
+    assert_eq!(rows(&run), rows(&tmp.path().join("reference")));
+    let (a, b) = (
+        json(&run.join("metrics.json")),
+        json(&tmp.path().join("reference/metrics.json")),
+    );
+    for key in [
+        "auc",
+        "logloss",
+        "feature_rate",
+        "train_samples",
+        "prune_finetune",
+    ] {
+        assert_eq!(a[key], b[key], "{key}");
+    }
+}
