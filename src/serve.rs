@@ -4,16 +4,19 @@
 //! embedding store (rows of weights only, no optimizer state), the same
 //! network with the saved dense parameters, and the same resolve -> gather
 //! -> logits path, so with the run's batch size it reproduces the run's own
-//! test scores bit for bit. Keys absent from the model read as zero vectors.
+//! test scores bit for bit. Keys absent from the model read as zero vectors;
+//! with `min_count`, features missing from the model's frequent-key list
+//! read as their field's rare row, as in training.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 
 use crate::checkpoint::export::MODEL_FORMAT;
 use crate::checkpoint::tensors::Tensors;
 use crate::config::RunConfig;
-use crate::data::{Batch, DataConfig, Format, Split};
+use crate::data::{Batch, DataConfig, Format, KeySet, Split};
 use crate::embedding::{EmbeddingStore, RowInit, Touched};
 use crate::model::{self, Input, Model};
 use crate::train::sigmoid;
@@ -25,6 +28,8 @@ pub struct ServingModel {
     pub field_names: Vec<String>,
     pub dense_names: Vec<String>,
     store: EmbeddingStore,
+    /// The run's frequent features when it used `data.min_count > 0`.
+    frequent: Option<Arc<KeySet>>,
     model: Box<dyn Model>,
     touched: Touched,
     emb: Vec<f32>,
@@ -105,11 +110,18 @@ impl ServingModel {
             }
             p.data = w;
         }
+        let frequent = if cfg.data.min_count > 0 {
+            let keys = t.u64("frequent_keys").map_err(err)?;
+            Some(Arc::new(keys.into_iter().collect()))
+        } else {
+            None
+        };
         Ok(Self {
             cfg,
             field_names,
             dense_names,
             store,
+            frequent,
             model,
             touched: Touched::default(),
             emb: Vec::new(),
@@ -138,9 +150,6 @@ impl ServingModel {
     /// (`format` overrides the run's format, e.g. criteo vs criteo_csv).
     pub fn data_config(&self, file: &Path, format: Option<Format>) -> Result<DataConfig> {
         let mut d = self.cfg.data.clone();
-        if d.min_count > 0 {
-            bail!("the model was trained with data.min_count > 0: predict needs its frequent-key list, which exports do not carry yet");
-        }
         if let Some(f) = format {
             d.format = f;
         }
@@ -165,7 +174,8 @@ impl ServingModel {
     ) -> Result<Scores> {
         let data = self.data_config(file, format)?;
         let bs = batch_size.unwrap_or(self.cfg.train.batch_size).max(1);
-        let mut src = crate::data::open(&data, Split::Test, bs)?;
+        let mut src =
+            crate::data::open_with_frequent(&data, Split::Test, bs, self.frequent.clone())?;
         let info = src.schema();
         if info.field_names != self.field_names || info.dense_names != self.dense_names {
             bail!(

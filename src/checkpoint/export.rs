@@ -2,7 +2,8 @@
 //! only the non-zero embedding rows (with their keys) and the dense layers.
 //! The optimizer state, last steps and zero rows are dropped: a zero row
 //! and an absent key both read as a zero vector (SPEC 5), so scores do not
-//! change.
+//! change. A run with `data.min_count > 0` also carries its frequent-key
+//! list, which scoring needs to map rare features as training did.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -77,10 +78,28 @@ pub fn export(run_dir: &Path, out: &Path) -> Result<ExportReport> {
             params.len()
         );
     }
+    // With the min_count rule, scoring must know which raw features were
+    // frequent in training (the rest map to their field's rare row).
+    let frequent: Vec<u64> = if cfg.data.min_count > 0 {
+        let set = crate::data::frequent_set(&cfg.data)
+            .context("counting the run's frequent features (data.min_count)")?;
+        let mut v: Vec<u64> = set.into_iter().collect();
+        v.sort_unstable();
+        v
+    } else {
+        Vec::new()
+    };
     let mut entries = vec![
         Entry::new("keys", vec![keys.len()], Data::U64(&keys)),
         Entry::new("embeddings", vec![keys.len(), d], Data::F32(vec![&rows])),
     ];
+    if cfg.data.min_count > 0 {
+        entries.push(Entry::new(
+            "frequent_keys",
+            vec![frequent.len()],
+            Data::U64(&frequent),
+        ));
+    }
     for (i, (p, (w, _, _))) in params.iter().zip(&snap.dense).enumerate() {
         if w.len() != p.rows * p.cols {
             bail!(

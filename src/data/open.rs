@@ -5,6 +5,7 @@ use super::cache::{self, CacheSource};
 use super::config::{DataConfig, Format, SplitKind};
 use super::error::DataError;
 use super::filter::{Pre, RowFilter, Rule};
+use super::hash::KeySet;
 use super::mincount::{frequent_keys, load_keys, save_keys, MappedSource};
 use super::source::{start_batch, BatchSource, Next, RawReader, TextSource};
 use super::Batch;
@@ -173,20 +174,33 @@ pub fn open(
     batch_size: usize,
 ) -> Result<Box<dyn BatchSource>, DataError> {
     cfg.check()?;
-    let src = open_plain(cfg, split, batch_size)?;
-    if cfg.min_count == 0 && cfg.buckets.is_none() {
-        return Ok(src);
-    }
     let frequent = if cfg.min_count > 0 {
         Some(Arc::new(frequent_set(cfg)?))
     } else {
         None
     };
+    open_with_frequent(cfg, split, batch_size, frequent)
+}
+
+/// `open` with the `min_count` rule's frequent keys given rather than
+/// counted from the train split (a served model carries its own), or None
+/// for no rare-feature mapping.
+pub fn open_with_frequent(
+    cfg: &DataConfig,
+    split: Split,
+    batch_size: usize,
+    frequent: Option<Arc<KeySet>>,
+) -> Result<Box<dyn BatchSource>, DataError> {
+    cfg.check()?;
+    let src = open_plain(cfg, split, batch_size)?;
+    if frequent.is_none() && cfg.buckets.is_none() {
+        return Ok(src);
+    }
     Ok(Box::new(MappedSource::new(src, frequent, cfg.buckets)))
 }
 
 /// The keys seen at least `min_count` times in the train split (cached).
-fn frequent_set(cfg: &DataConfig) -> Result<super::hash::KeySet, DataError> {
+pub fn frequent_set(cfg: &DataConfig) -> Result<KeySet, DataError> {
     let (file, by_file) = file_for(cfg, Split::Train)?;
     let (size, mtime) = cache::file_identity(&file)?;
     let canon = std::fs::canonicalize(&file).unwrap_or(file.clone());

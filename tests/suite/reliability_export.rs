@@ -55,6 +55,7 @@ format = "avazu"
 train = "{train}"
 test = "{test}"
 cache = false
+{min_count}
 [model]
 kind = "{kind}"
 dropout = 0.1
@@ -69,6 +70,9 @@ predictions = true
 {saving}
 "#,
             out = dir.display(),
+            // OPNN maps features seen once in training to a rare row per
+            // field, which predict must do the same way.
+            min_count = if kind == "opnn" { "min_count = 2" } else { "" },
             // DCN keeps only its final state (no periodic checkpoints).
             saving = if kind == "dcn" {
                 "save_model = true"
