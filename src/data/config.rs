@@ -7,8 +7,8 @@
 //! format = "criteo"            # avazu | criteo | criteo_csv | ipinyou | custom
 //! train = "data/criteo/train.txt"   # plain or gzip (detected by content)
 //! # test = "..."               # a separate test file: split by file
-//! split = "paper"              # paper | fraction
-//! train_fraction = 0.8         # split = "fraction": first 80% of the rows train
+//! split = "paper"              # paper | fraction | hashed
+//! train_fraction = 0.8         # fraction: first 80% of the rows train; hashed: each row with p = 0.8
 //! max_rows = 100000            # at most this many rows per split (default: all)
 //! sample_rate = 1.0            # keep each row with this probability (by row number)
 //! min_count = 0                # rarer train features -> the field's rare key (0 = off)
@@ -102,6 +102,10 @@ pub enum SplitKind {
     Paper,
     /// The first `train_fraction` of the rows (row order) train, the rest test.
     Fraction,
+    /// Each row trains with probability `train_fraction`, by a fixed hash of
+    /// its line index: order-free (for files sorted by time or label) and
+    /// the same rows for every run and seed.
+    Hashed,
 }
 
 /// How Criteo's integer columns I1..I13 become features.
@@ -234,7 +238,7 @@ pub struct DataConfig {
     /// A separate test file (iPinYou style); when set, the split is by file.
     pub test: Option<PathBuf>,
     pub split: SplitKind,
-    /// For `split = "fraction"`.
+    /// For `split = "fraction"` and `"hashed"`.
     pub train_fraction: f64,
     /// At most this many rows per split (the first ones of the split).
     pub max_rows: Option<u64>,
@@ -329,7 +333,7 @@ impl DataConfig {
             && self.split == SplitKind::Paper;
         if by_file_needed && self.test.is_none() && self.synthetic.is_none() {
             return err(format!(
-                "format {} splits by file under split = \"paper\": set `test`, or use split = \"fraction\"",
+                "format {} splits by file under split = \"paper\": set `test`, or use split = \"hashed\" (or \"fraction\")",
                 self.format.as_str()
             ));
         }

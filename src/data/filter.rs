@@ -1,4 +1,5 @@
-//! Which rows of a file belong to a split: the split rule (row order or day),
+//! Which rows of a file belong to a split: the split rule (row order, day or
+//! line hash),
 //! the sample rate and the row limit. The text reader and the cache reader
 //! apply this same filter, so both give the same rows.
 
@@ -17,6 +18,10 @@ pub enum Rule {
     DayBelow(u32),
     /// Rows whose day == d (Avazu test).
     DayIs(u32),
+    /// Lines whose split hash is below the threshold (hashed split, train).
+    HashBelow(u64),
+    /// Lines whose split hash is at or above it (hashed split, test).
+    HashFrom(u64),
 }
 
 /// What to do with a data line, known from its index alone (before parsing).
@@ -30,6 +35,14 @@ pub enum Pre {
 
 /// The salt of the sampling hash (fixed: the same rows for every run).
 const SAMPLE_SALT: u64 = 0x5a4d_504c_455f_5254;
+/// The salt of the hashed split: independent of the sampling hash, so a
+/// sampled run keeps the split's proportions.
+const SPLIT_SALT: u64 = 0x5350_4c49_545f_4b59;
+
+/// The threshold of a hash that keeps a fraction `p` of lines.
+pub fn hash_threshold(p: f64) -> u64 {
+    (p * 2f64.powi(64)) as u64
+}
 
 #[derive(Clone, Debug)]
 pub struct RowFilter {
@@ -41,11 +54,7 @@ pub struct RowFilter {
 
 impl RowFilter {
     pub fn new(rule: Rule, sample_rate: f64, max_rows: Option<u64>) -> Self {
-        let threshold = if sample_rate >= 1.0 {
-            None
-        } else {
-            Some((sample_rate * 2f64.powi(64)) as u64)
-        };
+        let threshold = (sample_rate < 1.0).then(|| hash_threshold(sample_rate));
         Self {
             rule,
             threshold,
@@ -58,6 +67,8 @@ impl RowFilter {
         match self.rule {
             Rule::IdxBelow(n) if idx >= n => return Pre::Stop,
             Rule::IdxFrom(n) if idx < n => return Pre::Skip,
+            Rule::HashBelow(t) if mix64(idx ^ SPLIT_SALT) >= t => return Pre::Skip,
+            Rule::HashFrom(t) if mix64(idx ^ SPLIT_SALT) < t => return Pre::Skip,
             _ => {}
         }
         match self.threshold {
@@ -77,6 +88,7 @@ impl RowFilter {
         match self.rule {
             Rule::IdxBelow(n) => n.saturating_sub(idx),
             Rule::IdxFrom(n) if idx < n => 0,
+            Rule::HashBelow(_) | Rule::HashFrom(_) => 0,
             _ => u64::MAX,
         }
     }

@@ -3,8 +3,8 @@
 //! and the custom schema.
 
 use ctr_run::data::{
-    feature_key, fold_key, generate, open, rare_key, Batch, BatchSource, DataConfig, Format, Knobs,
-    MultiValued, SchemaConfig, Split, SplitKind,
+    count_rows, feature_key, fold_key, generate, open, rare_key, Batch, BatchSource, DataConfig,
+    Format, Knobs, MultiValued, SchemaConfig, Split, SplitKind,
 };
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -49,6 +49,8 @@ fn cache_equals_text_for_every_split_setting() {
             (SplitKind::Fraction, 1.0, None),
             (SplitKind::Paper, 0.3, Some(700)),
             (SplitKind::Fraction, 0.5, Some(1234)),
+            (SplitKind::Hashed, 1.0, None),
+            (SplitKind::Hashed, 0.5, Some(1234)),
         ] {
             let text = DataConfig {
                 split,
@@ -63,9 +65,17 @@ fn cache_equals_text_for_every_split_setting() {
                 ..text.clone()
             };
             for s in [Split::Train, Split::Test] {
+                let rows = |c: &DataConfig| count_rows(c, s).unwrap();
+                assert_eq!(
+                    rows(&text),
+                    rows(&cached),
+                    "{format:?} {split:?} {s:?} count"
+                );
                 for bs in [1, 333, 512] {
                     let a = all(&text, s, bs);
                     assert!(!a.is_empty());
+                    let n: usize = a.iter().map(|b| b.len).sum();
+                    assert_eq!(n as u64, rows(&text));
                     assert_eq!(
                         a,
                         all(&cached, s, bs),

@@ -255,7 +255,7 @@ fn config_errors() {
         (DataConfig { buckets: Some(0), ..base.clone() }, "data config: buckets must be >= 1 (omit it for no folding)"),
         (
             DataConfig { format: Format::Ipinyou, ..base.clone() },
-            "data config: format ipinyou splits by file under split = \"paper\": set `test`, or use split = \"fraction\"",
+            "data config: format ipinyou splits by file under split = \"paper\": set `test`, or use split = \"hashed\" (or \"fraction\")",
         ),
         (
             DataConfig { format: Format::Custom, split: SplitKind::Fraction, ..base.clone() },

@@ -330,6 +330,68 @@ fn splits_on_real_samples() {
     assert_eq!(count_rows(&c, Split::Test).unwrap(), 99);
 }
 
+/// The hashed split on the iPinYou sample, whose clicks sit almost all in
+/// its last 20% of rows: a row-order split would leave 2 clicks to train on.
+/// The hashed split partitions the rows (train + test = all, the same rows
+/// by content) with about 80% train and the clicks spread alike.
+#[test]
+fn hashed_split_partitions_rows_independently_of_their_order() {
+    let Some(d) = datasets() else { return };
+    let file = d.join("ipinyou/ipinyou_2821_train_log_10k.txt");
+    let base = DataConfig {
+        split: SplitKind::Hashed,
+        ..cfg(Format::Ipinyou, file.clone())
+    };
+    let (train, test) = (
+        labelled_rows(&base, Split::Train),
+        labelled_rows(&base, Split::Test),
+    );
+    // The whole file: split by file, with the file as its own test side.
+    let mut whole = labelled_rows(
+        &DataConfig {
+            test: Some(file.clone()),
+            ..base.clone()
+        },
+        Split::Test,
+    );
+    let mut both: Vec<_> = train.iter().chain(&test).cloned().collect();
+    let key = |r: &(Vec<u64>, f32)| (r.0.clone(), r.1.to_bits());
+    both.sort_by_key(key);
+    whole.sort_by_key(key);
+    assert_eq!(both, whole, "train + test = every row, once");
+    // 10,439 rows, p = 0.8: sd = sqrt(n p (1-p)) = 40.9 rows.
+    let n = whole.len() as f64;
+    let sd = (n * 0.8 * 0.2).sqrt();
+    assert!(
+        (train.len() as f64 - 0.8 * n).abs() < 4.0 * sd,
+        "{} train rows of {n}",
+        train.len()
+    );
+    let clicks = |r: &[(Vec<u64>, f32)]| r.iter().filter(|x| x.1 > 0.5).count() as f64;
+    let all_clicks = clicks(&whole);
+    let sd = (all_clicks * 0.8 * 0.2).sqrt();
+    assert!(
+        (clicks(&test) - 0.2 * all_clicks).abs() < 4.0 * sd,
+        "{} of {all_clicks} clicks in test",
+        clicks(&test)
+    );
+    assert_eq!(count_rows(&base, Split::Train).unwrap(), train.len() as u64);
+}
+
+/// Every row of a split as (its keys, its label).
+fn labelled_rows(c: &DataConfig, s: Split) -> Vec<(Vec<u64>, f32)> {
+    let mut src = open(c, s, 256).unwrap();
+    let mut b = Batch::default();
+    let mut out = Vec::new();
+    while src.next_batch(&mut b).unwrap() {
+        for i in 0..b.len {
+            let keys = (0..b.n_fields).flat_map(|f| b.bag(i, f).to_vec()).collect();
+            out.push((keys, b.labels[i]));
+        }
+    }
+    out
+}
+
 #[test]
 fn cache_gives_identical_batches_on_real_samples() {
     let Some(d) = datasets() else { return };
