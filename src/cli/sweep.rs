@@ -66,6 +66,9 @@ pub fn run(args: &SweepArgs) -> Result<()> {
         r.failed.len(),
         sweep_dir.display()
     );
+    if let Some(note) = r.stale_note(&sweep_dir) {
+        println!("{note}");
+    }
     for (name, err) in &r.failed {
         eprintln!("failed: {name}: {err}");
     }

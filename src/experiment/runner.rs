@@ -1,6 +1,7 @@
 //! Carrying out a sweep's jobs: each job is a child `ctr-run train` process
 //! (its own memory, thread pools and crash domain), up to `jobs` at once.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,10 +22,28 @@ pub struct SweepReport {
     pub skipped_finished: usize,
     pub ran: Vec<String>,
     pub failed: Vec<(String, String)>,
+    /// Finished runs in the sweep folder that are not (or no longer) jobs
+    /// of this sweep: kept on disk, left out of `runs.csv`.
+    pub stale: Vec<PathBuf>,
+}
+
+impl SweepReport {
+    /// A line about the stale runs, if any.
+    pub fn stale_note(&self, sweep_dir: &Path) -> Option<String> {
+        (!self.stale.is_empty()).then(|| {
+            format!(
+                "note: {} finished runs under {} are not jobs of this sweep (an old grid value or config), e.g. {}: left out of runs.csv, but `ctr-run tables` reads every run folder, so move or delete them",
+                self.stale.len(),
+                sweep_dir.display(),
+                self.stale[0].display()
+            )
+        })
+    }
 }
 
 /// Run the jobs of `shard` that are not finished, `parallel` at a time,
-/// with the binary `exe`; then rewrite `runs.csv` over every finished run.
+/// with the binary `exe`; then rewrite `runs.csv` over every finished job of
+/// the sweep (all shards).
 pub fn run_jobs(
     jobs: &[Job],
     shard: Shard,
@@ -79,7 +98,16 @@ pub fn run_jobs(
     pb.finish_and_clear();
     report.ran = ran.into_inner().expect("no poisoned lock");
     report.failed = failed.into_inner().expect("no poisoned lock");
-    let records = runs::collect(sweep_dir)?;
+    let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let current: HashSet<PathBuf> = jobs
+        .iter()
+        .filter(|j| j.is_finished())
+        .map(|j| canonical(&j.dir()))
+        .collect();
+    let (records, stale): (Vec<_>, Vec<_>) = runs::collect(sweep_dir)?
+        .into_iter()
+        .partition(|r| current.contains(&canonical(&r.dir)));
+    report.stale = stale.into_iter().map(|r| r.dir).collect();
     runs::write_runs_csv(&records, sweep_dir, &sweep_dir.join("runs.csv"))?;
     Ok(report)
 }

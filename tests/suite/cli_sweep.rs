@@ -99,4 +99,29 @@ fn shards_then_restart_run_each_job_exactly_once() {
     std::fs::write(&base, text.replace("lr = 0.05", "lr = 0.04")).unwrap();
     let s6 = ctr_run(&["sweep", "--quiet", "--config", &sweep]);
     assert!(s6.contains("0 already finished, 4 ran, 0 failed"), "{s6}");
+    assert!(!s6.contains("not jobs of this sweep"), "{s6}");
+
+    // A grid value replaced: its runs stay on disk but leave runs.csv, and
+    // the sweep says so.
+    std::fs::write(
+        &sweep,
+        "base = \"base.toml\"\nname = \"grid\"\nrepeats = 2\n[axes]\n\"optimizer.lambda21\" = [0.0, 0.02]\n",
+    )
+    .unwrap();
+    let s7 = ctr_run(&["sweep", "--quiet", "--config", &sweep]);
+    assert!(s7.contains("2 already finished, 2 ran, 0 failed"), "{s7}");
+    assert!(
+        s7.contains("note: 2 finished runs under") && s7.contains("not jobs of this sweep"),
+        "{s7}"
+    );
+    let csv = std::fs::read_to_string(tmp.path().join("grid/runs.csv")).unwrap();
+    assert_eq!(
+        csv.lines().count(),
+        5,
+        "header + the 4 current runs:\n{csv}"
+    );
+    assert!(!csv.contains("lambda21=0.01"), "{csv}");
+    assert!(runs
+        .join("optimizer.lambda21=0.01,seed=1/metrics.json")
+        .is_file());
 }
