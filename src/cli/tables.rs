@@ -28,6 +28,13 @@ pub fn run(args: &TablesArgs) -> Result<()> {
     for c in &r.claims {
         println!("claim   {c}");
     }
+    if let Some(first) = r.stale.first() {
+        println!(
+            "note: left out {} finished runs that their sweep's runs.csv no longer lists (an old grid value or config), e.g. {}",
+            r.stale.len(),
+            first.display()
+        );
+    }
     if r.tables.is_empty() && r.figures.is_empty() {
         println!(
             "no finished runs in the expected sweep folders under {}",

@@ -134,14 +134,21 @@ pub struct Report {
     pub tables: Vec<PathBuf>,
     pub figures: Vec<PathBuf>,
     pub claims: Vec<String>,
+    /// Finished runs left out: their sweep's `runs.csv` does not list them.
+    pub stale: Vec<PathBuf>,
 }
 
 /// Regenerate every table and figure that the runs under `root` allow,
 /// into `out`.
 pub fn write_report(root: &Path, out: &Path) -> Result<Report> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let records = runs::collect(root)?;
-    let mut report = Report::default();
+    // Runs a sweep no longer lists (old grid values) would mix into the
+    // cells of its tables.
+    let (records, stale) = runs::current_and_stale(runs::collect(root)?)?;
+    let mut report = Report {
+        stale,
+        ..Report::default()
+    };
     table2_and_figure1(&records, out, &mut report)?;
     table3(&records, out, &mut report)?;
     table4(&records, out, &mut report)?;

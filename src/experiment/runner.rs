@@ -32,7 +32,7 @@ impl SweepReport {
     pub fn stale_note(&self, sweep_dir: &Path) -> Option<String> {
         (!self.stale.is_empty()).then(|| {
             format!(
-                "note: {} finished runs under {} are not jobs of this sweep (an old grid value or config), e.g. {}: left out of runs.csv, but `ctr-run tables` reads every run folder, so move or delete them",
+                "note: {} finished runs under {} are not jobs of this sweep (an old grid value or config), e.g. {}: kept on disk, left out of runs.csv and of `ctr-run tables`",
                 self.stale.len(),
                 sweep_dir.display(),
                 self.stale[0].display()

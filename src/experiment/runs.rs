@@ -2,6 +2,8 @@
 //! `config.toml` and `metrics.json`. Tables, `runs.csv` and pruning matches
 //! are functions of these records, never of a running process.
 
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -75,6 +77,57 @@ fn visit(dir: &Path, out: &mut Vec<RunRecord>) -> Result<()> {
         visit(&d, out)?;
     }
     Ok(())
+}
+
+/// Split `records` into the runs their sweep still lists and the stale ones.
+/// A sweep keeps its runs in `<sweep>/runs/<job>/` and lists its current
+/// jobs in `<sweep>/runs.csv`; a run there that the list lacks belongs to a
+/// grid value or config the sweep no longer has. Runs outside a sweep's
+/// layout are always current.
+pub fn current_and_stale(records: Vec<RunRecord>) -> Result<(Vec<RunRecord>, Vec<PathBuf>)> {
+    let mut lists: HashMap<PathBuf, Option<HashSet<PathBuf>>> = HashMap::new();
+    let (mut current, mut stale) = (Vec::new(), Vec::new());
+    for r in records {
+        let sweep = r
+            .dir
+            .parent()
+            .filter(|p| p.file_name().is_some_and(|n| n == "runs"))
+            .and_then(Path::parent);
+        let listed = match sweep {
+            Some(s) => match lists.entry(s.to_path_buf()) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => e.insert(sweep_list(s)?),
+            },
+            None => &None,
+        };
+        match listed {
+            Some(set) if !set.contains(&r.dir) => stale.push(r.dir),
+            _ => current.push(r),
+        }
+    }
+    Ok((current, stale))
+}
+
+/// The run folders a sweep's `runs.csv` lists (None without a `runs.csv`).
+fn sweep_list(sweep: &Path) -> Result<Option<HashSet<PathBuf>>> {
+    let path = sweep.join("runs.csv");
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let mut rd =
+        csv::Reader::from_path(&path).with_context(|| format!("reading {}", path.display()))?;
+    let col = rd
+        .headers()
+        .with_context(|| format!("reading {}", path.display()))?
+        .iter()
+        .position(|h| h == "run")
+        .with_context(|| format!("{}: no `run` column", path.display()))?;
+    let mut set = HashSet::new();
+    for row in rd.records() {
+        let row = row.with_context(|| format!("reading {}", path.display()))?;
+        set.insert(sweep.join(&row[col]));
+    }
+    Ok(Some(set))
 }
 
 /// Write one CSV row per run: its settings and its metrics.

@@ -124,4 +124,21 @@ fn shards_then_restart_run_each_job_exactly_once() {
     assert!(runs
         .join("optimizer.lambda21=0.01,seed=1/metrics.json")
         .is_file());
+    // `tables` leaves them out too.
+    let out = tmp.path().join("tables");
+    let t = ctr_run(&[
+        "tables",
+        "--runs",
+        tmp.path().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(t.contains("note: left out 2 finished runs"), "{t}");
+    let csv = std::fs::read_to_string(out.join("runs.csv")).unwrap();
+    assert_eq!(
+        csv.lines().count(),
+        5,
+        "header + the 4 current runs:\n{csv}"
+    );
+    assert!(!csv.contains("lambda21=0.01"), "{csv}");
 }
