@@ -302,9 +302,13 @@ fn draw<DB: DrawingBackend>(
     }
     let y = r.y.0..r.y.1;
     if spec.log_x {
-        let chart = builder
-            .build_cartesian_2d((r.x.0..r.x.1).log_scale(), y)
-            .map_err(backend_err)?;
+        // plotters' own log ticks label one decade only (0.1 .. 1 on a
+        // 0.02 .. 1 axis); 1-2-5 ticks label every decade.
+        let x = (r.x.0..r.x.1)
+            .log_scale()
+            .with_key_points(log_ticks(r.x.0, r.x.1))
+            .with_light_points(log_light_ticks(r.x.0, r.x.1));
+        let chart = builder.build_cartesian_2d(x, y).map_err(backend_err)?;
         draw_body(chart, spec, series, r, &fmt_log_tick)
     } else {
         let chart = builder
@@ -480,6 +484,34 @@ impl Shape {
     }
 }
 
+/// `m * 10^k` for every decade k that meets [lo, hi] and each m in `ms`,
+/// inside [lo, hi].
+fn decade_points(lo: f64, hi: f64, ms: &[f64]) -> Vec<f64> {
+    let (k0, k1) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+    (k0..=k1)
+        .flat_map(|k| ms.iter().map(move |m| m * 10f64.powi(k)))
+        .filter(|v| (lo..=hi).contains(v))
+        .collect()
+}
+
+/// Labelled ticks of a log axis: 1, 2, 5 per decade, or only the powers
+/// of ten when that would be more than `N_LABELS`; never fewer than 2.
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let by_125 = decade_points(lo, hi, &[1.0, 2.0, 5.0]);
+    if by_125.len() > N_LABELS {
+        return decade_points(lo, hi, &[1.0]);
+    }
+    if by_125.len() < 2 {
+        return decade_points(lo, hi, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
+    }
+    by_125
+}
+
+/// Light grid lines of a log axis: 1..9 per decade.
+fn log_light_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    decade_points(lo, hi, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
+}
+
 /// Labelled ticks per axis (plotters' default, set explicitly because
 /// [`tick_decimals`] must ask for the same ones).
 const N_LABELS: usize = 11;
@@ -536,6 +568,23 @@ pub fn output_paths(out_stem: &Path) -> (PathBuf, PathBuf) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_ticks_label_every_decade() {
+        let close = |a: Vec<f64>, b: &[f64]| {
+            assert_eq!(a.len(), b.len(), "{a:?} vs {b:?}");
+            for (x, y) in a.iter().zip(b) {
+                assert!((x - y).abs() <= 1e-12 * y.abs(), "{a:?} vs {b:?}");
+            }
+        };
+        close(log_ticks(0.018, 1.1), &[0.02, 0.05, 0.1, 0.2, 0.5, 1.0]);
+        // 13 points by 1-2-5: powers of ten only.
+        close(log_ticks(1e-6, 1.5e-2), &[1e-6, 1e-5, 1e-4, 1e-3, 1e-2]);
+        // Inside one decade: 1..9.
+        close(log_ticks(0.25, 0.45), &[0.3, 0.4]);
+        // 0.02..0.09, 0.1..0.9, 1.
+        assert_eq!(log_light_ticks(0.018, 1.1).len(), 8 + 9 + 1);
+    }
 
     #[test]
     fn tick_formats() {
