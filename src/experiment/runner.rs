@@ -42,8 +42,8 @@ impl SweepReport {
 }
 
 /// Run the jobs of `shard` that are not finished, `parallel` at a time,
-/// with the binary `exe`; then rewrite `runs.csv` over every finished job of
-/// the sweep (all shards).
+/// with the binary `exe`; after each job, rewrite `runs.csv` over every
+/// finished job of the sweep (all shards).
 pub fn run_jobs(
     jobs: &[Job],
     shard: Shard,
@@ -78,6 +78,9 @@ pub fn run_jobs(
     let next = AtomicUsize::new(0);
     let ran = Mutex::new(Vec::new());
     let failed = Mutex::new(Vec::new());
+    // runs.csv is brought up to date after every job, so a sweep that is
+    // killed (or read by `tables` midway) lists every run finished so far.
+    let csv_lock = Mutex::new(());
     std::thread::scope(|s| {
         for _ in 0..parallel.max(1).min(todo.len().max(1)) {
             s.spawn(|| loop {
@@ -91,6 +94,10 @@ pub fn run_jobs(
                         .expect("no poisoned lock")
                         .push((job.name.clone(), format!("{e:#}"))),
                 }
+                let _one_writer = csv_lock.lock().expect("no poisoned lock");
+                if let Err(e) = update_runs_csv(jobs, sweep_dir) {
+                    pb.println(format!("warning: runs.csv not updated: {e:#}"));
+                }
                 pb.inc(1);
             });
         }
@@ -98,6 +105,13 @@ pub fn run_jobs(
     pb.finish_and_clear();
     report.ran = ran.into_inner().expect("no poisoned lock");
     report.failed = failed.into_inner().expect("no poisoned lock");
+    report.stale = update_runs_csv(jobs, sweep_dir)?;
+    Ok(report)
+}
+
+/// Rewrite `runs.csv` over the finished jobs of the sweep (all shards);
+/// returns the finished runs in the folder that are not its jobs (stale).
+fn update_runs_csv(jobs: &[Job], sweep_dir: &Path) -> Result<Vec<PathBuf>> {
     let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     let current: HashSet<PathBuf> = jobs
         .iter()
@@ -107,9 +121,8 @@ pub fn run_jobs(
     let (records, stale): (Vec<_>, Vec<_>) = runs::collect(sweep_dir)?
         .into_iter()
         .partition(|r| current.contains(&canonical(&r.dir)));
-    report.stale = stale.into_iter().map(|r| r.dir).collect();
     runs::write_runs_csv(&records, sweep_dir, &sweep_dir.join("runs.csv"))?;
-    Ok(report)
+    Ok(stale.into_iter().map(|r| r.dir).collect())
 }
 
 /// One job: write its config into its folder and train from it, with the

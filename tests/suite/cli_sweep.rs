@@ -142,3 +142,45 @@ fn shards_then_restart_run_each_job_exactly_once() {
     );
     assert!(!csv.contains("lambda21=0.01"), "{csv}");
 }
+
+/// `runs.csv` is brought up to date after every job, not only at the end:
+/// while the sweep is still running it already lists the finished runs, so
+/// a sweep killed midway (or read by `tables`) loses none of them.
+#[test]
+fn runs_csv_lists_finished_runs_while_the_sweep_is_still_running() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sweep = setup(tmp.path());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ctr-run"))
+        .args(["sweep", "--quiet", "--jobs", "1", "--config", &sweep])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let csv = tmp.path().join("grid/runs.csv");
+    let seen_midway = loop {
+        if let Ok(text) = std::fs::read_to_string(&csv) {
+            // Read first, then check that the sweep had not finished yet.
+            if child.try_wait().unwrap().is_none() {
+                break Some(text);
+            }
+        }
+        if child.try_wait().unwrap().is_some() {
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    };
+    assert!(child.wait().unwrap().success());
+    let text = seen_midway.expect("runs.csv appeared only after the sweep ended");
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert!(!rows.is_empty() && rows.len() < 4, "{text}");
+    for row in rows {
+        let run = row.split("\",").next().unwrap().trim_start_matches('"');
+        assert!(
+            tmp.path()
+                .join("grid")
+                .join(run)
+                .join("metrics.json")
+                .is_file(),
+            "{run}"
+        );
+    }
+}
