@@ -1,4 +1,4 @@
-//! Atomic file output.
+//! Atomic file output, and removal that tolerates absent files.
 //!
 //! Every result file is written to a temporary sibling, flushed to disk and
 //! renamed over the target, so a crash or a full disk mid-write never leaves
@@ -34,6 +34,20 @@ where
     result.map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", path.display())))
 }
 
+/// Remove a file, or a folder with everything in it; one that does not
+/// exist is already removed, not an error.
+pub fn remove_if_present(path: &Path) -> io::Result<()> {
+    let removed = if path.is_dir() {
+        fs::remove_dir_all(path)
+    } else {
+        fs::remove_file(path)
+    };
+    match removed {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        r => r.map_err(|e| io::Error::new(e.kind(), format!("removing {}: {e}", path.display()))),
+    }
+}
+
 /// `dir/.name.tmp-PID`: same directory (so rename is atomic), hidden, and
 /// unique per process so concurrent sweep jobs never share a temporary.
 fn temp_sibling(path: &Path) -> PathBuf {
@@ -47,6 +61,22 @@ fn temp_sibling(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn removes_files_and_folders_and_accepts_absent_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("a.txt");
+        let d = dir.path().join("sub");
+        fs::write(&f, b"x").unwrap();
+        fs::create_dir_all(d.join("deeper")).unwrap();
+        fs::write(d.join("deeper/b.txt"), b"y").unwrap();
+        remove_if_present(&f).unwrap();
+        remove_if_present(&d).unwrap();
+        assert!(!f.exists() && !d.exists());
+        remove_if_present(&f).unwrap();
+        remove_if_present(&d).unwrap();
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
 
     #[test]
     fn replaces_whole_file_and_leaves_no_temporary() {

@@ -174,12 +174,7 @@ pub fn save(
 /// stale checkpoint with a higher batch number would otherwise outrank the
 /// new ones).
 pub fn clear(run_dir: &Path) -> Result<()> {
-    let dir = dir_of(run_dir);
-    match std::fs::remove_dir_all(&dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e).with_context(|| format!("removing {}", dir.display())),
-    }
+    Ok(crate::io::remove_if_present(&dir_of(run_dir))?)
 }
 
 /// Batch numbers of the checkpoint files in `dir` (either file), newest first.
@@ -205,12 +200,7 @@ pub fn list(dir: &Path) -> Vec<u64> {
 fn prune(dir: &Path) -> Result<()> {
     for b in list(dir).into_iter().skip(KEEP) {
         for ext in ["json", "safetensors"] {
-            let p = dir.join(format!("{}.{ext}", stem(b)));
-            match std::fs::remove_file(&p) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e).with_context(|| format!("removing {}", p.display())),
-            }
+            crate::io::remove_if_present(&dir.join(format!("{}.{ext}", stem(b))))?;
         }
     }
     Ok(())

@@ -20,7 +20,7 @@ use crate::checkpoint::{self, Checkpointer, Position};
 use crate::config::RunConfig;
 use crate::data::{self, Split};
 use crate::experiment::runs::Metrics;
-use crate::io::{write_atomic, write_atomic_with};
+use crate::io::{remove_if_present, write_atomic, write_atomic_with};
 use crate::train::{self, Progress, RowWindow, Trainer};
 
 /// The `[prune]` section of a run config.
@@ -116,7 +116,7 @@ pub fn run(cfg: &RunConfig, quiet: bool, resume: bool) -> Result<Vec<PruneOutcom
     if !resume {
         checkpoint::clear(&dir)?;
         for &r in &spec.finetune {
-            remove_dir_if_present(&fraction_dir(&dir, r))?;
+            remove_if_present(&fraction_dir(&dir, r))?;
         }
     }
     let total = data::count_rows(&cfg.data, Split::Train)?;
@@ -212,14 +212,6 @@ pub fn run(cfg: &RunConfig, quiet: bool, resume: bool) -> Result<Vec<PruneOutcom
     // every fraction is done, and as large as the table.
     checkpoint::clear(&dir)?;
     Ok(outcomes)
-}
-
-fn remove_dir_if_present(dir: &Path) -> Result<()> {
-    match std::fs::remove_dir_all(dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e).with_context(|| format!("removing {}", dir.display())),
-    }
 }
 
 /// Read every fraction back from its folder, write `prune.csv`, and make

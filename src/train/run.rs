@@ -342,11 +342,7 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions) -> Result<RunMetrics> {
 pub fn start_run_dir(cfg: &RunConfig, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("creating run folder {}", dir.display()))?;
-    match std::fs::remove_file(dir.join("metrics.json")) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e).context("removing the previous metrics.json"),
-    }
+    crate::io::remove_if_present(&dir.join("metrics.json"))?;
     write_atomic(&dir.join("config.toml"), cfg.to_toml().as_bytes())?;
     Ok(())
 }
