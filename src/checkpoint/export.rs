@@ -80,25 +80,21 @@ pub fn export(run_dir: &Path, out: &Path) -> Result<ExportReport> {
     }
     // With the min_count rule, scoring must know which raw features were
     // frequent in training (the rest map to their field's rare row).
-    let frequent: Vec<u64> = if cfg.data.min_count > 0 {
+    let frequent: Option<Vec<u64>> = if cfg.data.min_count > 0 {
         let set = crate::data::frequent_set(&cfg.data)
             .context("counting the run's frequent features (data.min_count)")?;
         let mut v: Vec<u64> = set.into_iter().collect();
         v.sort_unstable();
-        v
+        Some(v)
     } else {
-        Vec::new()
+        None
     };
     let mut entries = vec![
         Entry::new("keys", vec![keys.len()], Data::U64(&keys)),
         Entry::new("embeddings", vec![keys.len(), d], Data::F32(vec![&rows])),
     ];
-    if cfg.data.min_count > 0 {
-        entries.push(Entry::new(
-            "frequent_keys",
-            vec![frequent.len()],
-            Data::U64(&frequent),
-        ));
+    if let Some(f) = &frequent {
+        entries.push(Entry::new("frequent_keys", vec![f.len()], Data::U64(f)));
     }
     for (i, (p, (w, _, _))) in params.iter().zip(&snap.dense).enumerate() {
         if w.len() != p.rows * p.cols {

@@ -46,8 +46,7 @@ pub use config::{
     SyntheticConfig,
 };
 pub use error::{DataError, RowProblem};
-pub use hash::KeySet;
-pub use hash::{feature_key, fold_key, rare_key};
+pub use hash::{feature_key, fold_key, rare_key, KeySet};
 pub use inspect::{inspect, Inspection};
 pub use open::{
     count_rows, frequent_set, ground_truth, input_files, open, open_with_frequent, Split,

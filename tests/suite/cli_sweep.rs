@@ -2,20 +2,8 @@
 //! the missing jobs, and `runs.csv` collects every finished run.
 
 use std::path::Path;
-use std::process::Command;
 
-fn ctr_run(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_ctr-run"))
-        .args(args)
-        .output()
-        .expect("binary runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use crate::cli_common::{bin, ctr_run};
 
 fn setup(dir: &Path) -> String {
     std::fs::write(
@@ -150,7 +138,7 @@ fn shards_then_restart_run_each_job_exactly_once() {
 fn runs_csv_lists_finished_runs_while_the_sweep_is_still_running() {
     let tmp = tempfile::tempdir().unwrap();
     let sweep = setup(tmp.path());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ctr-run"))
+    let mut child = bin()
         .args(["sweep", "--quiet", "--jobs", "1", "--config", &sweep])
         .stdout(std::process::Stdio::null())
         .spawn()

@@ -3,19 +3,17 @@
 //! bad-config errors, and determinism (same config and seed twice, and
 //! 1 vs 2 threads).
 
+use crate::cli_common::bin;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const SAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../shared/datasets/avazu/avazu_train8k.csv"
 );
 
+/// `ctr-run ARGS`, successful or not (the bad-config tests expect failures).
 fn ctr_run(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_ctr-run"))
-        .args(args)
-        .output()
-        .expect("binary runs")
+    bin().args(args).output().expect("binary runs")
 }
 
 fn write_config(dir: &Path, name: &str, threads: usize, extra: &str) -> PathBuf {

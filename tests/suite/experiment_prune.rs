@@ -4,12 +4,9 @@
 //! pruning run killed at a random point resumes to the same results.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_ctr-run"))
-}
+use crate::cli_common::{bin, json, run_ok};
 
 /// A pruning run of an MLP with Adam on 60,000 synthetic Avazu rows
 /// (48,000 train), checkpoints every 20 batches, dropout on.
@@ -49,19 +46,6 @@ finetune = {finetune}
     p
 }
 
-fn train(args: &[&str]) {
-    let out = bin().args(args).output().expect("binary runs");
-    assert!(
-        out.status.success(),
-        "ctr-run {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
 /// `prune.csv` rows: (finetune, auc, logloss, nonzero, seen), as text so
 /// equality is exact.
 fn rows(run: &Path) -> Vec<Vec<String>> {
@@ -77,7 +61,7 @@ fn rows(run: &Path) -> Vec<Vec<String>> {
 fn every_fraction_reaches_the_target_and_the_shared_pass_changes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let all = write_config(tmp.path(), "all", "[0.0, 0.1, 0.3]");
-    train(&["train", "-q", "-c", all.to_str().unwrap()]);
+    run_ok(&["train", "-q", "-c", all.to_str().unwrap()]);
     let run = tmp.path().join("all");
     let table = rows(&run);
     assert_eq!(table.len(), 3);
@@ -102,7 +86,7 @@ fn every_fraction_reaches_the_target_and_the_shared_pass_changes_nothing() {
         // numbers, bit for bit.
         let name = format!("alone-{r}");
         let alone = write_config(tmp.path(), &name, &format!("[{r}]"));
-        train(&["train", "-q", "-c", alone.to_str().unwrap()]);
+        run_ok(&["train", "-q", "-c", alone.to_str().unwrap()]);
         let solo = rows(&tmp.path().join(&name));
         assert_eq!(solo.len(), 1);
         assert_eq!(solo[0], *row, "r={r}: shared pass vs alone");
@@ -125,7 +109,7 @@ fn a_pruning_run_killed_at_a_random_point_resumes_to_the_same_results() {
     let finetune = "[0.0, 0.2, 0.4]";
     let reference = write_config(tmp.path(), "reference", finetune);
     let t0 = Instant::now();
-    train(&["train", "-q", "-c", reference.to_str().unwrap()]);
+    run_ok(&["train", "-q", "-c", reference.to_str().unwrap()]);
     let took = t0.elapsed();
 
     let killed = write_config(tmp.path(), "killed", finetune);
@@ -157,7 +141,7 @@ fn a_pruning_run_killed_at_a_random_point_resumes_to_the_same_results() {
         .collect();
     eprintln!("killed after {delay:?} of {took:?}; fractions finished then: {done:?}");
     let wait = Instant::now();
-    train(&["train", "-q", "--resume", run.to_str().unwrap()]);
+    run_ok(&["train", "-q", "--resume", run.to_str().unwrap()]);
     assert!(wait.elapsed() < Duration::from_secs(600));
     assert_eq!(rows(&run), rows(&tmp.path().join("reference")));
     let (a, b) = (

@@ -3,7 +3,6 @@
 //! model, and `predict` reproduces the run's own test scores byte for byte.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use safetensors::SafeTensors;
 
@@ -12,18 +11,7 @@ const SAMPLE: &str = concat!(
     "/../shared/datasets/avazu/avazu_train8k.csv"
 );
 
-fn ctr_run(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_ctr-run"))
-        .args(args)
-        .output()
-        .expect("binary runs");
-    assert!(
-        out.status.success(),
-        "ctr-run {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use crate::cli_common::{bin, ctr_run};
 
 /// Train / test files cut from the sample (split by file, so the test file
 /// is exactly the run's test split).
@@ -203,7 +191,7 @@ fn export_of_a_run_without_checkpoints_says_how_to_get_one() {
         "[data]\ntrain = \"x.csv\"\n[model]\nkind = \"lr\"\n[optimizer]\nname = \"sgd\"\nlr = 0.1\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_ctr-run"))
+    let out = bin()
         .args(["export", "--run", tmp.path().join("r").to_str().unwrap()])
         .output()
         .unwrap();

@@ -4,7 +4,7 @@
 //! previous one with a warning, and still end exactly the same.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use ctr_run::rng::SplitMix64;
@@ -14,9 +14,7 @@ const SAMPLE: &str = concat!(
     "/../shared/datasets/avazu/avazu_train8k.csv"
 );
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_ctr-run"))
-}
+use crate::cli_common::{bin, json, run_ok};
 
 /// 12 epochs over the sample's 80% train split (~610 batches), checkpoint
 /// every 40 batches: long enough to be killed in the middle; dropout on so
@@ -55,18 +53,8 @@ checkpoint_every = 40
     p
 }
 
-fn train(args: &[&str]) -> std::process::Output {
-    let out = bin().args(args).output().expect("binary runs");
-    assert!(
-        out.status.success(),
-        "ctr-run {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 fn metrics(run: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(run.join("metrics.json")).unwrap()).unwrap()
+    json(&run.join("metrics.json"))
 }
 
 /// The run's outcome must match the reference exactly: metrics (bitwise,
@@ -130,7 +118,7 @@ fn sigkill_at_a_random_point_then_resume_matches_an_uninterrupted_run() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let reference = write_config(tmp.path(), "reference");
-    train(&["train", "-q", "-c", reference.to_str().unwrap()]);
+    run_ok(&["train", "-q", "-c", reference.to_str().unwrap()]);
 
     let killed = write_config(tmp.path(), "killed");
     let seed = std::time::SystemTime::now()
@@ -171,7 +159,7 @@ fn sigkill_at_a_random_point_then_resume_matches_an_uninterrupted_run() {
         checkpoint_files(&run).iter().map(|p| p.file_name().unwrap().to_owned()).collect::<Vec<_>>()
     );
 
-    let out = train(&["train", "-q", "--resume", run.to_str().unwrap()]);
+    let out = run_ok(&["train", "-q", "--resume", run.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("resuming from"), "{stderr}");
     assert_same_outcome(&tmp.path().join("reference"), &run);
@@ -185,9 +173,9 @@ fn sigkill_at_a_random_point_then_resume_matches_an_uninterrupted_run() {
 fn fallback_case(name: &str, damage: impl Fn(&Path)) {
     let tmp = tempfile::tempdir().unwrap();
     let reference = write_config(tmp.path(), "reference");
-    train(&["train", "-q", "-c", reference.to_str().unwrap()]);
+    run_ok(&["train", "-q", "-c", reference.to_str().unwrap()]);
     let cfg = write_config(tmp.path(), name);
-    train(&["train", "-q", "-c", cfg.to_str().unwrap()]);
+    run_ok(&["train", "-q", "-c", cfg.to_str().unwrap()]);
     let run = tmp.path().join(name);
     let files = checkpoint_files(&run);
     assert_eq!(files.len(), 4, "{files:?}");
@@ -197,7 +185,7 @@ fn fallback_case(name: &str, damage: impl Fn(&Path)) {
     damage(&newest);
     std::fs::remove_file(run.join("metrics.json")).unwrap();
 
-    let out = train(&["train", "-q", "--resume", run.to_str().unwrap()]);
+    let out = run_ok(&["train", "-q", "--resume", run.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("warning: checkpoint")
@@ -245,7 +233,7 @@ fn resume_with_every_checkpoint_damaged_is_an_error() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let cfg = write_config(tmp.path(), "broken");
-    train(&["train", "-q", "-c", cfg.to_str().unwrap()]);
+    run_ok(&["train", "-q", "-c", cfg.to_str().unwrap()]);
     let run = tmp.path().join("broken");
     for p in checkpoint_files(&run) {
         if p.extension().is_some_and(|e| e == "json") {
@@ -268,7 +256,7 @@ fn sigterm_saves_a_checkpoint_at_a_batch_boundary_and_resume_matches() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let reference = write_config(tmp.path(), "reference");
-    train(&["train", "-q", "-c", reference.to_str().unwrap()]);
+    run_ok(&["train", "-q", "-c", reference.to_str().unwrap()]);
     let cfg = write_config(tmp.path(), "termed");
     let child = bin()
         .args(["train", "-q", "-c", cfg.to_str().unwrap()])
@@ -296,7 +284,7 @@ fn sigterm_saves_a_checkpoint_at_a_batch_boundary_and_resume_matches() {
         assert!(stderr.contains("--resume"), "{stderr}");
         assert!(!run.join("metrics.json").exists());
     }
-    let out = train(&["train", "-q", "--resume", run.to_str().unwrap()]);
+    let out = run_ok(&["train", "-q", "--resume", run.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("resuming from"));
     assert_same_outcome(&tmp.path().join("reference"), &run);
 }
@@ -367,8 +355,8 @@ checkpoint_every = 17
             p
         };
         let (a, b) = (format!("{name}-ref"), format!("{name}-res"));
-        train(&["train", "-q", "-c", write(&a).to_str().unwrap()]);
-        train(&["train", "-q", "-c", write(&b).to_str().unwrap()]);
+        run_ok(&["train", "-q", "-c", write(&a).to_str().unwrap()]);
+        run_ok(&["train", "-q", "-c", write(&b).to_str().unwrap()]);
         let run = tmp.path().join(&b);
         // Drop the final checkpoint: resume from the one before, mid-epoch.
         let files = checkpoint_files(&run);
@@ -377,7 +365,7 @@ checkpoint_every = 17
             std::fs::remove_file(f).unwrap();
         }
         std::fs::remove_file(run.join("metrics.json")).unwrap();
-        let out = train(&["train", "-q", "--resume", run.to_str().unwrap()]);
+        let out = run_ok(&["train", "-q", "--resume", run.to_str().unwrap()]);
         assert!(String::from_utf8_lossy(&out.stderr).contains("resuming from"));
         let (ma, mb) = (metrics(&tmp.path().join(&a)), metrics(&run));
         for key in [
