@@ -48,6 +48,26 @@ pub fn remove_if_present(path: &Path) -> io::Result<()> {
     }
 }
 
+/// Remove the temporaries that killed processes left in `dir` (a SIGKILL
+/// mid-write cannot clean up after itself); this process's own are kept.
+pub fn remove_stale_temporaries(dir: &Path) -> io::Result<()> {
+    let own = format!(".tmp-{}", std::process::id());
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_temporary = name.starts_with('.')
+            && name
+                .rsplit_once(".tmp-")
+                .is_some_and(|(_, pid)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()));
+        if is_temporary && !name.ends_with(&own) {
+            remove_if_present(&entry.path())?;
+        }
+    }
+    Ok(())
+}
+
 /// `dir/.name.tmp-PID`: same directory (so rename is atomic), hidden, and
 /// unique per process so concurrent sweep jobs never share a temporary.
 fn temp_sibling(path: &Path) -> PathBuf {
@@ -86,6 +106,32 @@ mod tests {
         write_atomic(&p, b"second").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"second");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn stale_temporaries_of_other_processes_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let own = temp_sibling(&d.join("a.json"));
+        for name in [".b.json.tmp-1", ".c.safetensors.tmp-424242"] {
+            fs::write(d.join(name), b"partial").unwrap();
+        }
+        for name in ["keep.json", ".hidden", "x.tmp-12", ".y.tmp-12a"] {
+            fs::write(d.join(name), b"kept").unwrap();
+        }
+        fs::write(&own, b"in progress").unwrap();
+        remove_stale_temporaries(d).unwrap();
+        let mut left: Vec<String> = fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        let own_name = own.file_name().unwrap().to_str().unwrap().to_owned();
+        let mut want = vec![".hidden", ".y.tmp-12a", "keep.json", "x.tmp-12", &own_name];
+        want.sort();
+        assert_eq!(left, want);
+        // An absent folder is nothing to clean.
+        remove_stale_temporaries(&d.join("absent")).unwrap();
     }
 
     #[test]

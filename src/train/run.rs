@@ -343,6 +343,11 @@ pub fn start_run_dir(cfg: &RunConfig, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("creating run folder {}", dir.display()))?;
     crate::io::remove_if_present(&dir.join("metrics.json"))?;
+    // A run killed mid-write (SIGKILL, power loss) left partial temporaries.
+    for d in [dir.to_path_buf(), checkpoint::dir_of(dir)] {
+        crate::io::remove_stale_temporaries(&d)
+            .with_context(|| format!("cleaning {}", d.display()))?;
+    }
     write_atomic(&dir.join("config.toml"), cfg.to_toml().as_bytes())?;
     Ok(())
 }

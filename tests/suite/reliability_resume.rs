@@ -184,6 +184,11 @@ fn fallback_case(name: &str, damage: impl Fn(&Path)) {
     let previous = files[0].file_name().unwrap().to_string_lossy().into_owned();
     damage(&newest);
     std::fs::remove_file(run.join("metrics.json")).unwrap();
+    // A write that a SIGKILL cut short leaves its temporary behind.
+    let stale = run
+        .join("checkpoints")
+        .join(".checkpoint-0000000999.safetensors.tmp-1");
+    std::fs::write(&stale, b"partial").unwrap();
 
     let out = run_ok(&["train", "-q", "--resume", run.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -200,6 +205,11 @@ fn fallback_case(name: &str, damage: impl Fn(&Path)) {
         "{stderr}"
     );
     assert_same_outcome(&tmp.path().join("reference"), &run);
+    assert!(
+        !stale.exists(),
+        "the killed run's temporary was not removed"
+    );
+    assert_eq!(checkpoint_files(&run).len(), 4);
 }
 
 #[test]
