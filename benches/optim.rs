@@ -14,6 +14,7 @@
 //! Run: `cargo bench --bench optim`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use ctr_run::embedding::advise_huge_pages;
 use ctr_run::optim::core::prefetch;
 use ctr_run::optim::{Optimizer, OptimizerConfig, OptimizerName};
 use ctr_run::rng::SplitMix64;
@@ -30,23 +31,8 @@ const AHEAD: usize = 16;
 /// the TLB misses of random row access. What an embedding store can do.
 fn huge_vec<T>(n: usize, huge: bool, mut f: impl FnMut() -> T) -> Vec<T> {
     let mut v: Vec<T> = Vec::with_capacity(n);
-    #[cfg(target_os = "linux")]
     if huge {
-        let bytes = n * std::mem::size_of::<T>();
-        let start = v.as_ptr() as usize;
-        let aligned = (start + (1 << 21) - 1) & !((1 << 21) - 1);
-        let end = (start + bytes) & !((1 << 21) - 1);
-        if end > aligned {
-            // SAFETY: advice on a range inside our own allocation; it
-            // changes no memory contents.
-            unsafe {
-                libc::madvise(
-                    aligned as *mut libc::c_void,
-                    end - aligned,
-                    libc::MADV_HUGEPAGE,
-                )
-            };
-        }
+        advise_huge_pages(&v);
     }
     v.extend((0..n).map(|_| f()));
     v

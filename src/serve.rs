@@ -18,8 +18,8 @@ use crate::checkpoint::tensors::Tensors;
 use crate::config::RunConfig;
 use crate::data::{Batch, DataConfig, Format, KeySet, Split};
 use crate::embedding::{EmbeddingStore, RowInit, Touched};
-use crate::model::{self, Input, Model};
-use crate::train::sigmoid;
+use crate::model::{self, Model};
+use crate::train::{score_known, sigmoid};
 
 /// A model loaded from an exported file.
 pub struct ServingModel {
@@ -135,15 +135,14 @@ impl ServingModel {
 
     /// Logits of one batch.
     pub fn logits(&mut self, batch: &Batch, out: &mut Vec<f32>) -> Result<()> {
-        self.store
-            .gather_known(batch, &mut self.touched, &mut self.emb);
-        let input = Input {
-            batch: batch.len,
-            emb: &self.emb,
-            dense: &batch.dense,
-        };
-        self.model.logits(&input, out)?;
-        Ok(())
+        score_known(
+            &*self.model,
+            &mut self.store,
+            batch,
+            &mut self.touched,
+            &mut self.emb,
+            out,
+        )
     }
 
     /// The data config that reads every row of `file` with the run's schema

@@ -129,14 +129,5 @@ pub fn run(args: &PruneArgs) -> Result<()> {
         r.failed.len(),
         sweep_dir.display()
     );
-    if let Some(note) = r.stale_note(&sweep_dir) {
-        println!("{note}");
-    }
-    if !r.failed.is_empty() {
-        for (name, err) in &r.failed {
-            eprintln!("failed: {name}: {err}");
-        }
-        bail!("{} runs failed", r.failed.len());
-    }
-    Ok(())
+    r.conclude(&sweep_dir)
 }

@@ -66,18 +66,5 @@ pub fn run(args: &SweepArgs) -> Result<()> {
         r.failed.len(),
         sweep_dir.display()
     );
-    if let Some(note) = r.stale_note(&sweep_dir) {
-        println!("{note}");
-    }
-    for (name, err) in &r.failed {
-        eprintln!("failed: {name}: {err}");
-    }
-    if !r.failed.is_empty() {
-        anyhow::bail!(
-            "{} of {} runs failed",
-            r.failed.len(),
-            r.ran.len() + r.failed.len()
-        );
-    }
-    Ok(())
+    r.conclude(&sweep_dir)
 }

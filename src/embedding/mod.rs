@@ -435,12 +435,21 @@ fn new_chunk(n: usize) -> Box<[f32]> {
     // Zeroed by calloc: fresh memory is not touched until rows are written,
     // so a partly used chunk costs only its used pages.
     let v: Vec<f32> = vec![0.0; n];
+    advise_huge_pages(&v);
+    v.into_boxed_slice()
+}
+
+/// Ask the kernel to back the whole-2-MiB-page part of `v`'s allocation
+/// (its capacity, so before first touch too) with transparent huge pages.
+/// Advice only: on kernels or systems without them, nothing changes.
+#[allow(clippy::ptr_arg)] // the capacity, not only the length, is advised
+pub fn advise_huge_pages<T>(v: &Vec<T>) {
     #[cfg(target_os = "linux")]
     {
         const HUGE: usize = 1 << 21;
         let start = v.as_ptr() as usize;
         let aligned = (start + HUGE - 1) & !(HUGE - 1);
-        let end = (start + n * 4) & !(HUGE - 1);
+        let end = (start + v.capacity() * std::mem::size_of::<T>()) & !(HUGE - 1);
         if end > aligned {
             // SAFETY: advice on a range inside our own allocation; it
             // changes no memory contents.
@@ -453,7 +462,8 @@ fn new_chunk(n: usize) -> Box<[f32]> {
             };
         }
     }
-    v.into_boxed_slice()
+    #[cfg(not(target_os = "linux"))]
+    let _ = v;
 }
 
 /// Rows ahead whose memory is requested before they are updated or read:

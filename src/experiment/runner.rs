@@ -28,16 +28,28 @@ pub struct SweepReport {
 }
 
 impl SweepReport {
-    /// A line about the stale runs, if any.
-    pub fn stale_note(&self, sweep_dir: &Path) -> Option<String> {
-        (!self.stale.is_empty()).then(|| {
-            format!(
+    /// Say what a summary line leaves out: the stale runs, if any, and each
+    /// failed job; an error if any job failed.
+    pub fn conclude(&self, sweep_dir: &Path) -> Result<()> {
+        if let Some(first) = self.stale.first() {
+            println!(
                 "note: {} finished runs under {} are not jobs of this sweep (an old grid value or config), e.g. {}: kept on disk, left out of runs.csv and of `ctr-run tables`",
                 self.stale.len(),
                 sweep_dir.display(),
-                self.stale[0].display()
-            )
-        })
+                first.display()
+            );
+        }
+        for (name, err) in &self.failed {
+            eprintln!("failed: {name}: {err}");
+        }
+        if !self.failed.is_empty() {
+            anyhow::bail!(
+                "{} of {} runs failed",
+                self.failed.len(),
+                self.ran.len() + self.failed.len()
+            );
+        }
+        Ok(())
     }
 }
 

@@ -308,29 +308,22 @@ mod tests {
             "[data]\nformat = \"avazu\"\n[data.synthetic]\nrows = 100\n[model]\nkind = \"lr\"\n[optimizer]\nname = \"adam\"\n",
         )
         .unwrap();
+        let job_names = |text: &str| -> Vec<String> {
+            std::fs::write(dir.path().join("s.toml"), text).unwrap();
+            let (cfg, base) = SweepConfig::load(&dir.path().join("s.toml")).unwrap();
+            cfg.jobs(&base)
+                .unwrap()
+                .into_iter()
+                .map(|j| j.name)
+                .collect()
+        };
         let text = "base = \"base.toml\"\nrepeats = 2\n[[points]]\n\"optimizer.lr\" = 0.5\n";
-        std::fs::write(dir.path().join("s.toml"), text).unwrap();
-        let (cfg, base) = SweepConfig::load(&dir.path().join("s.toml")).unwrap();
-        let names: Vec<String> = cfg
-            .jobs(&base)
-            .unwrap()
-            .into_iter()
-            .map(|j| j.name)
-            .collect();
         assert_eq!(
-            names,
+            job_names(text),
             ["optimizer.lr=0.5,seed=1", "optimizer.lr=0.5,seed=2"]
         );
         let no_points = "base = \"base.toml\"\nrepeats = 1\n";
-        std::fs::write(dir.path().join("s.toml"), no_points).unwrap();
-        let (cfg, base) = SweepConfig::load(&dir.path().join("s.toml")).unwrap();
-        let names: Vec<String> = cfg
-            .jobs(&base)
-            .unwrap()
-            .into_iter()
-            .map(|j| j.name)
-            .collect();
-        assert_eq!(names, ["seed=1"]);
+        assert_eq!(job_names(no_points), ["seed=1"]);
     }
 
     #[test]

@@ -15,4 +15,4 @@ pub use run::{
     start_run_dir, train_window, train_window_with, write_predictions, CurvePoint, Evaluation,
     Progress, RowWindow, RunMetrics, RunOptions,
 };
-pub use step::Trainer;
+pub use step::{score_known, Trainer};

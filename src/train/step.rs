@@ -40,6 +40,27 @@ pub struct Trainer {
     pub times: PhaseTimes,
 }
 
+/// Logits of `batch` from `store` and `model`, creating no row (keys unseen
+/// in training read as zeros). Evaluation and `ctr-run predict` both score
+/// through this, which is what makes predict reproduce a run's scores.
+pub fn score_known(
+    model: &dyn Model,
+    store: &mut EmbeddingStore,
+    batch: &Batch,
+    touched: &mut Touched,
+    emb: &mut Vec<f32>,
+    out: &mut Vec<f32>,
+) -> Result<()> {
+    store.gather_known(batch, touched, emb);
+    let input = Input {
+        batch: batch.len,
+        emb,
+        dense: &batch.dense,
+    };
+    model.logits(&input, out)?;
+    Ok(())
+}
+
 #[derive(Default)]
 struct HessianBuffers {
     z_rows: Vec<f32>,
@@ -319,15 +340,14 @@ impl Trainer {
 
     /// Logits of a batch without training; keys unseen in training read as zeros.
     pub fn logits(&mut self, batch: &Batch, out: &mut Vec<f32>) -> Result<()> {
-        self.store
-            .gather_known(batch, &mut self.touched, &mut self.emb);
-        let input = Input {
-            batch: batch.len,
-            emb: &self.emb,
-            dense: &batch.dense,
-        };
-        self.model.logits(&input, out)?;
-        Ok(())
+        score_known(
+            &*self.model,
+            &mut self.store,
+            batch,
+            &mut self.touched,
+            &mut self.emb,
+            out,
+        )
     }
 
     /// Feature rate: non-zero rows over rows seen in training (SPEC 6).

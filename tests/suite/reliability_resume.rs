@@ -4,7 +4,7 @@
 //! previous one with a warning, and still end exactly the same.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use ctr_run::rng::SplitMix64;
@@ -103,6 +103,33 @@ fn checkpoint_files(run: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// Start training `cfg` (whose run folder is `run`) in the background and
+/// return once its first checkpoint is complete (its sidecar is written last).
+fn spawn_until_first_checkpoint(cfg: &Path, run: &Path, stderr: Stdio) -> Child {
+    let mut child = bin()
+        .args(["train", "-q", "-c", cfg.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while !checkpoint_files(run)
+        .iter()
+        .any(|p| p.extension().is_some_and(|e| e == "json"))
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "no checkpoint appeared"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended without a checkpoint"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    child
+}
+
 fn have_sample() -> bool {
     let ok = Path::new(SAMPLE).exists();
     if !ok {
@@ -126,29 +153,8 @@ fn sigkill_at_a_random_point_then_resume_matches_an_uninterrupted_run() {
         .unwrap()
         .subsec_nanos() as u64;
     let mut rng = SplitMix64::new(seed);
-    let mut child = bin()
-        .args(["train", "-q", "-c", killed.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
     let run = tmp.path().join("killed");
-    let t0 = Instant::now();
-    // Wait for the first complete checkpoint (its sidecar is written last).
-    while !checkpoint_files(&run)
-        .iter()
-        .any(|p| p.extension().is_some_and(|e| e == "json"))
-    {
-        assert!(
-            t0.elapsed() < Duration::from_secs(60),
-            "no checkpoint appeared"
-        );
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the run ended without a checkpoint"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    let mut child = spawn_until_first_checkpoint(&killed, &run, Stdio::null());
     let delay = rng.below(150);
     std::thread::sleep(Duration::from_millis(delay));
     child.kill().unwrap(); // SIGKILL on Unix
@@ -268,21 +274,8 @@ fn sigterm_saves_a_checkpoint_at_a_batch_boundary_and_resume_matches() {
     let reference = write_config(tmp.path(), "reference");
     run_ok(&["train", "-q", "-c", reference.to_str().unwrap()]);
     let cfg = write_config(tmp.path(), "termed");
-    let child = bin()
-        .args(["train", "-q", "-c", cfg.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     let run = tmp.path().join("termed");
-    let t0 = Instant::now();
-    while checkpoint_files(&run).is_empty() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(60),
-            "no checkpoint appeared"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    let child = spawn_until_first_checkpoint(&cfg, &run, Stdio::piped());
     // SAFETY: signalling our own child process.
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
     let out = child.wait_with_output().unwrap();
