@@ -190,3 +190,57 @@ impl LineReader {
         Ok(self.next_line()?.is_some())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compressed_formats_by_magic() {
+        assert_eq!(other_compression(b"BZh91AY&SYxx"), Some("bzip2"));
+        assert_eq!(
+            other_compression(b"BZh9\x17\x72\x45\x38\x50\x90"),
+            Some("bzip2")
+        );
+        assert_eq!(other_compression(b"BZh9,x\n"), None);
+        assert_eq!(other_compression(b"BZh"), None);
+        assert_eq!(other_compression(b"\xfd7zXZ\x00\x00"), Some("xz"));
+        assert_eq!(other_compression(b"\x28\xb5\x2f\xfd"), Some("zstd"));
+        assert_eq!(other_compression(b"PK\x03\x04"), Some("zip"));
+        assert_eq!(other_compression(b"7z\xbc\xaf\x27\x1c"), Some("7z"));
+        assert_eq!(other_compression(b"\x04\x22\x4d\x18"), Some("lz4"));
+        assert_eq!(other_compression(b"\x1f\x8b\x08"), None);
+        assert_eq!(other_compression(b"id,click,hour"), None);
+        assert_eq!(other_compression(b""), None);
+    }
+
+    #[test]
+    fn bom_is_skipped_on_the_first_line_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("b.csv");
+        std::fs::write(&p, b"\xef\xbb\xbfa,b\r\n\xef\xbb\xbfc\n").unwrap();
+        let mut r = LineReader::open(&p).unwrap();
+        assert_eq!(r.next_line().unwrap(), Some(&b"a,b"[..]));
+        assert_eq!(r.next_line().unwrap(), Some(&b"\xef\xbb\xbfc"[..]));
+        assert_eq!(r.next_line().unwrap(), None);
+    }
+
+    #[test]
+    fn only_regular_files_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            check_regular(dir.path()).unwrap_err().to_string(),
+            format!("{}: is a directory, not a data file", dir.path().display())
+        );
+        assert!(check_regular(Path::new("/dev/null"))
+            .unwrap_err()
+            .to_string()
+            .ends_with("/dev/null: is a device; ctr-run reads its input more than once (schema, split, passes): write it to a file first"));
+        assert_eq!(
+            check_regular(&dir.path().join("absent"))
+                .unwrap_err()
+                .to_string(),
+            format!("{}: file not found", dir.path().join("absent").display())
+        );
+    }
+}
