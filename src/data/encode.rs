@@ -40,8 +40,8 @@ fn parse_int(b: &[u8]) -> Result<i128, IntError> {
         if d > 9 {
             return Err(IntError::NotInt);
         }
-        // Checked only past 19 digits' worth; the common short values pay
-        // one compare per digit.
+        // An overflow is remembered, not returned: a later non-digit still
+        // makes the cell "not an integer" rather than "out of range".
         match v.checked_mul(10).and_then(|x| x.checked_add(d as u64)) {
             Some(x) => v = x,
             None => overflow = true,
