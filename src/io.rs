@@ -1,4 +1,5 @@
-//! Atomic file output, and removal that tolerates absent files.
+//! Atomic file output, removal that tolerates absent files, and the
+//! standard output of the commands (which a closed pipe does not stop).
 //!
 //! Every result file is written to a temporary sibling, flushed to disk and
 //! renamed over the target, so a crash or a full disk mid-write never leaves
@@ -8,6 +9,34 @@
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+
+/// Print a line on standard output, like `println!`, which panics when
+/// stdout is closed (`ctr-run ... | head -1`). A closed pipe means nobody
+/// reads the report any more, not that the work should stop: the rest of
+/// the output is dropped quietly and the command finishes (exit status 0).
+/// Any other write error is said once on stderr.
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::io::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// What `outln!` writes with; see there.
+pub fn write_stdout(args: std::fmt::Arguments) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static CLOSED: AtomicBool = AtomicBool::new(false);
+    if CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut out = io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.flush()) {
+        CLOSED.store(true, Ordering::Relaxed);
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            eprintln!("warning: standard output: {e}; the rest of the report is not printed");
+        }
+    }
+}
 
 /// Write `bytes` to `path` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {

@@ -55,8 +55,29 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            eprintln!("error: {}", error_text(&e));
+            // The shell's status for "stopped by SIGINT/SIGTERM": a run or
+            // sweep that caught the signal to checkpoint first still says so.
+            if ctr_run::checkpoint::interrupted() {
+                ExitCode::from(130)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
+}
+
+/// The error and its causes, `outer: inner: ...`, each text once: a message
+/// that already ends with its cause's text (an error type that prints its
+/// source) does not get it again.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !text.ends_with(&c) {
+            text.push_str(": ");
+            text.push_str(&c);
+        }
+    }
+    text
 }

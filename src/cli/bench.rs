@@ -105,23 +105,27 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             .total_cmp(&b.train_samples_per_second)
     });
     let m = &runs[runs.len() / 2];
-    println!(
+    crate::outln!(
         "{} + {} | {} threads, batch {} | {} train samples",
-        args.model, args.optimizer, args.threads, args.batch, m.train_samples
+        args.model,
+        args.optimizer,
+        args.threads,
+        args.batch,
+        m.train_samples
     );
-    println!(
+    crate::outln!(
         "throughput (median of {}): {:.0} samples/s",
         runs.len(),
         m.train_samples_per_second
     );
-    println!("per-phase time (us per sample):");
+    crate::outln!("per-phase time (us per sample):");
     let samples = m.train_samples.max(1) as f64;
     for (phase, secs) in m.phases.rows() {
         if phase != "evaluate" && secs > 0.0 {
-            println!("  {phase:<18} {:>8.3}", secs * 1e6 / samples);
+            crate::outln!("  {phase:<18} {:>8.3}", secs * 1e6 / samples);
         }
     }
-    println!(
+    crate::outln!(
         "test: AUC {}  logloss {:.5}  feature rate {:.4}",
         m.auc
             .map(|a| format!("{a:.5}"))
@@ -130,7 +134,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         m.feature_rate
     );
     let rows = m.embedding_rows.max(1) as f64;
-    println!(
+    crate::outln!(
         "embedding memory: {} rows, {:.1} B/row needed (weights + slots), {:.1} B/row held ({:.3}x); peak RSS {:.1} MiB",
         m.embedding_rows,
         m.embedding_needed_bytes as f64 / rows,

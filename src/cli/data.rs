@@ -74,27 +74,30 @@ fn run_inspect(a: &InspectArgs) -> anyhow::Result<()> {
     let t = std::time::Instant::now();
     let r = inspect(&cfg, &a.file)?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(());
     }
-    println!("file        {}", r.file);
-    println!("rows        {}", r.rows);
-    println!("clicks      {} (rate {:.4})", r.clicks, r.click_rate);
-    println!("bad rows    {}", r.bad_rows);
+    crate::outln!("file        {}", r.file);
+    crate::outln!("rows        {}", r.rows);
+    crate::outln!("clicks      {} (rate {:.4})", r.clicks, r.click_rate);
+    crate::outln!("bad rows    {}", r.bad_rows);
     for e in &r.first_errors {
-        println!("  {e}");
+        crate::outln!("  {e}");
     }
-    println!("features    {} (distinct (field, value) pairs)", r.features);
-    println!("{:<18} {:>12}", "field", "distinct");
+    crate::outln!("features    {} (distinct (field, value) pairs)", r.features);
+    crate::outln!("{:<18} {:>12}", "field", "distinct");
     for (name, n) in &r.distinct {
-        println!("{name:<18} {n:>12}");
+        crate::outln!("{name:<18} {n:>12}");
     }
     if !r.dense.is_empty() {
-        println!("{:<18} {:>12} {:>12} {:>12}", "dense", "min", "max", "mean");
+        crate::outln!("{:<18} {:>12} {:>12} {:>12}", "dense", "min", "max", "mean");
         for d in &r.dense {
-            println!(
+            crate::outln!(
                 "{:<18} {:>12.4} {:>12.4} {:>12.4}",
-                d.name, d.min, d.max, d.mean
+                d.name,
+                d.min,
+                d.max,
+                d.mean
             );
         }
     }

@@ -30,14 +30,14 @@ pub fn run(args: &ExportArgs) -> Result<()> {
             r.batches
         );
     }
-    println!(
+    crate::outln!(
         "{}: {} of {} embedding rows kept (non-zero), {} bytes",
         out.display(),
         r.kept_rows,
         r.seen_rows,
         r.bytes
     );
-    println!(
+    crate::outln!(
         "dense model (every row): {} bytes; the sparse model is {:.1}% of it ({:.2}x smaller)",
         r.dense_bytes,
         100.0 * r.bytes as f64 / r.dense_bytes.max(1) as f64,

@@ -67,7 +67,7 @@ pub fn run(args: &GenArgs) -> anyhow::Result<()> {
         .filter(|f| f.informative)
         .map(|f| f.name.as_str())
         .collect();
-    println!(
+    crate::outln!(
         "wrote {} rows ({} clicks, rate {:.4}; target {:.4}) to {} in {:.1}s",
         truth.rows,
         truth.clicks,
@@ -76,7 +76,7 @@ pub fn run(args: &GenArgs) -> anyhow::Result<()> {
         args.out.display(),
         t.elapsed().as_secs_f64()
     );
-    println!("informative fields: {}", informative.join(", "));
+    crate::outln!("informative fields: {}", informative.join(", "));
     let dense: Vec<&str> = truth
         .dense
         .iter()
@@ -84,9 +84,9 @@ pub fn run(args: &GenArgs) -> anyhow::Result<()> {
         .map(|d| d.name.as_str())
         .collect();
     if !dense.is_empty() {
-        println!("informative integer columns: {}", dense.join(", "));
+        crate::outln!("informative integer columns: {}", dense.join(", "));
     }
-    println!(
+    crate::outln!(
         "informative features: {}; ground truth: {}",
         informative_keys(&truth).len(),
         truth_path(&args.out).display()

@@ -35,7 +35,7 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     let auc = crate::metrics::auc(&s.scores, &s.labels)
         .map(|a| format!("{a:.5}"))
         .unwrap_or_else(|| "n/a".into());
-    println!(
+    crate::outln!(
         "{} rows scored with {} embedding rows: AUC {auc}  logloss {:.5}{} -> {}",
         s.scores.len(),
         m.rows(),

@@ -57,7 +57,7 @@ pub fn run(args: &PruneArgs) -> Result<()> {
         let outcomes = prune::run(&cfg, args.quiet, false)?;
         for o in &outcomes {
             let m = &o.metrics;
-            println!(
+            crate::outln!(
                 "r={:<4} AUC {}  logloss {:.5}  feature rate {:.4}",
                 o.finetune,
                 m.auc
@@ -67,7 +67,7 @@ pub fn run(args: &PruneArgs) -> Result<()> {
                 m.feature_rate
             );
         }
-        println!("results in {}", cfg.run_dir().display());
+        crate::outln!("results in {}", cfg.run_dir().display());
         return Ok(());
     }
     let Some(dir) = &args.match_runs else {
@@ -120,7 +120,7 @@ pub fn run(args: &PruneArgs) -> Result<()> {
     let sweep_dir = output.parent().unwrap_or(&output).to_path_buf();
     let exe = std::env::current_exe()?;
     let r = run_jobs(&jobs, args.shard, args.jobs, &exe, &sweep_dir, args.quiet)?;
-    println!(
+    crate::outln!(
         "prune: {} matched settings, {} jobs ({} already finished, {} ran, {} failed); runs.csv in {}",
         rates.len(),
         r.in_shard,

@@ -47,14 +47,24 @@ pub fn run(args: &SweepArgs) -> Result<()> {
             } else {
                 "to run"
             };
-            println!("{:>4}  {:<8}  {}", j.index, state, j.dir().display());
+            crate::outln!("{:>4}  {:<8}  {}", j.index, state, j.dir().display());
         }
         return Ok(());
     }
     let exe = std::env::current_exe()?;
     let parallel = args.jobs.unwrap_or(cfg.jobs);
+    // A signal stops the sweep between jobs (see run_jobs), and main exits 130.
+    let signals = crate::checkpoint::SignalGuard::install();
     let r = run_jobs(&jobs, args.shard, parallel, &exe, &sweep_dir, args.quiet)?;
-    println!(
+    drop(signals);
+    if crate::checkpoint::interrupted() {
+        anyhow::bail!(
+            "sweep interrupted: {} jobs ran, {} failed or stopped; run it again to continue",
+            r.ran.len(),
+            r.failed.len()
+        );
+    }
+    crate::outln!(
         "sweep {}: {} jobs, {} in shard {}/{}, {} already finished, {} ran, {} failed; runs.csv in {}",
         cfg.name,
         r.total,

@@ -20,23 +20,23 @@ pub fn run(args: &TablesArgs) -> Result<()> {
     let out = args.out.clone().unwrap_or_else(|| args.runs.join("tables"));
     let r = write_report(&args.runs, &out)?;
     for t in &r.tables {
-        println!("table   {}.{{md,tex,csv}}", t.display());
+        crate::outln!("table   {}.{{md,tex,csv}}", t.display());
     }
     for f in &r.figures {
-        println!("figure  {}.{{svg,png}}", f.display());
+        crate::outln!("figure  {}.{{svg,png}}", f.display());
     }
     for c in &r.claims {
-        println!("claim   {c}");
+        crate::outln!("claim   {c}");
     }
     if let Some(first) = r.stale.first() {
-        println!(
+        crate::outln!(
             "note: left out {} finished runs that their sweep's runs.csv no longer lists (an old grid value or config), e.g. {}",
             r.stale.len(),
             first.display()
         );
     }
     if r.tables.is_empty() && r.figures.is_empty() {
-        println!(
+        crate::outln!(
             "no finished runs in the expected sweep folders under {}",
             args.runs.display()
         );

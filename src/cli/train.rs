@@ -51,7 +51,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     super::init_threads(cfg.threads);
     if cfg.prune.is_some() {
         crate::experiment::prune::run(&cfg, args.quiet, args.resume.is_some())?;
-        println!("results in {}", cfg.run_dir().display());
+        crate::outln!("results in {}", cfg.run_dir().display());
         return Ok(());
     }
     let m = train::run(
@@ -66,7 +66,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         .auc
         .map(|a| format!("{a:.5}"))
         .unwrap_or_else(|| "n/a (one class)".into());
-    println!(
+    crate::outln!(
         "{}: AUC {auc}  logloss {:.5}  feature rate {:.4} ({} of {} features)  {} train samples in {:.1}s ({:.0}/s)",
         m.run,
         m.logloss,
@@ -82,7 +82,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             x.map(|x| format!("{:.1}%", 100.0 * x))
                 .unwrap_or_else(|| "n/a".into())
         };
-        println!(
+        crate::outln!(
             "planted model: {} of {} kept features are informative (precision {}), {} of {} informative features kept (recall {})",
             pr.true_positives,
             pr.kept,
@@ -92,6 +92,6 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             pct(pr.recall)
         );
     }
-    println!("results in {}", cfg.run_dir().display());
+    crate::outln!("results in {}", cfg.run_dir().display());
     Ok(())
 }

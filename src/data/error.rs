@@ -12,12 +12,21 @@ pub enum RowProblem {
     Label { found: String },
     #[error("bytes that are not UTF-8 (column {column})")]
     NotUtf8 { column: usize },
-    #[error("column {column}: expected an integer, found {found:?}")]
-    NotInteger { column: String, found: String },
-    #[error("column {column}: expected a number, found {found:?}")]
-    NotNumber { column: String, found: String },
-    #[error("column hour: expected YYMMDDHH (8 digits), found {found:?}")]
-    BadHour { found: String },
+    /// A typed column whose text has the wrong shape (`what`: "an integer",
+    /// "YYMMDDHH (8 digits)", ...).
+    #[error("column {column}: expected {what}, found {found:?}")]
+    Expected {
+        column: String,
+        what: &'static str,
+        found: String,
+    },
+    /// A well-formed value outside its range (`what`: "month 13", "integer").
+    #[error("column {column}: {what} out of range in {found:?}")]
+    OutOfRange {
+        column: String,
+        what: String,
+        found: String,
+    },
 }
 
 /// Every way reading or generating data can fail.
@@ -25,12 +34,16 @@ pub enum RowProblem {
 pub enum DataError {
     #[error("{file}: file not found")]
     Missing { file: PathBuf },
-    #[error("{file}: {source}")]
-    Io {
-        file: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    // The OS text is part of the message and deliberately not a `#[source]`:
+    // printed through anyhow's `{:#}` chain it would appear twice.
+    #[error("{file}: {err}")]
+    Io { file: PathBuf, err: std::io::Error },
+    /// Not a regular file (a FIFO, a device, a directory...).
+    #[error("{file}: {why}")]
+    NotAFile { file: PathBuf, why: &'static str },
+    /// A compressed format that is not gzip.
+    #[error("{file}: {kind}-compressed; decompress it or use gzip")]
+    Compressed { file: PathBuf, kind: &'static str },
     #[error("{file}: empty file (no data rows)")]
     Empty { file: PathBuf },
     #[error("{file}: line {line}: corrupt or truncated gzip stream ({msg})")]
@@ -68,7 +81,7 @@ impl DataError {
         } else {
             DataError::Io {
                 file: file.to_path_buf(),
-                source,
+                err: source,
             }
         }
     }

@@ -135,6 +135,9 @@ fn file_for(cfg: &DataConfig, split: Split) -> Result<(PathBuf, bool), DataError
         }
         _ => train,
     };
+    // Before anything looks at it (cache identity, schema probe): a pipe
+    // would block or be consumed by the first of several passes.
+    super::lines::check_regular(&file)?;
     Ok((file, by_file))
 }
 

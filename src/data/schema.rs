@@ -62,6 +62,24 @@ pub enum Role {
     },
 }
 
+/// The rule a typed column's text must follow, checked on every row before
+/// the value is used (or dropped): a value out of range is an error, never
+/// hashed into a feature of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Check {
+    /// An unsigned integer up to u64::MAX (Avazu `id`, iPinYou `logtype`).
+    Unsigned,
+    /// An unsigned integer, or iPinYou's missing marker `null` (region,
+    /// city, ad exchange, slot size and prices, advertiser).
+    UnsignedOrNull,
+    /// An integer of one or two digits in lo..=hi (iPinYou weekday, hour).
+    Small { lo: u8, hi: u8 },
+    /// iPinYou `timestamp`: YYYYMMDDHHMMSSmmm, a real date and time.
+    Timestamp,
+    /// Criteo categorical: 8 hex digits, or empty (missing).
+    Hex8,
+}
+
 /// A compiled schema.
 #[derive(Clone, Debug)]
 pub struct Layout {
@@ -71,6 +89,9 @@ pub struct Layout {
     pub header: bool,
     pub columns: Vec<String>,
     pub roles: Vec<Role>,
+    /// The value rule of each column, if it has one (besides its role's own:
+    /// label 0/1, integers, numbers, Avazu `hour`).
+    pub checks: Vec<Option<Check>>,
     pub info: SchemaInfo,
     /// Rows carry a day tag (Avazu) for the by-day split.
     pub has_day: bool,
@@ -80,6 +101,26 @@ pub struct Layout {
 
 /// Bumped whenever the encoding of a row changes, to invalidate old caches.
 const ENCODING_VERSION: u32 = 1;
+
+/// The value rule of a preset's column (custom schemas type their columns
+/// through their roles: label, numeric).
+fn preset_check(format: Format, column: &str) -> Option<Check> {
+    match (format, column) {
+        (Format::Avazu, "id") => Some(Check::Unsigned),
+        (Format::Criteo | Format::CriteoCsv, c) if c.starts_with('C') => Some(Check::Hex8),
+        (Format::CriteoCsv, "Id") => Some(Check::Unsigned),
+        (Format::Ipinyou, "weekday") => Some(Check::Small { lo: 0, hi: 6 }),
+        (Format::Ipinyou, "hour") => Some(Check::Small { lo: 0, hi: 23 }),
+        (Format::Ipinyou, "timestamp") => Some(Check::Timestamp),
+        (Format::Ipinyou, "logtype") => Some(Check::Unsigned),
+        (
+            Format::Ipinyou,
+            "region" | "city" | "adexchange" | "slotwidth" | "slotheight" | "slotprice"
+            | "bidprice" | "payprice" | "advertiser",
+        ) => Some(Check::UnsignedOrNull),
+        _ => None,
+    }
+}
 
 pub const AVAZU_COLUMNS: [&str; 24] = [
     "id",
@@ -317,8 +358,14 @@ pub fn compile(cfg: &DataConfig, header: Option<&str>, file: &Path) -> Result<La
         }
     }
     let has_day = roles.iter().any(|r| matches!(r, Role::HourOfDay { .. }));
+    let checks: Vec<Option<Check>> = columns
+        .iter()
+        .map(|c| preset_check(cfg.format, c))
+        .collect();
+    // The checks are part of the identity: a cache built without them may
+    // hold rows they refuse.
     let canon = format!(
-        "v{ENCODING_VERSION}|{}|{delimiter}|{has_header}|{columns:?}|{roles:?}",
+        "v{ENCODING_VERSION}|{}|{delimiter}|{has_header}|{columns:?}|{roles:?}|{checks:?}",
         cfg.format.as_str()
     );
     let hash = xxhash_rust::xxh3::xxh3_64(canon.as_bytes());
@@ -328,6 +375,7 @@ pub fn compile(cfg: &DataConfig, header: Option<&str>, file: &Path) -> Result<La
         header: has_header,
         columns,
         roles,
+        checks,
         info,
         has_day,
         hash,

@@ -32,7 +32,7 @@ impl SweepReport {
     /// failed job; an error if any job failed.
     pub fn conclude(&self, sweep_dir: &Path) -> Result<()> {
         if let Some(first) = self.stale.first() {
-            println!(
+            crate::outln!(
                 "note: {} finished runs under {} are not jobs of this sweep (an old grid value or config), e.g. {}: kept on disk, left out of runs.csv and of `ctr-run tables`",
                 self.stale.len(),
                 sweep_dir.display(),
@@ -98,6 +98,11 @@ pub fn run_jobs(
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(job) = todo.get(i) else { break };
+                // After Ctrl-C / SIGTERM no new job starts (the running ones
+                // checkpoint and stop on the same signal).
+                if crate::checkpoint::interrupted() {
+                    break;
+                }
                 pb.set_message(job.name.clone());
                 match run_one(job, exe) {
                     Ok(()) => ran.lock().expect("no poisoned lock").push(job.name.clone()),
