@@ -225,7 +225,7 @@ impl ModelConfig {
             return bad(
                 "cross_layers",
                 format!(
-                    "is not used by {} ({} uses: kind, embed_dim, hidden, dropout, init_std); only dcn has cross layers",
+                    "not used by {} ({} uses: kind, embed_dim, hidden, dropout, init_std); only dcn has cross layers",
                     self.kind, self.kind
                 ),
             );

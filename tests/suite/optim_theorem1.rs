@@ -221,7 +221,7 @@ proptest! {
         // Documented layout: columns [z[0..d], V[0..d]].
         let z: Vec<f64> = state[..d].iter().map(|&v| f64::from(v)).collect();
         let sigma: Vec<f64> = state[d..].iter().map(|&v| f64::from(v).sqrt() / f64::from(lr) / 2.0).collect();
-        assert_minimizer(&Penalty::from_config(&cfg), &z, &sigma, &w, seed)?;
+        assert_minimizer(&Penalty::from_config(&cfg.check().unwrap()), &z, &sigma, &w, seed)?;
     }
 }
 
