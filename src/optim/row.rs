@@ -49,3 +49,25 @@ mod tests {
         assert!(fits(&w, &g, Some(&g), &st, 6));
     }
 }
+
+#[cfg(test)]
+mod every_rule {
+    use crate::optim::{Optimizer, OptimizerConfig, OptimizerName};
+
+    /// Every rule stamps through `stamp`: at step 2^32 + 1 the row's stamp
+    /// saturates (the prox rules once wrote `t as u32`, i.e. 1).
+    #[test]
+    fn every_rule_saturates_the_stamp_past_u32() {
+        for name in OptimizerName::ALL {
+            let mut opt = Optimizer::new(&OptimizerConfig::named(name).check().unwrap());
+            opt.set_step(1u64 << 32);
+            opt.begin_step();
+            let mut w = vec![0.5f32; 3];
+            let mut state = vec![0.0; opt.state_len(3)];
+            let mut last = 7u32;
+            let g = [0.1f32, -0.2, 0.3];
+            opt.update_group(&mut w, &mut state, &mut last, &g, Some(&g));
+            assert_eq!(last, u32::MAX, "{name}");
+        }
+    }
+}
