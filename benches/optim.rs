@@ -53,7 +53,7 @@ fn sparse(c: &mut Criterion) {
         lambda2: 1e-5,
         ..OptimizerConfig::named(OptimizerName::GroupAdam)
     };
-    let mut opt = Optimizer::new(&cfg).unwrap();
+    let mut opt = Optimizer::new(&cfg.check().unwrap());
     let sl = opt.state_len(DIM);
     let mut rng = SplitMix64::new(1);
     let grads: Vec<f32> = (0..BATCH_ROWS * DIM)
@@ -125,11 +125,13 @@ fn dense(c: &mut Criterion) {
         OptimizerName::Adam,
         OptimizerName::Ftrl,
     ] {
-        let mut opt = Optimizer::new(&OptimizerConfig {
-            lambda21: 1e-3,
+        // l2,1 only where the optimizer uses it (elsewhere it is refused).
+        let lambda21 = if name.is_group() { 1e-3 } else { 0.0 };
+        let cfg = OptimizerConfig {
+            lambda21,
             ..OptimizerConfig::named(name)
-        })
-        .unwrap();
+        };
+        let mut opt = Optimizer::new(&cfg.check().unwrap());
         let mut rng = SplitMix64::new(2);
         let mut w: Vec<f32> = (0..rows * d).map(|_| rng.normal() as f32 * 0.01).collect();
         let mut state = vec![0.0f32; rows * opt.state_len(d)];

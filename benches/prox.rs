@@ -40,7 +40,7 @@ fn bench(c: &mut Criterion) {
             q: 0.5,
             ..OptimizerConfig::named(name)
         };
-        let mut opt = Optimizer::new(&cfg).unwrap();
+        let mut opt = Optimizer::new(&cfg.check().unwrap());
         let sl = opt.state_len(D);
         let mut w = w0.clone();
         let mut state = vec![0.0f32; ROWS * sl];

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::DataConfig;
 use crate::experiment::prune::PruneConfig;
 use crate::model::ModelConfig;
-use crate::optim::OptimizerConfig;
+use crate::optim::{OptimizerConfig, OptimizerName};
 
 /// One training run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -134,7 +134,9 @@ impl RunConfig {
 
     /// Parse TOML text; an unknown key gets the nearest valid key suggested.
     pub fn parse(text: &str) -> Result<Self, String> {
-        toml::from_str(text).map_err(|e| with_suggestion(&e.to_string()))
+        let cfg = toml::from_str(text).map_err(|e| with_suggestion(&e.to_string()))?;
+        require_optimizer_names(text)?;
+        Ok(cfg)
     }
 
     /// Every cross-field rule, once.
@@ -177,6 +179,18 @@ impl RunConfig {
             .unwrap_or_else(|| self.optimizer.without_regularization())
     }
 
+    /// One line naming both optimizers with every key they use, as they will
+    /// run (`train` prints it, so a choice made by a default is visible).
+    pub fn optimizers_line(&self) -> Result<String, String> {
+        let emb = self.optimizer.check().map_err(|e| e.to_string())?;
+        let dense = self.dense_optimizer().check().map_err(|e| e.to_string())?;
+        Ok(format!(
+            "optimizer: {} ; dense: {}",
+            emb.describe(),
+            dense.describe()
+        ))
+    }
+
     /// The folder of this run's outputs.
     pub fn run_dir(&self) -> PathBuf {
         self.output.join(&self.name)
@@ -185,6 +199,25 @@ impl RunConfig {
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("a RunConfig always serializes")
     }
+}
+
+/// The optimizer is the experiment: a section without `name` would train
+/// the struct's default (adam) without a word, so the name is required.
+/// (Serde fills it for the programmatic `OptimizerConfig::default`; the
+/// file is checked here, after it parsed.)
+fn require_optimizer_names(text: &str) -> Result<(), String> {
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| e.to_string())?;
+    for section in ["optimizer", "dense_optimizer"] {
+        if let Some(t) = table.get(section).and_then(toml::Value::as_table) {
+            if !t.contains_key("name") {
+                return Err(format!(
+                    "[{section}] needs `name` (one of: {})",
+                    OptimizerName::list()
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Make the data paths of a config absolute, taking relative ones as

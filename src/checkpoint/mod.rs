@@ -407,7 +407,7 @@ mod tests {
     /// a chunk boundary (2^16 rows per chunk).
     #[test]
     fn store_round_trips_through_its_parts() {
-        let opt = Optimizer::new(&OptimizerConfig::default()).unwrap();
+        let opt = Optimizer::new(&OptimizerConfig::default().check().unwrap());
         let init = RowInit { std: 0.1, seed: 7 };
         let d = 3;
         let mut a = EmbeddingStore::new(d, opt.state_len(d), init);

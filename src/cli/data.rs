@@ -64,7 +64,12 @@ fn run_inspect(a: &InspectArgs) -> anyhow::Result<()> {
         train: Some(a.file.clone()),
         test: Some(a.file.clone()),
         max_rows: a.max_rows,
-        criteo_integers,
+        // The flag has a default for every format; only Criteo reads it (a
+        // data config refuses it elsewhere).
+        criteo_integers: match a.format {
+            Format::Criteo | Format::CriteoCsv => criteo_integers,
+            _ => CriteoIntegers::default(),
+        },
         ipinyou_usertag: a.usertag,
         cache: false,
         schema,

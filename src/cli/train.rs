@@ -49,6 +49,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         cfg.output = out.clone();
     }
     super::init_threads(cfg.threads);
+    if !args.quiet {
+        eprintln!("{}", cfg.optimizers_line().map_err(anyhow::Error::msg)?);
+    }
     if cfg.prune.is_some() {
         crate::experiment::prune::run(&cfg, args.quiet, args.resume.is_some())?;
         crate::outln!("results in {}", cfg.run_dir().display());

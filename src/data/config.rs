@@ -348,6 +348,7 @@ impl DataConfig {
             (Some(s), _) => check_schema(s)?,
             _ => {}
         }
+        self.check_unused()?;
         if let Some(s) = &self.synthetic {
             if self.format == Format::Custom {
                 return err(
@@ -356,6 +357,43 @@ impl DataConfig {
                 );
             }
             check_synthetic(s)?;
+        }
+        Ok(())
+    }
+}
+
+impl DataConfig {
+    /// Settings that the chosen format or split would ignore are refused
+    /// (compared with the default by value: stored configs carry every key).
+    fn check_unused(&self) -> Result<(), DataError> {
+        let d = Self::default();
+        let unused = |key: &str, by: String, used: &str| {
+            Err(DataError::Config(format!(
+                "{key} is not used by {by} (it is used by {used})"
+            )))
+        };
+        let by_file = self.test.is_some();
+        if self.train_fraction != d.train_fraction && (by_file || self.split == SplitKind::Paper) {
+            let by = if by_file {
+                "a separate `test` file".to_string()
+            } else {
+                "split = \"paper\"".to_string()
+            };
+            return unused("train_fraction", by, "split = \"fraction\" and \"hashed\"");
+        }
+        if self.criteo_integers != d.criteo_integers
+            && !matches!(self.format, Format::Criteo | Format::CriteoCsv)
+        {
+            let by = format!("format = \"{}\"", self.format.as_str());
+            return unused(
+                "criteo_integers",
+                by,
+                "format = \"criteo\" and \"criteo_csv\"",
+            );
+        }
+        if self.ipinyou_usertag != d.ipinyou_usertag && self.format != Format::Ipinyou {
+            let by = format!("format = \"{}\"", self.format.as_str());
+            return unused("ipinyou_usertag", by, "format = \"ipinyou\"");
         }
         Ok(())
     }

@@ -217,6 +217,19 @@ impl ModelConfig {
             }
             ModelKind::Mlp | ModelKind::Dcn => {}
         }
+        // A setting that would change nothing is refused, like an unused
+        // optimizer key (compared by value: stored configs carry every key).
+        if self.kind != ModelKind::Dcn
+            && self.cross_layers != Self::default_for(self.kind).cross_layers
+        {
+            return bad(
+                "cross_layers",
+                format!(
+                    "not used by {} ({} uses: kind, embed_dim, hidden, dropout, init_std); only dcn has cross layers",
+                    self.kind, self.kind
+                ),
+            );
+        }
         Ok(())
     }
 }

@@ -1,9 +1,14 @@
 //! The optimizer section of a run config, validated once (`check`).
 //!
-//! One flat struct rather than an enum per optimizer: a sweep varies any key
-//! (`optimizer.lambda21`, `optimizer.name`, ...) by setting one field, and
-//! unknown keys are refused by serde. Keys that the named optimizer does not
-//! use are ignored by it.
+//! Two types, the linfa `ParamGuard` idea: [`OptimizerConfig`] is the flat
+//! struct that TOML and a sweep's dotted keys (`optimizer.lambda21`,
+//! `optimizer.name`, ...) set one field at a time, with unknown keys refused
+//! by serde; [`OptimizerConfig::check`] turns it into an [`OptimizerSpec`],
+//! the only thing `Optimizer::new` and the family builds take, so an
+//! unchecked config cannot reach an optimizer and nothing re-checks.
+//!
+//! A key the named optimizer does not use ([`OptimizerName::keys`]) is
+//! refused when it differs from its default: it would change nothing.
 
 use serde::{Deserialize, Serialize};
 
@@ -92,10 +97,205 @@ impl OptimizerName {
 
     /// ProxGen-family optimizers take `regularizer` and `lambda`.
     pub fn is_prox(self) -> bool {
-        matches!(
-            self,
-            Self::ProxAdam | Self::ProxSgdMomentum | Self::ProxSgd | Self::Subgradient
-        )
+        matches!(self.family(), Family::Prox(_))
+    }
+
+    /// The family this optimizer belongs to and its member there: the one
+    /// place a name is routed, matched exhaustively.
+    pub fn family(self) -> Family {
+        match self {
+            Self::Sgd => Family::Plain(PlainRule::Sgd),
+            Self::Momentum => Family::Plain(PlainRule::Momentum),
+            Self::Adagrad => Family::Plain(PlainRule::Adagrad),
+            Self::Adam => Family::Plain(PlainRule::Adam),
+            Self::Amsgrad => Family::Plain(PlainRule::Amsgrad),
+            Self::Adahessian => Family::Plain(PlainRule::Adahessian),
+            Self::Ftrl => Family::Plain(PlainRule::Ftrl),
+            Self::GroupSgd => Family::Group(GroupRule::Sgd),
+            Self::GroupMomentum => Family::Group(GroupRule::Momentum),
+            Self::GroupAdagrad => Family::Group(GroupRule::Adagrad),
+            Self::GroupAdam => Family::Group(GroupRule::Adam),
+            Self::GroupAmsgrad => Family::Group(GroupRule::Amsgrad),
+            Self::GroupAdahessian => Family::Group(GroupRule::Adahessian),
+            Self::ProxAdam => Family::Prox(ProxRule::Adam),
+            Self::ProxSgdMomentum => Family::Prox(ProxRule::SgdMomentum),
+            Self::ProxSgd => Family::Prox(ProxRule::Sgd),
+            Self::Subgradient => Family::Prox(ProxRule::Subgradient),
+        }
+    }
+
+    /// The config keys this optimizer reads (besides `name`), in the order
+    /// messages list them. Every other key changes nothing for it; the
+    /// table test in this file checks both directions by running updates.
+    pub fn keys(self) -> &'static [&'static str] {
+        const ADAM: &[&str] = &["lr", "beta1", "beta2", "eps", "lr_decay"];
+        const PROX: &[&str] = &["lr", "beta1", "beta2", "eps", "regularizer", "lambda", "q"];
+        match self {
+            Self::Sgd => &["lr", "lr_decay"],
+            Self::Momentum => &["lr", "gamma", "lr_decay"],
+            Self::Adagrad => &["lr", "initial_accumulator", "lr_decay"],
+            Self::Adam | Self::Amsgrad | Self::Adahessian => ADAM,
+            Self::Ftrl => &[
+                "lr",
+                "initial_accumulator",
+                "ftrl_beta",
+                "lambda1",
+                "lambda2",
+            ],
+            Self::GroupSgd => &[
+                "lr",
+                "lr_decay",
+                "lambda1",
+                "lambda21",
+                "lambda2",
+                "group_norm",
+            ],
+            Self::GroupMomentum => &[
+                "lr",
+                "gamma",
+                "lr_decay",
+                "lambda1",
+                "lambda21",
+                "lambda2",
+                "group_norm",
+            ],
+            Self::GroupAdagrad => &[
+                "lr",
+                "initial_accumulator",
+                "lr_decay",
+                "lambda1",
+                "lambda21",
+                "lambda2",
+                "group_norm",
+            ],
+            Self::GroupAdam | Self::GroupAmsgrad | Self::GroupAdahessian => &[
+                "lr",
+                "beta1",
+                "beta2",
+                "eps",
+                "lr_decay",
+                "lambda1",
+                "lambda21",
+                "lambda2",
+                "group_norm",
+            ],
+            Self::ProxAdam | Self::ProxSgd | Self::Subgradient => PROX,
+            Self::ProxSgdMomentum => &["lr", "beta1", "regularizer", "lambda", "q"],
+        }
+    }
+
+    /// Every name, comma-separated (messages).
+    pub fn list() -> String {
+        Self::ALL.map(Self::as_str).join(", ")
+    }
+
+    /// Where a key this optimizer ignores would be used: the hint after
+    /// "is not used by".
+    fn hint(self, key: &str) -> String {
+        let group = match self {
+            Self::Sgd => Some(Self::GroupSgd),
+            Self::Momentum => Some(Self::GroupMomentum),
+            Self::Adagrad => Some(Self::GroupAdagrad),
+            Self::Adam => Some(Self::GroupAdam),
+            Self::Amsgrad => Some(Self::GroupAmsgrad),
+            Self::Adahessian => Some(Self::GroupAdahessian),
+            _ => None,
+        };
+        match key {
+            "lambda1" | "lambda21" | "lambda2" | "group_norm" if self.is_prox() => {
+                "; the prox family is regularized by `regularizer` and `lambda`".into()
+            }
+            "lambda1" | "lambda21" | "lambda2" | "group_norm" => match group {
+                Some(g) => format!("; use {g} for l2,1 regularization"),
+                None => "; use a group_* optimizer for l2,1 regularization".into(),
+            },
+            "regularizer" | "lambda" | "q" => {
+                "; use prox_adam, prox_sgd_momentum, prox_sgd or subgradient for a ProxGen penalty"
+                    .into()
+            }
+            _ => String::new(),
+        }
+    }
+}
+
+/// The three families of optimizers, each with its members: what
+/// `Optimizer::new` dispatches on and each family's `build` matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    Plain(PlainRule),
+    Group(GroupRule),
+    Prox(ProxRule),
+}
+
+/// Members of the plain family (`optim::plain`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlainRule {
+    Sgd,
+    Momentum,
+    Adagrad,
+    Adam,
+    Amsgrad,
+    Adahessian,
+    Ftrl,
+}
+
+/// Members of the Group family (`optim::core`, Algorithm 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupRule {
+    Sgd,
+    Momentum,
+    Adagrad,
+    Adam,
+    Amsgrad,
+    Adahessian,
+}
+
+/// Members of the ProxGen family (`optim::prox`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProxRule {
+    Adam,
+    SgdMomentum,
+    Sgd,
+    Subgradient,
+}
+
+/// An optimizer config that passed [`OptimizerConfig::check`]. Only `check`
+/// makes one (the field is private), so holding one proves the values are
+/// usable; it reads like the config it wraps.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OptimizerSpec(OptimizerConfig);
+
+impl OptimizerSpec {
+    /// Which family builds it, and which member.
+    pub fn family(&self) -> Family {
+        self.0.name.family()
+    }
+
+    /// One line naming the optimizer and every key it uses, e.g.
+    /// `adam lr=0.001 beta1=0.9 beta2=0.999 eps=0.00000001 lr_decay=constant`.
+    pub fn describe(&self) -> String {
+        let table = self.0.table();
+        let mut line = self.0.name.to_string();
+        for key in self.0.name.keys() {
+            if let Some(v) = table.get(*key) {
+                // Every float key is an f32: print it as one (0.001, not
+                // 0.0010000000474974513).
+                let v = match v {
+                    toml::Value::String(s) => s.clone(),
+                    toml::Value::Float(f) => (*f as f32).to_string(),
+                    other => other.to_string(),
+                };
+                line.push_str(&format!(" {key}={v}"));
+            }
+        }
+        line
+    }
+}
+
+impl std::ops::Deref for OptimizerSpec {
+    type Target = OptimizerConfig;
+    fn deref(&self) -> &OptimizerConfig {
+        &self.0
     }
 }
 
@@ -227,6 +427,13 @@ pub enum ConfigError {
     NotAFraction { key: &'static str, value: f32 },
     #[error("optimizer.{key}: {reason}")]
     Invalid { key: &'static str, reason: String },
+    #[error("optimizer.{key} is not used by {name} ({name} uses: {used}){hint}")]
+    Unused {
+        key: String,
+        name: OptimizerName,
+        used: String,
+        hint: String,
+    },
 }
 
 impl OptimizerConfig {
@@ -251,8 +458,28 @@ impl OptimizerConfig {
         }
     }
 
-    /// Validate every hyperparameter once; the optimizers trust them after.
-    pub fn check(&self) -> Result<(), ConfigError> {
+    /// The config as a TOML table, every key present.
+    fn table(&self) -> toml::Table {
+        toml::Table::try_from(self).expect("an OptimizerConfig always serializes")
+    }
+
+    /// The first key that the named optimizer does not use but that is set
+    /// away from its default. A set key is compared by value, not by its
+    /// presence in a file: a run folder's `config.toml` and a sweep's base
+    /// both carry every key (and checkpoints hash that full form).
+    fn unused_key(&self) -> Option<String> {
+        let used = self.name.keys();
+        let default = Self::default().table();
+        self.table()
+            .into_iter()
+            .find(|(key, v)| {
+                key != "name" && !used.contains(&key.as_str()) && default.get(key) != Some(v)
+            })
+            .map(|(key, _)| key)
+    }
+
+    /// Validate every hyperparameter once; the optimizers take the result.
+    pub fn check(&self) -> Result<OptimizerSpec, ConfigError> {
         fn positive(key: &'static str, value: f32) -> Result<(), ConfigError> {
             if value.is_finite() && value > 0.0 {
                 Ok(())
@@ -320,7 +547,17 @@ impl OptimizerConfig {
                     .into(),
             });
         }
-        Ok(())
+        // After the value rules, so a bad value is named as such whatever
+        // optimizer it is given to.
+        if let Some(key) = self.unused_key() {
+            return Err(ConfigError::Unused {
+                hint: self.name.hint(&key),
+                key,
+                name: self.name,
+                used: self.name.keys().join(", "),
+            });
+        }
+        Ok(OptimizerSpec(self.clone()))
     }
 }
 
@@ -396,5 +633,155 @@ mod tests {
             toml::from_str("name = \"group_adam\"\nlambda21 = 1e-3\n").unwrap();
         assert_eq!(ok.lambda21, 1e-3);
         assert_eq!(ok.beta2, 0.999);
+    }
+
+    /// Three updates of one row of 4 by the optimizer `cfg` names, bypassing
+    /// `check` (the point is to see what each key does to the weights).
+    fn trained(cfg: &OptimizerConfig) -> Vec<u32> {
+        let mut opt = crate::optim::Optimizer::new(&OptimizerSpec(cfg.clone()));
+        let mut w = vec![0.3f32, -0.2, 0.05, 0.4];
+        let mut state = vec![0.0; opt.state_len(w.len())];
+        opt.init_state(&w, &mut state);
+        let mut last = 0u32;
+        for t in 1..=3 {
+            opt.begin_step();
+            let g: Vec<f32> = (0..4).map(|i| ((i + t) as f32 * 0.37).sin()).collect();
+            let h: Vec<f32> = g.iter().map(|x| x.abs() + 0.1).collect();
+            opt.update_group(&mut w, &mut state, &mut last, &g, Some(&h));
+        }
+        w.iter().map(|x| x.to_bits()).collect()
+    }
+
+    /// `cfg` with `key` moved to a valid non-default value.
+    fn with_key(cfg: &OptimizerConfig, key: &str) -> OptimizerConfig {
+        let value = match key {
+            "group_norm" => toml::Value::from("weighted"),
+            "lr_decay" => toml::Value::from("inv_sqrt"),
+            // l0, not l1: past |z| > 1 + tau, l1 and binary (q = 1) shrink alike.
+            "regularizer" => toml::Value::from("l0"),
+            "q" => toml::Value::from(0.5),
+            "lr" => toml::Value::from(0.05),
+            "lambda1" | "lambda21" | "lambda2" | "lambda" => toml::Value::from(0.02),
+            _ => toml::Value::from(0.5),
+        };
+        let mut t = cfg.table();
+        assert!(t.insert(key.into(), value).is_some(), "{key} is a key");
+        t.try_into().unwrap()
+    }
+
+    fn every_key() -> Vec<String> {
+        OptimizerConfig::default()
+            .table()
+            .into_iter()
+            .map(|(k, _)| k)
+            .filter(|k| k != "name")
+            .collect()
+    }
+
+    /// `keys()` is exactly what each optimizer reads: moving a listed key
+    /// changes the trained weights, moving any other changes nothing.
+    #[test]
+    fn keys_lists_exactly_what_each_optimizer_reads() {
+        for name in OptimizerName::ALL {
+            // Every penalty on, so that penalty-shaped keys (group_norm, q) act.
+            let base = OptimizerConfig {
+                lr: 0.1,
+                lambda1: 1e-3,
+                lambda21: 1e-3,
+                lambda2: 1e-3,
+                regularizer: Regularizer::Binary,
+                lambda: 1e-2,
+                ..OptimizerConfig::named(name)
+            };
+            let before = trained(&base);
+            for key in every_key() {
+                let changed = trained(&with_key(&base, &key)) != before;
+                assert_eq!(
+                    changed,
+                    name.keys().contains(&key.as_str()),
+                    "{name}: moving {key} changed the weights: {changed}"
+                );
+            }
+        }
+    }
+
+    /// `check` accepts every used key set and refuses every other one by
+    /// name, listing the keys the optimizer uses.
+    #[test]
+    fn check_refuses_every_unused_key_and_accepts_every_used_one() {
+        for name in OptimizerName::ALL {
+            for key in every_key() {
+                let cfg = with_key(&OptimizerConfig::named(name), &key);
+                let got = cfg.check().map(|_| ()).map_err(|e| e.to_string());
+                if name.keys().contains(&key.as_str()) {
+                    assert_eq!(got, Ok(()), "{name} {key}");
+                } else {
+                    let want = format!(
+                        "optimizer.{key} is not used by {name} ({name} uses: {})",
+                        name.keys().join(", ")
+                    );
+                    let msg = got.unwrap_err();
+                    assert!(msg.starts_with(&want), "{name} {key}: {msg}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unused_key_messages_point_to_the_optimizer_that_uses_it() {
+        let cases = [
+            (
+                OptimizerConfig {
+                    lambda21: 1e-3,
+                    ..OptimizerConfig::named(OptimizerName::Adam)
+                },
+                "optimizer.lambda21 is not used by adam (adam uses: lr, beta1, beta2, eps, lr_decay); use group_adam for l2,1 regularization",
+            ),
+            (
+                OptimizerConfig {
+                    lambda21: 1e-3,
+                    ..OptimizerConfig::named(OptimizerName::Ftrl)
+                },
+                "optimizer.lambda21 is not used by ftrl (ftrl uses: lr, initial_accumulator, ftrl_beta, lambda1, lambda2); use a group_* optimizer for l2,1 regularization",
+            ),
+            (
+                OptimizerConfig {
+                    lambda: 1e-3,
+                    ..OptimizerConfig::named(OptimizerName::GroupAdam)
+                },
+                "optimizer.lambda is not used by group_adam (group_adam uses: lr, beta1, beta2, eps, lr_decay, lambda1, lambda21, lambda2, group_norm); use prox_adam, prox_sgd_momentum, prox_sgd or subgradient for a ProxGen penalty",
+            ),
+            (
+                OptimizerConfig {
+                    lambda1: 1e-3,
+                    ..OptimizerConfig::named(OptimizerName::ProxAdam)
+                },
+                "optimizer.lambda1 is not used by prox_adam (prox_adam uses: lr, beta1, beta2, eps, regularizer, lambda, q); the prox family is regularized by `regularizer` and `lambda`",
+            ),
+            (
+                OptimizerConfig {
+                    beta2: 0.99,
+                    ..OptimizerConfig::named(OptimizerName::ProxSgdMomentum)
+                },
+                "optimizer.beta2 is not used by prox_sgd_momentum (prox_sgd_momentum uses: lr, beta1, regularizer, lambda, q)",
+            ),
+        ];
+        for (cfg, want) in cases {
+            assert_eq!(cfg.check().unwrap_err().to_string(), want);
+        }
+    }
+
+    #[test]
+    fn describe_names_every_used_key() {
+        let spec = OptimizerConfig {
+            lambda21: 1e-4,
+            ..OptimizerConfig::named(OptimizerName::GroupAdam)
+        }
+        .check()
+        .unwrap();
+        assert_eq!(
+            spec.describe(),
+            "group_adam lr=0.001 beta1=0.9 beta2=0.999 eps=0.00000001 lr_decay=constant lambda1=0 lambda21=0.0001 lambda2=0 group_norm=plain"
+        );
     }
 }

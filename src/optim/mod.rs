@@ -19,12 +19,16 @@
 //! updated), so checkpoints are byte copies and need no extra code.
 
 mod config;
-pub use config::{ConfigError, GroupNorm, LrDecay, OptimizerConfig, OptimizerName, Regularizer};
+pub use config::{
+    ConfigError, Family, GroupNorm, GroupRule, LrDecay, OptimizerConfig, OptimizerName,
+    OptimizerSpec, PlainRule, ProxRule, Regularizer,
+};
 
 pub mod core;
 pub mod hessian;
 pub mod plain;
 pub mod prox;
+pub mod row;
 
 /// One optimizer's rule for updating one group.
 ///
@@ -53,7 +57,8 @@ pub trait GroupUpdate: Send + Sync + std::fmt::Debug {
     /// `g` is the gradient of the group (summed over every occurrence in the
     /// batch for embedding rows), `h` the Hessian-diagonal estimate when
     /// `needs_hessian()`. `last_step` is the global step of this group's
-    /// previous update (0 if never updated); the implementation sets it to `t`.
+    /// previous update (0 if never updated); the implementation sets it to `t`
+    /// with [`row::stamp`], after checking the slices with [`row::fits`].
     fn update_group(
         &self,
         t: u64,
@@ -74,29 +79,14 @@ pub struct Optimizer {
 }
 
 impl Optimizer {
-    /// Validate `cfg` and build the optimizer it names.
-    pub fn new(cfg: &OptimizerConfig) -> Result<Self, ConfigError> {
-        cfg.check()?;
-        let rule: Box<dyn GroupUpdate> = match cfg.name {
-            OptimizerName::Sgd
-            | OptimizerName::Momentum
-            | OptimizerName::Adagrad
-            | OptimizerName::Adam
-            | OptimizerName::Amsgrad
-            | OptimizerName::Adahessian
-            | OptimizerName::Ftrl => plain::build(cfg),
-            OptimizerName::GroupSgd
-            | OptimizerName::GroupMomentum
-            | OptimizerName::GroupAdagrad
-            | OptimizerName::GroupAdam
-            | OptimizerName::GroupAmsgrad
-            | OptimizerName::GroupAdahessian => core::build(cfg),
-            OptimizerName::ProxAdam
-            | OptimizerName::ProxSgdMomentum
-            | OptimizerName::ProxSgd
-            | OptimizerName::Subgradient => prox::build(cfg),
+    /// Build the optimizer a checked config names.
+    pub fn new(spec: &OptimizerSpec) -> Self {
+        let rule: Box<dyn GroupUpdate> = match spec.family() {
+            Family::Plain(r) => plain::build(r, spec),
+            Family::Group(r) => core::build(r, spec),
+            Family::Prox(r) => prox::build(r, spec),
         };
-        Ok(Self { step: 0, rule })
+        Self { step: 0, rule }
     }
 
     /// The global step: number of `begin_step` calls so far.

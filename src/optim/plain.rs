@@ -20,21 +20,20 @@
 //!
 //! `lr_decay = inv_sqrt` multiplies every step size (not FTRL's) by 1/sqrt(t).
 
-use super::{GroupUpdate, LrDecay, OptimizerConfig, OptimizerName};
+use super::row::{fits, stamp};
+use super::{GroupUpdate, LrDecay, OptimizerSpec, PlainRule};
 
-/// Build the plain optimizer `cfg` names (`cfg` is already checked).
-pub fn build(cfg: &OptimizerConfig) -> Box<dyn GroupUpdate> {
-    let hp = Hyper::new(cfg);
-    match cfg.name {
-        OptimizerName::Sgd => Box::new(Sgd(hp)),
-        OptimizerName::Momentum => Box::new(Momentum(hp)),
-        OptimizerName::Adagrad => Box::new(Adagrad(hp)),
-        OptimizerName::Amsgrad => Box::new(Amsgrad(hp)),
-        OptimizerName::Adahessian => Box::new(Adam { hp, hessian: true }),
-        OptimizerName::Ftrl => Box::new(Ftrl(hp)),
-        // adam, and the fallback for a name that is not a plain optimizer
-        // (Optimizer::new never routes one here).
-        _ => Box::new(Adam { hp, hessian: false }),
+/// Build the plain optimizer `rule` names.
+pub fn build(rule: PlainRule, spec: &OptimizerSpec) -> Box<dyn GroupUpdate> {
+    let hp = Hyper::new(spec);
+    match rule {
+        PlainRule::Sgd => Box::new(Sgd(hp)),
+        PlainRule::Momentum => Box::new(Momentum(hp)),
+        PlainRule::Adagrad => Box::new(Adagrad(hp)),
+        PlainRule::Adam => Box::new(Adam { hp, hessian: false }),
+        PlainRule::Amsgrad => Box::new(Amsgrad(hp)),
+        PlainRule::Adahessian => Box::new(Adam { hp, hessian: true }),
+        PlainRule::Ftrl => Box::new(Ftrl(hp)),
     }
 }
 
@@ -60,7 +59,7 @@ struct Hyper {
 }
 
 impl Hyper {
-    fn new(cfg: &OptimizerConfig) -> Self {
+    fn new(cfg: &OptimizerSpec) -> Self {
         Self {
             lr: f64::from(cfg.lr),
             beta1: f64::from(cfg.beta1),
@@ -85,25 +84,6 @@ impl Hyper {
             LrDecay::InvSqrt => self.lr / (t as f64).sqrt(),
         }
     }
-}
-
-/// Whether the slices fit a group of size `w.len()` (`slots` state columns);
-/// a mismatch is a caller bug: asserted in debug, skipped in release.
-fn fits(w: &[f32], g: &[f32], h: Option<&[f32]>, state: &[f32], slots: usize) -> bool {
-    let d = w.len();
-    let ok = g.len() == d && state.len() == slots * d && h.is_none_or(|h| h.len() >= d);
-    debug_assert!(
-        ok,
-        "update_group: w {d}, g {}, state {} (want {})",
-        g.len(),
-        state.len(),
-        slots * d
-    );
-    ok
-}
-
-fn stamp(last_step: &mut u32, t: u64) {
-    *last_step = t.min(u64::from(u32::MAX)) as u32;
 }
 
 #[derive(Debug)]
@@ -154,7 +134,7 @@ impl GroupUpdate for Momentum {
         g: &[f32],
         h: Option<&[f32]>,
     ) {
-        if !fits(w, g, h, buf, 1) {
+        if !fits(w, g, h, buf, w.len()) {
             return;
         }
         for ((x, b), g) in w.iter_mut().zip(buf.iter_mut()).zip(g) {
@@ -187,7 +167,7 @@ impl GroupUpdate for Adagrad {
         g: &[f32],
         h: Option<&[f32]>,
     ) {
-        if !fits(w, g, h, acc, 1) {
+        if !fits(w, g, h, acc, w.len()) {
             return;
         }
         for ((x, a), g) in w.iter_mut().zip(acc.iter_mut()).zip(g) {
@@ -227,7 +207,7 @@ impl GroupUpdate for Adam {
         g: &[f32],
         h: Option<&[f32]>,
     ) {
-        if !fits(w, g, h, st, 2) {
+        if !fits(w, g, h, st, 2 * w.len()) {
             return;
         }
         let d = w.len();
@@ -268,7 +248,7 @@ impl GroupUpdate for Amsgrad {
         g: &[f32],
         h: Option<&[f32]>,
     ) {
-        if !fits(w, g, h, st, 3) {
+        if !fits(w, g, h, st, 3 * w.len()) {
             return;
         }
         let d = w.len();
@@ -314,7 +294,7 @@ impl GroupUpdate for Ftrl {
         g: &[f32],
         h: Option<&[f32]>,
     ) {
-        if !fits(w, g, h, st, 2) {
+        if !fits(w, g, h, st, 2 * w.len()) {
             return;
         }
         let d = w.len();

@@ -83,8 +83,8 @@ impl Trainer {
             device,
         )
         .context("building the model")?;
-        let emb_opt = Optimizer::new(&cfg.optimizer).context("embedding optimizer")?;
-        let dense_opt = Optimizer::new(&cfg.dense_optimizer()).context("dense optimizer")?;
+        let emb_opt = Optimizer::new(&cfg.optimizer.check().context("embedding optimizer")?);
+        let dense_opt = Optimizer::new(&cfg.dense_optimizer().check().context("dense optimizer")?);
         let dim = cfg.model.embed_dim;
         let store = EmbeddingStore::new(
             dim,

@@ -7,6 +7,7 @@
 mod cli_common;
 mod cli_sweep;
 mod cli_train;
+mod config_unused;
 mod data_cache;
 mod data_cli;
 mod data_errors;

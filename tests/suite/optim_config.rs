@@ -58,7 +58,7 @@ fn optimizer_new_refuses_bad_hyperparameters_with_typed_errors() {
         ),
     ];
     for (cfg, msg) in cases {
-        let err = Optimizer::new(&cfg).unwrap_err();
+        let err = cfg.check().unwrap_err();
         assert!(matches!(
             err,
             ConfigError::NotPositive { .. }
@@ -102,7 +102,7 @@ fn state_sizes_per_row_are_minimal() {
         (Ftrl, 2 * d), // n, z
     ];
     for (name, len) in want {
-        let opt = Optimizer::new(&OptimizerConfig::named(name)).unwrap();
+        let opt = Optimizer::new(&OptimizerConfig::named(name).check().unwrap());
         assert_eq!(opt.state_len(d), len, "{name}");
         assert_eq!(
             opt.needs_hessian(),
@@ -124,7 +124,7 @@ fn init_state_follows_each_convention() {
         (OptimizerName::GroupAdagrad, vec![0.0; 6]),
         (OptimizerName::GroupAdam, vec![0.0; 9]),
     ] {
-        let opt = Optimizer::new(&OptimizerConfig::named(name)).unwrap();
+        let opt = Optimizer::new(&OptimizerConfig::named(name).check().unwrap());
         let mut st = vec![7.0f32; opt.state_len(d)];
         opt.init_state(&[1.0, 2.0, 3.0], &mut st);
         assert_eq!(st, want, "{name}");

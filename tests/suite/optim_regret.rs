@@ -62,7 +62,7 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 
 /// Cumulative online loss after each step of the optimizer's run.
 fn online_losses(cfg: &OptimizerConfig, xs: &[f64], ys: &[f64]) -> Vec<f64> {
-    let mut opt = Optimizer::new(cfg).unwrap();
+    let mut opt = Optimizer::new(&cfg.check().unwrap());
     let mut w = vec![0.0f32; P];
     let mut state = vec![0.0f32; GROUPS * opt.state_len(D)];
     for r in 0..GROUPS {

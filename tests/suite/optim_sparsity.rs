@@ -37,7 +37,7 @@ proptest! {
     ) {
         let name = GROUP[which];
         let cfg = OptimizerConfig { lambda1: l1, lambda21: l21, lambda2: l2, ..cfg(name, lr_for(name)) };
-        let mut opt = Optimizer::new(&cfg).unwrap();
+        let mut opt = Optimizer::new(&cfg.check().unwrap());
         let rows = 12;
         let stream = sparse_stream(seed, 150, rows, d);
         let mut table = Table::new(&opt, rows, d, &init_weights(seed ^ 1, rows * d, 0.3));
@@ -69,7 +69,7 @@ fn sparsity(name: OptimizerName, l21: f32, stream: &[Step], rows: usize, d: usiz
         lambda2: 1e-3,
         ..cfg(name, lr_for(name))
     };
-    let mut opt = Optimizer::new(&cfg).unwrap();
+    let mut opt = Optimizer::new(&cfg.check().unwrap());
     let mut table = Table::new(&opt, rows, d, &init_weights(5, rows * d, 0.1));
     run(&mut opt, &mut table, stream);
     (0..rows)

@@ -208,7 +208,7 @@ proptest! {
             lr, lambda1: l1, lambda21: l21, lambda2: l2, group_norm: GroupNorm::Weighted,
             ..OptimizerConfig::named(OptimizerName::GroupAdagrad)
         };
-        let mut opt = Optimizer::new(&cfg).unwrap();
+        let mut opt = Optimizer::new(&cfg.check().unwrap());
         let mut rng = SplitMix64::new(seed);
         let mut w: Vec<f32> = (0..d).map(|_| rng.normal() as f32).collect();
         let mut state = vec![0.0f32; opt.state_len(d)];
@@ -221,7 +221,7 @@ proptest! {
         // Documented layout: columns [z[0..d], V[0..d]].
         let z: Vec<f64> = state[..d].iter().map(|&v| f64::from(v)).collect();
         let sigma: Vec<f64> = state[d..].iter().map(|&v| f64::from(v).sqrt() / f64::from(lr) / 2.0).collect();
-        assert_minimizer(&Penalty::from_config(&cfg), &z, &sigma, &w, seed)?;
+        assert_minimizer(&Penalty::from_config(&cfg.check().unwrap()), &z, &sigma, &w, seed)?;
     }
 }
 

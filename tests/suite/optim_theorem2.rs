@@ -21,8 +21,8 @@ fn compare(
     d: usize,
 ) -> (f64, f64) {
     let init = init_weights(11, rows * d, 0.3);
-    let mut og = Optimizer::new(group).unwrap();
-    let mut op = Optimizer::new(plain).unwrap();
+    let mut og = Optimizer::new(&group.check().unwrap());
+    let mut op = Optimizer::new(&plain.check().unwrap());
     let mut tg = Table::new(&og, rows, d, &init);
     let mut tp = Table::new(&op, rows, d, &init);
     run(&mut og, &mut tg, stream);
@@ -149,8 +149,8 @@ fn ftrl_pair(l1: f32, l2: f32) -> (OptimizerConfig, OptimizerConfig) {
 fn ftrl_compare(stream: &[Step], rows: usize, d: usize) {
     let (gc, fc) = ftrl_pair(0.3, 0.05);
     let zeros = vec![0.0; rows * d];
-    let mut og = Optimizer::new(&gc).unwrap();
-    let mut of = Optimizer::new(&fc).unwrap();
+    let mut og = Optimizer::new(&gc.check().unwrap());
+    let mut of = Optimizer::new(&fc.check().unwrap());
     let mut tg = Table::new(&og, rows, d, &zeros);
     let mut tf = Table::new(&of, rows, d, &zeros);
     let mut worst: f64 = 0.0;
@@ -186,7 +186,10 @@ fn group_adagrad_differs_from_ftrl_from_nonzero_start() {
     let (gc, fc) = ftrl_pair(0.0, 0.0);
     let init = init_weights(3, 8 * 4, 0.5);
     let stream = dense_stream(9, 50, 8, 4);
-    let (mut og, mut of) = (Optimizer::new(&gc).unwrap(), Optimizer::new(&fc).unwrap());
+    let (mut og, mut of) = (
+        Optimizer::new(&gc.check().unwrap()),
+        Optimizer::new(&fc.check().unwrap()),
+    );
     let (mut tg, mut tf) = (Table::new(&og, 8, 4, &init), Table::new(&of, 8, 4, &init));
     run(&mut og, &mut tg, &stream);
     run(&mut of, &mut tf, &stream);

@@ -85,7 +85,7 @@ fn prox_adam_lambda0_equals_adam_dense() {
         Regularizer::LHalf,
     ] {
         let (rows, d) = (6, 16);
-        let mut opt = Optimizer::new(&cfg(OptimizerName::ProxAdam, reg)).unwrap();
+        let mut opt = Optimizer::new(&cfg(OptimizerName::ProxAdam, reg).check().unwrap());
         let sl = opt.state_len(d);
         let init: Vec<f32> = (0..rows * d)
             .map(|k| ((k * 37 % 23) as f32 - 11.0) * 0.05)
@@ -120,7 +120,11 @@ fn prox_adam_lambda0_equals_adam_dense() {
 #[test]
 fn prox_adam_lambda0_equals_lazy_adam_on_irregular_rows() {
     let (rows, d) = (40, 8);
-    let mut opt = Optimizer::new(&cfg(OptimizerName::ProxAdam, Regularizer::L1)).unwrap();
+    let mut opt = Optimizer::new(
+        &cfg(OptimizerName::ProxAdam, Regularizer::L1)
+            .check()
+            .unwrap(),
+    );
     let sl = opt.state_len(d);
     let mut w: Vec<f32> = (0..rows * d)
         .map(|k| ((k * 13 % 17) as f32 - 8.0) * 0.1)
@@ -169,7 +173,11 @@ fn prox_adam_lambda0_equals_lazy_adam_on_irregular_rows() {
 #[test]
 fn prox_sgd_momentum_lambda0_equals_ema_momentum_sgd() {
     let d = 12;
-    let mut opt = Optimizer::new(&cfg(OptimizerName::ProxSgdMomentum, Regularizer::L0)).unwrap();
+    let mut opt = Optimizer::new(
+        &cfg(OptimizerName::ProxSgdMomentum, Regularizer::L0)
+            .check()
+            .unwrap(),
+    );
     let mut w: Vec<f32> = (0..d).map(|i| i as f32 * 0.1 - 0.5).collect();
     let mut w_ref = w.clone();
     let mut state = vec![0.0; opt.state_len(d)];

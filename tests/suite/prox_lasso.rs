@@ -141,7 +141,7 @@ fn prox_sgd_and_proxgen_take_the_same_step_at_zero() {
                 regularizer: Regularizer::L1,
                 ..OptimizerConfig::named(name)
             };
-            let mut opt = Optimizer::new(&cfg).unwrap();
+            let mut opt = Optimizer::new(&cfg.check().unwrap());
             let mut state = [m0.clone(), v0.clone()].concat();
             let mut w = vec![0.0f32; d];
             let mut last = 0;

@@ -24,7 +24,7 @@ fn removed_rows(w: &[f32], d: usize) -> usize {
 
 /// Train and return (removed informative rows, removed noise rows).
 fn train(cfg: &OptimizerConfig) -> (usize, usize) {
-    let mut opt = Optimizer::new(cfg).unwrap();
+    let mut opt = Optimizer::new(&cfg.check().unwrap());
     let sl = opt.state_len(D);
     let mut rng = SplitMix64::new(17);
     let mut w: Vec<f32> = (0..ROWS * D).map(|_| 0.01 * rng.normal() as f32).collect();
@@ -137,7 +137,7 @@ fn binary_regularizer_pulls_dense_weights_to_plus_minus_one() {
             q,
             ..OptimizerConfig::named(OptimizerName::ProxAdam)
         };
-        let mut opt = Optimizer::new(&cfg).unwrap();
+        let mut opt = Optimizer::new(&cfg.check().unwrap());
         let (rows, d) = (4, 16);
         let mut rng = SplitMix64::new(3);
         let mut w: Vec<f32> = (0..rows * d).map(|_| 0.5 * rng.normal() as f32).collect();

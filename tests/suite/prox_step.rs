@@ -58,7 +58,7 @@ fn case(d: usize, seed: u64) -> Case {
 
 /// Run one step of `cfg` from the case's state; returns the new weights.
 fn step(cfg: &OptimizerConfig, c: &Case) -> Vec<f32> {
-    let mut opt = Optimizer::new(cfg).expect("valid config");
+    let mut opt = Optimizer::new(&cfg.check().expect("valid config"));
     let d = c.w.len();
     let mut state = vec![0.0f32; opt.state_len(d)];
     state[..d].copy_from_slice(&c.m0);
@@ -279,7 +279,7 @@ fn every_family_optimizer_builds_from_config_and_refuses_bad_ones() {
     ] {
         for reg in REGS {
             let cfg = cfg(name, reg, 0.1, 0.01, 0.5);
-            let built = Optimizer::new(&cfg);
+            let built = cfg.check().map(|spec| Optimizer::new(&spec));
             if name == OptimizerName::Subgradient && reg == Regularizer::L0 {
                 assert_eq!(
                     built.unwrap_err().to_string(),
@@ -296,20 +296,16 @@ fn every_family_optimizer_builds_from_config_and_refuses_bad_ones() {
             assert_eq!(opt.state_len(16), expected, "{name} {reg:?}");
         }
     }
-    let err =
-        Optimizer::new(&cfg(OptimizerName::ProxSgd, Regularizer::L1, 1.5, 0.1, 1.0)).unwrap_err();
+    let err = cfg(OptimizerName::ProxSgd, Regularizer::L1, 1.5, 0.1, 1.0)
+        .check()
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "optimizer.lr: prox_sgd interpolates w + lr*(w_hat - w), so lr must be in (0, 1], got 1.5"
     );
-    let err = Optimizer::new(&cfg(
-        OptimizerName::ProxAdam,
-        Regularizer::Binary,
-        0.1,
-        0.1,
-        0.3,
-    ))
-    .unwrap_err();
+    let err = cfg(OptimizerName::ProxAdam, Regularizer::Binary, 0.1, 0.1, 0.3)
+        .check()
+        .unwrap_err();
     assert!(err.to_string().starts_with("optimizer.q:"), "{err}");
 }
 
@@ -349,7 +345,7 @@ fn run_config_selects_optimizer_and_regularizer_by_name() {
     ] {
         let cfg: OptimizerConfig = toml::from_str(text).unwrap();
         assert_eq!((cfg.name, cfg.regularizer), (name, reg));
-        Optimizer::new(&cfg).unwrap();
+        Optimizer::new(&cfg.check().unwrap());
     }
 }
 

@@ -3,7 +3,7 @@
 //! (Algorithm 3), alpha_t = alpha.
 
 use super::{Columns, Moments, Rule};
-use crate::optim::OptimizerConfig;
+use crate::optim::OptimizerSpec;
 
 #[derive(Debug, Clone)]
 pub struct Adagrad {
@@ -12,7 +12,7 @@ pub struct Adagrad {
 }
 
 impl Adagrad {
-    pub fn new(cfg: &OptimizerConfig) -> Self {
+    pub fn new(cfg: &OptimizerSpec) -> Self {
         Self {
             inv_alpha: 1.0 / cfg.lr,
             eps: cfg.initial_accumulator,

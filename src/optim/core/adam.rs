@@ -7,7 +7,7 @@
 //! D_prev is rebuilt from v before it advances and k(last_step).
 
 use super::{Columns, Moments, Rule};
-use crate::optim::OptimizerConfig;
+use crate::optim::OptimizerSpec;
 
 /// `HESSIAN = false`: Group Adam; `true`: Group AdaHessian.
 #[derive(Debug, Clone)]
@@ -21,7 +21,7 @@ pub struct Adam<const HESSIAN: bool> {
 }
 
 impl<const HESSIAN: bool> Adam<HESSIAN> {
-    pub fn new(cfg: &OptimizerConfig) -> Self {
+    pub fn new(cfg: &OptimizerSpec) -> Self {
         Self {
             beta1: cfg.beta1,
             beta2: cfg.beta2,

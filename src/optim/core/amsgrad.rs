@@ -6,7 +6,7 @@
 
 use super::adam::{bias_inv, KRing};
 use super::{Columns, Moments, Rule};
-use crate::optim::OptimizerConfig;
+use crate::optim::OptimizerSpec;
 
 #[derive(Debug, Clone)]
 pub struct Amsgrad {
@@ -21,7 +21,7 @@ pub struct Amsgrad {
 }
 
 impl Amsgrad {
-    pub fn new(cfg: &OptimizerConfig) -> Self {
+    pub fn new(cfg: &OptimizerSpec) -> Self {
         Self {
             beta1: cfg.beta1,
             beta2: cfg.beta2,

@@ -34,7 +34,8 @@ pub use amsgrad::Amsgrad;
 pub use momentum::Momentum;
 pub use sgd::Sgd;
 
-use super::{GroupNorm, GroupUpdate, LrDecay, OptimizerConfig, OptimizerName};
+use super::row::{fits, stamp};
+use super::{GroupNorm, GroupRule, GroupUpdate, LrDecay, OptimizerSpec};
 
 /// Parameters per chunk of a group (the size of the stack buffers).
 pub const CHUNK: usize = 64;
@@ -111,7 +112,7 @@ pub struct Penalty {
 }
 
 impl Penalty {
-    pub fn from_config(cfg: &OptimizerConfig) -> Self {
+    pub fn from_config(cfg: &OptimizerSpec) -> Self {
         Self {
             lambda1: cfg.lambda1,
             lambda21: cfg.lambda21,
@@ -245,17 +246,7 @@ impl<R: Rule> GroupUpdate for Group<R> {
         h: Option<&[f32]>,
     ) {
         let d = w.len();
-        // Mismatched slices are a caller bug: caught in debug builds, and
-        // never a panic or an out-of-bounds write in release (no update).
-        let h_short = h.is_some_and(|h| h.len() < d);
-        if g.len() != d || state.len() != self.state_len(d) || h_short {
-            debug_assert!(
-                false,
-                "update_group: w {d}, g {}, state {} (want {})",
-                g.len(),
-                state.len(),
-                self.state_len(d)
-            );
+        if !fits(w, g, h, state, self.state_len(d)) {
             return;
         }
         debug_assert!(!R::NEEDS_HESSIAN || h.is_some(), "Hessian estimate missing");
@@ -294,7 +285,7 @@ impl<R: Rule> GroupUpdate for Group<R> {
         }
         // Pass 2: the l2,1 shrinkage of the whole group (line 10).
         shrink(w, p.lambda21, norm_sq);
-        *last_step = u32::try_from(t).unwrap_or(u32::MAX);
+        stamp(last_step, t);
     }
 }
 
@@ -419,19 +410,17 @@ pub fn prefetch<T>(data: &[T]) {
     let _ = data;
 }
 
-/// Build the Group optimizer `cfg` names (`cfg` is already checked).
-pub fn build(cfg: &OptimizerConfig) -> Box<dyn GroupUpdate> {
-    let pen = Penalty::from_config(cfg);
-    let dec = cfg.lr_decay;
-    match cfg.name {
-        OptimizerName::GroupSgd => Box::new(Group::new(Sgd::new(cfg), pen, dec)),
-        OptimizerName::GroupMomentum => Box::new(Group::new(Momentum::new(cfg), pen, dec)),
-        OptimizerName::GroupAdagrad => Box::new(Group::new(Adagrad::new(cfg), pen, dec)),
-        OptimizerName::GroupAdahessian => Box::new(Group::new(Adam::<true>::new(cfg), pen, dec)),
-        OptimizerName::GroupAmsgrad => Box::new(Group::new(Amsgrad::new(cfg), pen, dec)),
-        // group_adam, and the fallback for a name that is not a Group
-        // optimizer (Optimizer::new never routes one here).
-        _ => Box::new(Group::new(Adam::<false>::new(cfg), pen, dec)),
+/// Build the Group optimizer `rule` names.
+pub fn build(rule: GroupRule, spec: &OptimizerSpec) -> Box<dyn GroupUpdate> {
+    let pen = Penalty::from_config(spec);
+    let dec = spec.lr_decay;
+    match rule {
+        GroupRule::Sgd => Box::new(Group::new(Sgd::new(spec), pen, dec)),
+        GroupRule::Momentum => Box::new(Group::new(Momentum::new(spec), pen, dec)),
+        GroupRule::Adagrad => Box::new(Group::new(Adagrad::new(spec), pen, dec)),
+        GroupRule::Adam => Box::new(Group::new(Adam::<false>::new(spec), pen, dec)),
+        GroupRule::Amsgrad => Box::new(Group::new(Amsgrad::new(spec), pen, dec)),
+        GroupRule::Adahessian => Box::new(Group::new(Adam::<true>::new(spec), pen, dec)),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Group Momentum: m_t = gamma * m_{t-1} + g, V_t = 1, alpha_t = alpha.
 
 use super::{Columns, Moments, Rule};
-use crate::optim::OptimizerConfig;
+use crate::optim::OptimizerSpec;
 
 #[derive(Debug, Clone)]
 pub struct Momentum {
@@ -11,7 +11,7 @@ pub struct Momentum {
 }
 
 impl Momentum {
-    pub fn new(cfg: &OptimizerConfig) -> Self {
+    pub fn new(cfg: &OptimizerSpec) -> Self {
         Self {
             gamma: cfg.gamma,
             d: 1.0 / cfg.lr,

@@ -1,7 +1,7 @@
 //! Group SGD: m_t = g, V_t = 1, alpha_t = alpha / sqrt(t) (paper Table 1).
 
 use super::{Columns, Moments, Rule};
-use crate::optim::OptimizerConfig;
+use crate::optim::OptimizerSpec;
 
 #[derive(Debug, Clone)]
 pub struct Sgd {
@@ -11,7 +11,7 @@ pub struct Sgd {
 }
 
 impl Sgd {
-    pub fn new(cfg: &OptimizerConfig) -> Self {
+    pub fn new(cfg: &OptimizerSpec) -> Self {
         Self {
             alpha: cfg.lr,
             d_now: 0.0,

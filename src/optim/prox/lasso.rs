@@ -334,7 +334,7 @@ fn run_one(
     mut w: Vec<f32>,
 ) -> Result<LassoRun, ConfigError> {
     let p = problem.p;
-    let mut opt = Optimizer::new(opt_cfg)?;
+    let mut opt = Optimizer::new(&opt_cfg.check()?);
     let mut state = vec![0.0f32; p * opt.state_len(1)];
     for j in 0..p {
         opt.init_state(

@@ -39,16 +39,14 @@ pub use prox_sgd::ProxSgd;
 pub use proxgen::{Preconditioner, ProxGen};
 pub use subgradient::Subgradient;
 
-use super::{GroupUpdate, OptimizerConfig, OptimizerName};
+use super::{GroupUpdate, OptimizerSpec, ProxRule};
 
-/// Build the ProxGen-family optimizer that `cfg` names (`cfg` already checked).
-pub fn build(cfg: &OptimizerConfig) -> Box<dyn GroupUpdate> {
-    match cfg.name {
-        OptimizerName::ProxSgdMomentum => Box::new(ProxGen::sgd_momentum(cfg)),
-        OptimizerName::ProxSgd => Box::new(ProxSgd::new(cfg)),
-        OptimizerName::Subgradient => Box::new(Subgradient::new(cfg)),
-        // ProxAdam, and the fallback should a caller bypass the dispatch in
-        // `Optimizer::new`: prox_adam is the family's representative.
-        _ => Box::new(ProxGen::adam(cfg)),
+/// Build the ProxGen-family optimizer `rule` names.
+pub fn build(rule: ProxRule, spec: &OptimizerSpec) -> Box<dyn GroupUpdate> {
+    match rule {
+        ProxRule::Adam => Box::new(ProxGen::adam(spec)),
+        ProxRule::SgdMomentum => Box::new(ProxGen::sgd_momentum(spec)),
+        ProxRule::Sgd => Box::new(ProxSgd::new(spec)),
+        ProxRule::Subgradient => Box::new(Subgradient::new(spec)),
     }
 }

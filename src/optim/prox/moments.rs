@@ -3,7 +3,7 @@
 //! `c = sqrt(v) + delta`. prox_adam, Prox-SGD and the subgradient baseline
 //! share them, so the three differ only in how the penalty enters.
 
-use crate::optim::OptimizerConfig;
+use crate::optim::OptimizerSpec;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AdamMoments {
@@ -13,7 +13,7 @@ pub struct AdamMoments {
 }
 
 impl AdamMoments {
-    pub fn from_config(cfg: &OptimizerConfig) -> Self {
+    pub fn from_config(cfg: &OptimizerSpec) -> Self {
         Self {
             rho: cfg.beta1,
             beta: cfg.beta2,

@@ -2,7 +2,7 @@
 //! group through closures so that no optimizer needs a scratch buffer.
 
 use super::maps;
-use crate::optim::{OptimizerConfig, Regularizer};
+use crate::optim::{OptimizerSpec, Regularizer};
 
 /// A validated penalty: `lambda * R` with `R` elementwise or the group norm.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -14,7 +14,7 @@ pub struct Penalty {
 }
 
 impl Penalty {
-    pub fn from_config(cfg: &OptimizerConfig) -> Self {
+    pub fn from_config(cfg: &OptimizerSpec) -> Self {
         // A zero strength or no regularizer is the same optimizer without a
         // prox step: skipping it makes lambda = 0 reproduce Adam bit for bit.
         let reg = if cfg.lambda > 0.0 {

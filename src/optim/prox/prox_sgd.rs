@@ -15,7 +15,8 @@ use std::cell::Cell;
 
 use super::moments::AdamMoments;
 use super::penalty::Penalty;
-use crate::optim::{GroupUpdate, OptimizerConfig};
+use crate::optim::row::{fits, stamp};
+use crate::optim::{GroupUpdate, OptimizerSpec};
 
 #[derive(Clone, Debug)]
 pub struct ProxSgd {
@@ -25,7 +26,7 @@ pub struct ProxSgd {
 }
 
 impl ProxSgd {
-    pub fn new(cfg: &OptimizerConfig) -> Self {
+    pub fn new(cfg: &OptimizerSpec) -> Self {
         Self {
             lr: cfg.lr,
             moments: AdamMoments::from_config(cfg),
@@ -48,9 +49,12 @@ impl GroupUpdate for ProxSgd {
         state: &mut [f32],
         last_step: &mut u32,
         g: &[f32],
-        _h: Option<&[f32]>,
+        h: Option<&[f32]>,
     ) {
         let d = w.len();
+        if !fits(w, g, h, state, self.state_len(d)) {
+            return;
+        }
         let (m, v) = state.split_at_mut(d);
         for i in 0..d {
             self.moments.advance(&mut m[i], &mut v[i], g[i]);
@@ -79,6 +83,6 @@ impl GroupUpdate for ProxSgd {
                 cells[i].set(wi + lr * (x - wi));
             },
         );
-        *last_step = t as u32;
+        stamp(last_step, t);
     }
 }

@@ -22,7 +22,8 @@ use std::cell::Cell;
 
 use super::moments::AdamMoments;
 use super::penalty::Penalty;
-use crate::optim::{GroupUpdate, OptimizerConfig};
+use crate::optim::row::{fits, stamp};
+use crate::optim::{GroupUpdate, OptimizerSpec};
 
 /// How ProxGen builds its diagonal preconditioner.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -42,7 +43,7 @@ pub struct ProxGen {
 }
 
 impl ProxGen {
-    pub fn adam(cfg: &OptimizerConfig) -> Self {
+    pub fn adam(cfg: &OptimizerSpec) -> Self {
         Self {
             lr: cfg.lr,
             rho: cfg.beta1,
@@ -54,7 +55,7 @@ impl ProxGen {
         }
     }
 
-    pub fn sgd_momentum(cfg: &OptimizerConfig) -> Self {
+    pub fn sgd_momentum(cfg: &OptimizerSpec) -> Self {
         Self {
             lr: cfg.lr,
             rho: cfg.beta1,
@@ -81,9 +82,12 @@ impl GroupUpdate for ProxGen {
         state: &mut [f32],
         last_step: &mut u32,
         g: &[f32],
-        _h: Option<&[f32]>,
+        h: Option<&[f32]>,
     ) {
         let d = w.len();
+        if !fits(w, g, h, state, self.state_len(d)) {
+            return;
+        }
         let (rho, lr) = (self.rho, self.lr);
         let (m, v) = state.split_at_mut(d);
         // Pass 1: moments and the gradient step z = w - alpha*m/c, in place.
@@ -124,6 +128,6 @@ impl GroupUpdate for ProxGen {
                 }
             }
         }
-        *last_step = t as u32;
+        stamp(last_step, t);
     }
 }

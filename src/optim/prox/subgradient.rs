@@ -9,7 +9,8 @@
 use super::maps::group_norm;
 use super::moments::AdamMoments;
 use super::penalty::Penalty;
-use crate::optim::{GroupUpdate, OptimizerConfig, Regularizer};
+use crate::optim::row::{fits, stamp};
+use crate::optim::{GroupUpdate, OptimizerSpec, Regularizer};
 
 #[derive(Clone, Debug)]
 pub struct Subgradient {
@@ -19,7 +20,7 @@ pub struct Subgradient {
 }
 
 impl Subgradient {
-    pub fn new(cfg: &OptimizerConfig) -> Self {
+    pub fn new(cfg: &OptimizerSpec) -> Self {
         Self {
             lr: cfg.lr,
             moments: AdamMoments::from_config(cfg),
@@ -42,9 +43,12 @@ impl GroupUpdate for Subgradient {
         state: &mut [f32],
         last_step: &mut u32,
         g: &[f32],
-        _h: Option<&[f32]>,
+        h: Option<&[f32]>,
     ) {
         let d = w.len();
+        if !fits(w, g, h, state, self.state_len(d)) {
+            return;
+        }
         let (m, v) = state.split_at_mut(d);
         // The group subgradient needs the norm before any weight moves.
         let norm = if self.penalty.reg == Regularizer::Group {
@@ -59,6 +63,6 @@ impl GroupUpdate for Subgradient {
                 w[i] -= self.lr * m[i] / c;
             }
         }
-        *last_step = t as u32;
+        stamp(last_step, t);
     }
 }
