@@ -14,6 +14,9 @@ use crate::experiment::runs;
 use crate::experiment::sweep::{Job, Shard};
 use crate::io::write_atomic;
 
+/// The lock file of a sweep folder (see `crate::lock`).
+pub const SWEEP_LOCK: &str = ".sweep.lock";
+
 /// What a sweep invocation did.
 #[derive(Debug, Default)]
 pub struct SweepReport {
@@ -64,6 +67,9 @@ pub fn run_jobs(
     sweep_dir: &Path,
     quiet: bool,
 ) -> Result<SweepReport> {
+    // One live sweep per folder: a second one would run the same jobs into
+    // the same run folders at once. Held until this function returns.
+    let _lock = crate::lock::lock_folder(sweep_dir, SWEEP_LOCK)?;
     let mut report = SweepReport {
         total: jobs.len(),
         ..Default::default()
@@ -140,7 +146,7 @@ fn update_runs_csv(jobs: &[Job], sweep_dir: &Path) -> Result<Vec<PathBuf>> {
 /// One job: write its config into its folder and train from it, with the
 /// child's output kept in `log.txt` beside the results.
 fn run_one(job: &Job, exe: &Path) -> Result<()> {
-    let dir = job.dir();
+    let dir = job.config.checked_run_dir().map_err(anyhow::Error::msg)?;
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let config_path: PathBuf = dir.join("config.toml");
     // A job stopped midway (reboot, killed sweep) continues from its last
@@ -159,6 +165,7 @@ fn run_one(job: &Job, exe: &Path) -> Result<()> {
         .create(true)
         .append(true)
         .open(dir.join("log.txt"))?;
+    die_with_parent(&mut cmd);
     let status = cmd
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
@@ -176,4 +183,32 @@ fn run_one(job: &Job, exe: &Path) -> Result<()> {
         anyhow::bail!("{status}: {last} (see {})", dir.join("log.txt").display());
     }
     Ok(())
+}
+
+/// Make the child die when the sweep dies, however it dies (SIGKILL
+/// included): otherwise an orphaned run keeps writing its folder while a
+/// rerun of the sweep starts the same job again. PR_SET_PDEATHSIG fires
+/// when the spawning thread ends; each job's thread waits for its child.
+fn die_with_parent(cmd: &mut Command) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: getpid is async-signal-safe and called before the fork.
+        let parent = unsafe { libc::getpid() };
+        // SAFETY: prctl and getppid are async-signal-safe, as pre_exec needs.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The sweep died between fork and prctl: no signal will come.
+                if libc::getppid() != parent {
+                    return Err(std::io::Error::other("the sweep process has exited"));
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cmd;
 }

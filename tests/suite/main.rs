@@ -36,6 +36,8 @@ mod prox_step;
 mod reliability_disk_full;
 mod reliability_export;
 mod reliability_fuzz;
+mod reliability_locks;
+mod reliability_paths;
 mod reliability_resume;
 mod stats_auc;
 mod stats_table;

@@ -1,0 +1,228 @@
+//! Issue 10, classes 8 and 11: one live writer per sweep folder and per run
+//! folder (the second is refused with the holder's pid), a killed sweep's
+//! runs die with it, an impossible model size is refused with its estimate,
+//! and more threads than cores warn.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::cli_common::bin;
+
+/// A base config whose runs take long enough to be caught running.
+fn base(dir: &Path, rows: u64, extra: &str) -> String {
+    let path = dir.join("base.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"threads = 1
+output = "{out}"
+[data]
+format = "avazu"
+split = "fraction"
+cache_dir = "{out}/cache"
+[data.synthetic]
+rows = {rows}
+seed = 9
+{extra}
+[optimizer]
+name = "group_adagrad"
+lr = 0.05
+[train]
+batch_size = 64
+"#,
+            out = dir.join("results").display()
+        ),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+/// Wait until `path` holds a lock record (`PID COMMAND TIME`); its pid.
+fn holder_pid(path: &Path) -> u32 {
+    let start = Instant::now();
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            if let Some(pid) = text.split_whitespace().next().and_then(|p| p.parse().ok()) {
+                return pid;
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no lock record in {}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Pids of the live processes whose parent is `parent` (from /proc).
+fn children_of(parent: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            // "pid (comm) state ppid ...": comm may hold spaces, so split after ')'.
+            let mut rest = stat.rsplit_once(')')?.1.split_whitespace();
+            let (_state, ppid) = (rest.next()?, rest.next()?.parse::<u32>().ok()?);
+            (ppid == parent).then_some(pid)
+        })
+        .collect()
+}
+
+/// Alive: /proc/PID exists and is not a zombie.
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .map(|(_, r)| r.trim_start().starts_with('Z'))
+        })
+        .is_some_and(|zombie| !zombie)
+}
+
+#[test]
+fn a_second_sweep_on_one_folder_is_refused_and_a_killed_sweep_takes_its_runs_with_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    base(tmp.path(), 2_000_000, "[model]\nkind = \"lr\"");
+    let sweep = tmp.path().join("sweep.toml");
+    std::fs::write(
+        &sweep,
+        "base = \"base.toml\"\nname = \"grid\"\nrepeats = 2\njobs = 2\n[axes]\n\"optimizer.lambda21\" = [0.0, 0.01]\n",
+    )
+    .unwrap();
+    let sweep = sweep.to_str().unwrap();
+    let mut first = bin()
+        .args(["sweep", "--quiet", "--config", sweep])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let grid = tmp.path().join("results/grid");
+    assert_eq!(holder_pid(&grid.join(".sweep.lock")), first.id());
+    let second = bin()
+        .args(["sweep", "--quiet", "--config", sweep])
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    let err = String::from_utf8_lossy(&second.stderr);
+    let want = format!(
+        "error: {} is in use by sweep pid {} (started ",
+        grid.display(),
+        first.id()
+    );
+    assert!(
+        err.starts_with(&want) && err.ends_with(" s ago)\n"),
+        "{err}"
+    );
+    // Both job processes are running.
+    let start = Instant::now();
+    let runs = loop {
+        let c = children_of(first.id());
+        if c.len() == 2 {
+            break c;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "children: {c:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    first.kill().unwrap(); // SIGKILL: no chance to clean up
+    first.wait().unwrap();
+    let start = Instant::now();
+    while runs.iter().any(|&p| alive(p)) {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "runs {runs:?} outlived their killed sweep"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The kernel dropped the killed sweep's lock: a rerun may start.
+    let dry = bin()
+        .args(["sweep", "--dry-run", "--config", sweep])
+        .output()
+        .unwrap();
+    assert!(dry.status.success());
+}
+
+#[test]
+fn a_second_train_into_a_live_run_folder_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = base(tmp.path(), 2_000_000, "[model]\nkind = \"lr\"");
+    let mut first = bin()
+        .args(["train", "--quiet", "--config", &cfg])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let run = tmp.path().join("results/base");
+    assert_eq!(holder_pid(&run.join(".run.lock")), first.id());
+    let second = bin()
+        .args(["train", "--quiet", "--config", &cfg])
+        .output()
+        .unwrap();
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(!second.status.success());
+    let err = String::from_utf8_lossy(&second.stderr);
+    let want = format!(
+        "error: {} is in use by train pid {} (started ",
+        run.display(),
+        first.id()
+    );
+    assert!(
+        err.starts_with(&want) && err.ends_with(" s ago)\n"),
+        "{err}"
+    );
+    assert!(!run.join("metrics.json").exists());
+}
+
+#[test]
+fn an_impossible_embedding_size_is_refused_with_the_estimate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = base(
+        tmp.path(),
+        300,
+        "[model]\nkind = \"mlp\"\nembed_dim = 100000",
+    );
+    let out = bin()
+        .args(["train", "--quiet", "--config", &cfg])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    // Group Adagrad keeps d slots a row: 65536 x 200000 x 4 bytes = 52.4 GB
+    // in the first chunk; the dense model and activations come on top.
+    assert!(
+        err.starts_with("error: model.embed_dim = 100000: the run needs at least ")
+            && err.contains(" (embedding rows 52.4 GB at first allocation, dense model ")
+            && err.contains("), this machine has ")
+            && err.ends_with(" GB available\n")
+            && !err.contains("panicked"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("results/base/metrics.json").exists());
+}
+
+#[test]
+fn threads_above_the_cores_warn_at_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = base(tmp.path(), 300, "[model]\nkind = \"lr\"");
+    let cores = std::thread::available_parallelism().unwrap().get();
+    let threads = cores + 3;
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("threads = 1", &format!("threads = {threads}"));
+    std::fs::write(&cfg, text).unwrap();
+    let out = bin()
+        .args(["train", "--quiet", "--config", &cfg])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    let want = format!("warning: threads = {threads} but this machine has {cores} cores: the thread pools will compete for them (slower, and timings not comparable)\n");
+    assert!(err.starts_with(&want), "{err}");
+}
