@@ -70,6 +70,10 @@ pub fn run_jobs(
     // One live sweep per folder: a second one would run the same jobs into
     // the same run folders at once. Held until this function returns.
     let _lock = crate::lock::lock_folder(sweep_dir, SWEEP_LOCK)?;
+    // SIGINT / SIGTERM stop the sweep cleanly: no new job starts, and each
+    // running one is sent SIGTERM so it stops at its next batch boundary
+    // (with a checkpoint, if it takes them) before the sweep exits.
+    let signals = crate::checkpoint::SignalGuard::install();
     let mut report = SweepReport {
         total: jobs.len(),
         ..Default::default()
@@ -102,6 +106,9 @@ pub fn run_jobs(
     std::thread::scope(|s| {
         for _ in 0..parallel.max(1).min(todo.len().max(1)) {
             s.spawn(|| loop {
+                if crate::checkpoint::interrupted() {
+                    break;
+                }
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(job) = todo.get(i) else { break };
                 pb.set_message(job.name.clone());
@@ -121,6 +128,14 @@ pub fn run_jobs(
         }
     });
     pb.finish_and_clear();
+    if crate::checkpoint::interrupted() {
+        let _ = update_runs_csv(jobs, sweep_dir);
+        anyhow::bail!(
+            "sweep interrupted: {} jobs stopped, none started after the signal; run the sweep again to continue",
+            failed.into_inner().expect("no poisoned lock").len()
+        );
+    }
+    drop(signals);
     report.ran = ran.into_inner().expect("no poisoned lock");
     report.failed = failed.into_inner().expect("no poisoned lock");
     report.stale = update_runs_csv(jobs, sweep_dir)?;
@@ -166,12 +181,24 @@ fn run_one(job: &Job, exe: &Path) -> Result<()> {
         .append(true)
         .open(dir.join("log.txt"))?;
     die_with_parent(&mut cmd);
-    let status = cmd
+    let mut child = cmd
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
-        .status()
+        .spawn()
         .with_context(|| format!("starting {}", exe.display()))?;
+    let mut forwarded = false;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if !forwarded && crate::checkpoint::interrupted() {
+            // SAFETY: kill(2) on our own child's pid, not yet reaped.
+            unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+            forwarded = true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     if !status.success() {
         let tail = std::fs::read_to_string(dir.join("log.txt")).unwrap_or_default();
         let last = tail

@@ -37,6 +37,52 @@ batch_size = 64
     path.display().to_string()
 }
 
+/// A spawned `ctr-run`, killed if a failed assertion leaves it running.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(args: &[&str]) -> Reaped {
+    Reaped(
+        bin()
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// Wait until every pid in `runs` has exited (at most 5 s).
+fn assert_gone_soon(runs: &[u32]) {
+    let start = Instant::now();
+    while runs.iter().any(|&p| alive(p)) {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "runs {runs:?} outlived their sweep"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The two job processes of a running sweep.
+fn two_children(sweep: u32) -> Vec<u32> {
+    let start = Instant::now();
+    loop {
+        let c = children_of(sweep);
+        if c.len() == 2 {
+            return c;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "children: {c:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// Wait until `path` holds a lock record (`PID COMMAND TIME`); its pid.
 fn holder_pid(path: &Path) -> u32 {
     let start = Instant::now();
@@ -93,14 +139,9 @@ fn a_second_sweep_on_one_folder_is_refused_and_a_killed_sweep_takes_its_runs_wit
     )
     .unwrap();
     let sweep = sweep.to_str().unwrap();
-    let mut first = bin()
-        .args(["sweep", "--quiet", "--config", sweep])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut first = spawn(&["sweep", "--quiet", "--config", sweep]);
     let grid = tmp.path().join("results/grid");
-    assert_eq!(holder_pid(&grid.join(".sweep.lock")), first.id());
+    assert_eq!(holder_pid(&grid.join(".sweep.lock")), first.0.id());
     let second = bin()
         .args(["sweep", "--quiet", "--config", sweep])
         .output()
@@ -110,32 +151,17 @@ fn a_second_sweep_on_one_folder_is_refused_and_a_killed_sweep_takes_its_runs_wit
     let want = format!(
         "error: {} is in use by sweep pid {} (started ",
         grid.display(),
-        first.id()
+        first.0.id()
     );
     assert!(
         err.starts_with(&want) && err.ends_with(" s ago)\n"),
         "{err}"
     );
     // Both job processes are running.
-    let start = Instant::now();
-    let runs = loop {
-        let c = children_of(first.id());
-        if c.len() == 2 {
-            break c;
-        }
-        assert!(start.elapsed() < Duration::from_secs(60), "children: {c:?}");
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    first.kill().unwrap(); // SIGKILL: no chance to clean up
-    first.wait().unwrap();
-    let start = Instant::now();
-    while runs.iter().any(|&p| alive(p)) {
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "runs {runs:?} outlived their killed sweep"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let runs = two_children(first.0.id());
+    first.0.kill().unwrap(); // SIGKILL: no chance to clean up
+    first.0.wait().unwrap();
+    assert_gone_soon(&runs);
     // The kernel dropped the killed sweep's lock: a rerun may start.
     let dry = bin()
         .args(["sweep", "--dry-run", "--config", sweep])
@@ -145,29 +171,56 @@ fn a_second_sweep_on_one_folder_is_refused_and_a_killed_sweep_takes_its_runs_wit
 }
 
 #[test]
+fn sigterm_to_a_sweep_is_forwarded_to_its_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    base(tmp.path(), 2_000_000, "[model]\nkind = \"lr\"");
+    let sweep = tmp.path().join("sweep.toml");
+    std::fs::write(
+        &sweep,
+        "base = \"base.toml\"\nname = \"grid\"\nrepeats = 2\njobs = 2\n[axes]\n\"optimizer.lambda21\" = [0.0, 0.01]\n",
+    )
+    .unwrap();
+    let mut sweep = spawn(&["sweep", "--quiet", "--config", sweep.to_str().unwrap()]);
+    let runs = two_children(sweep.0.id());
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(sweep.0.id() as libc::pid_t, libc::SIGTERM) };
+    assert_gone_soon(&runs);
+    let status = sweep.0.wait().unwrap();
+    assert!(!status.success());
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut sweep.0.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(
+        err,
+        "error: sweep interrupted: 2 jobs stopped, none started after the signal; run the sweep again to continue\n"
+    );
+    // Neither job is left looking finished.
+    let finished = std::fs::read_dir(tmp.path().join("results/grid/runs"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().join("metrics.json").exists())
+        .count();
+    assert_eq!(finished, 0);
+}
+
+#[test]
 fn a_second_train_into_a_live_run_folder_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = base(tmp.path(), 2_000_000, "[model]\nkind = \"lr\"");
-    let mut first = bin()
-        .args(["train", "--quiet", "--config", &cfg])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let first = spawn(&["train", "--quiet", "--config", &cfg]);
     let run = tmp.path().join("results/base");
-    assert_eq!(holder_pid(&run.join(".run.lock")), first.id());
+    let pid = first.0.id();
+    assert_eq!(holder_pid(&run.join(".run.lock")), pid);
     let second = bin()
         .args(["train", "--quiet", "--config", &cfg])
         .output()
         .unwrap();
-    first.kill().unwrap();
-    first.wait().unwrap();
+    drop(first);
     assert!(!second.status.success());
     let err = String::from_utf8_lossy(&second.stderr);
     let want = format!(
         "error: {} is in use by train pid {} (started ",
         run.display(),
-        first.id()
+        pid
     );
     assert!(
         err.starts_with(&want) && err.ends_with(" s ago)\n"),

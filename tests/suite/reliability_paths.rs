@@ -47,11 +47,13 @@ fn refused(args: &[&str]) -> String {
 fn sweep_dry_run(dir: &Path, sweep_text: &str) -> String {
     base(dir, "");
     let s = dir.join("s.toml");
-    std::fs::write(
-        &s,
-        format!("base = \"base.toml\"\nname = \"grid\"\n{sweep_text}"),
-    )
-    .unwrap();
+    // The sweep is named "grid" unless the text names it.
+    let name = if sweep_text.starts_with("name =") {
+        ""
+    } else {
+        "name = \"grid\"\n"
+    };
+    std::fs::write(&s, format!("base = \"base.toml\"\n{name}{sweep_text}")).unwrap();
     refused(&["sweep", "--dry-run", "--config", s.to_str().unwrap()])
 }
 
@@ -145,6 +147,10 @@ fn axes_a_sweep_cannot_honour_are_refused_naming_the_axis() {
         (
             "threads_per_job = 1\n[axes]\nthreads = [1, 2]\n",
             format!("error: {s}: sweep axis threads: `threads_per_job` sets every job's threads; remove one of the two\n"),
+        ),
+        (
+            "name = \"../x\"\n",
+            format!("error: {s}: sweep name = \"../x\": `..` would leave the output folder\n"),
         ),
         (
             "repeats = 0\n",
