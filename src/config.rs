@@ -169,7 +169,18 @@ impl RunConfig {
         if self.threads == 0 {
             return Err("threads must be > 0".into());
         }
+        check_folder_name("name", &self.name)?;
         Ok(())
+    }
+
+    /// The run folder, refused unless it lies inside `output` once symlinks
+    /// are resolved (a run folder that is a symlink to elsewhere would write
+    /// another place's results). `check` has already refused names with
+    /// `..` or a root; this catches what only the file system knows.
+    pub fn checked_run_dir(&self) -> Result<PathBuf, String> {
+        let dir = self.run_dir();
+        check_inside(&self.output, &dir)?;
+        Ok(dir)
     }
 
     /// The dense layers' optimizer (SPEC 1).
@@ -220,6 +231,66 @@ fn require_optimizer_names(text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A run or sweep name is a relative path of plain folder names under
+/// `output`: no `..`, no root, not `.` or empty, so that it can never
+/// name a folder outside `output`.
+pub fn check_folder_name(key: &str, name: &str) -> Result<(), String> {
+    use std::path::Component;
+    let bad = |why: &str| Err(format!("{key} = {name:?}: {why}"));
+    let mut normal = 0;
+    for c in Path::new(name).components() {
+        match c {
+            Component::Normal(_) => normal += 1,
+            Component::CurDir => {}
+            Component::ParentDir => return bad("`..` would leave the output folder"),
+            Component::RootDir | Component::Prefix(_) => {
+                return bad("an absolute path would leave the output folder")
+            }
+        }
+    }
+    if normal == 0 {
+        return bad("names no folder under the output folder");
+    }
+    Ok(())
+}
+
+/// `path` is inside `root` after resolving symlinks in the part of each
+/// that exists (either may not exist yet).
+pub fn check_inside(root: &Path, path: &Path) -> Result<(), String> {
+    let root_real = resolve_existing_prefix(root);
+    let real = resolve_existing_prefix(path);
+    if real.starts_with(&root_real) && real != root_real {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} resolves to {}, outside the output folder {}",
+            path.display(),
+            real.display(),
+            root_real.display()
+        ))
+    }
+}
+
+/// The canonical form of the longest existing ancestor of `path`, with the
+/// rest of `path` appended.
+fn resolve_existing_prefix(path: &Path) -> PathBuf {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut rest = Vec::new();
+    let mut cur = abs.as_path();
+    loop {
+        if let Ok(real) = std::fs::canonicalize(cur) {
+            return rest.iter().rev().fold(real, |p, c| p.join(c));
+        }
+        match (cur.parent(), cur.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                cur = parent;
+            }
+            _ => return abs,
+        }
+    }
+}
+
 /// Make the data paths of a config absolute, taking relative ones as
 /// relative to the config file's folder. Absolute paths survive copying the
 /// resolved config into a run folder (sweeps do), so every copy reads the
@@ -244,7 +315,7 @@ fn resolve_data_paths(data: &mut DataConfig, config_dir: &Path) {
 
 /// serde lists every valid key after an unknown one; pick the nearest
 /// (Jaro-Winkler similarity) and say it first, so a typo reads as a typo.
-fn with_suggestion(message: &str) -> String {
+pub(crate) fn with_suggestion(message: &str) -> String {
     let rest = message
         .split("unknown field `")
         .nth(1)

@@ -11,6 +11,7 @@ pub mod data;
 pub mod embedding;
 pub mod experiment;
 pub mod io;
+pub mod lock;
 pub mod metrics;
 pub mod model;
 pub mod optim;

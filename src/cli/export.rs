@@ -22,6 +22,7 @@ pub fn run(args: &ExportArgs) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| args.run.join("model.safetensors"));
+    refuse_own_inputs(&args.run, &out)?;
     let r = export(&args.run, &out)?;
     if !r.finished {
         eprintln!(
@@ -43,5 +44,27 @@ pub fn run(args: &ExportArgs) -> Result<()> {
         100.0 * r.bytes as f64 / r.dense_bytes.max(1) as f64,
         r.dense_bytes as f64 / r.bytes.max(1) as f64
     );
+    Ok(())
+}
+
+/// The model file must not be one of the files the export reads: the run's
+/// checkpoints, its config or its metrics (compared as files, so a symlink
+/// or hard link to one of them is refused too).
+fn refuse_own_inputs(run: &std::path::Path, out: &std::path::Path) -> Result<()> {
+    let checkpoints = std::fs::read_dir(crate::checkpoint::dir_of(run))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path());
+    let inputs = checkpoints.chain([run.join("config.toml"), run.join("metrics.json")]);
+    for input in inputs {
+        if crate::io::same_file(out, &input) {
+            anyhow::bail!(
+                "--out {} is {} (same file), which the export reads: choose another --out",
+                out.display(),
+                input.display()
+            );
+        }
+    }
     Ok(())
 }

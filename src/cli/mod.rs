@@ -18,6 +18,10 @@ pub mod train;
 /// machines (CANDLE-NOTES: rayon 2 + candle 1 was fastest on 2 cores).
 /// Values already in the environment win, so users can experiment.
 pub fn init_threads(threads: usize) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if let Some(w) = crate::train::budget::threads_warning(threads, cores) {
+        eprintln!("{w}");
+    }
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
         std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
     }

@@ -28,6 +28,15 @@ pub struct PredictArgs {
 }
 
 pub fn run(args: &PredictArgs) -> Result<()> {
+    for (what, input) in [("model", &args.model), ("data", &args.data)] {
+        if crate::io::same_file(&args.out, input) {
+            anyhow::bail!(
+                "--out {} is the {what} file {} (same file): writing the scores would destroy it; choose another --out",
+                args.out.display(),
+                input.display()
+            );
+        }
+    }
     let mut m = ServingModel::load(&args.model)?;
     super::init_threads(m.cfg.threads);
     let s = m.score_file(&args.data, args.format, args.batch_size)?;

@@ -48,6 +48,10 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     if let Some(out) = &args.output {
         cfg.output = out.clone();
     }
+    // One live writer per run folder (a second `train` into it, or a sweep
+    // job and a hand-started run), held to the end of the run.
+    let dir = cfg.checked_run_dir().map_err(anyhow::Error::msg)?;
+    let _lock = crate::lock::lock_folder(&dir, crate::lock::RUN_LOCK)?;
     super::init_threads(cfg.threads);
     if !args.quiet {
         eprintln!("{}", cfg.optimizers_line().map_err(anyhow::Error::msg)?);

@@ -27,7 +27,7 @@ pub use index::{KeyIndex, SlotMap};
 /// Rows per storage chunk (2^16): large enough that chunk bookkeeping is
 /// negligible, small enough that the last, partly used chunk costs little.
 const CHUNK_ROWS_LOG2: u32 = 16;
-const CHUNK_ROWS: usize = 1 << CHUNK_ROWS_LOG2;
+pub const CHUNK_ROWS: usize = 1 << CHUNK_ROWS_LOG2;
 const NO_SLOT: u32 = u32::MAX;
 
 /// How new rows start.

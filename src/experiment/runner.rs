@@ -14,6 +14,9 @@ use crate::experiment::runs;
 use crate::experiment::sweep::{Job, Shard};
 use crate::io::write_atomic;
 
+/// The lock file of a sweep folder (see `crate::lock`).
+pub const SWEEP_LOCK: &str = ".sweep.lock";
+
 /// What a sweep invocation did.
 #[derive(Debug, Default)]
 pub struct SweepReport {
@@ -64,6 +67,13 @@ pub fn run_jobs(
     sweep_dir: &Path,
     quiet: bool,
 ) -> Result<SweepReport> {
+    // One live sweep per folder: a second one would run the same jobs into
+    // the same run folders at once. Held until this function returns.
+    let _lock = crate::lock::lock_folder(sweep_dir, SWEEP_LOCK)?;
+    // SIGINT / SIGTERM stop the sweep cleanly: no new job starts, and each
+    // running one is sent SIGTERM so it stops at its next batch boundary
+    // (with a checkpoint, if it takes them) before the sweep exits.
+    let signals = crate::checkpoint::SignalGuard::install();
     let mut report = SweepReport {
         total: jobs.len(),
         ..Default::default()
@@ -96,6 +106,9 @@ pub fn run_jobs(
     std::thread::scope(|s| {
         for _ in 0..parallel.max(1).min(todo.len().max(1)) {
             s.spawn(|| loop {
+                if crate::checkpoint::interrupted() {
+                    break;
+                }
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(job) = todo.get(i) else { break };
                 // After Ctrl-C / SIGTERM no new job starts (the running ones
@@ -120,6 +133,14 @@ pub fn run_jobs(
         }
     });
     pb.finish_and_clear();
+    if crate::checkpoint::interrupted() {
+        let _ = update_runs_csv(jobs, sweep_dir);
+        anyhow::bail!(
+            "sweep interrupted: {} jobs stopped, none started after the signal; run the sweep again to continue",
+            failed.into_inner().expect("no poisoned lock").len()
+        );
+    }
+    drop(signals);
     report.ran = ran.into_inner().expect("no poisoned lock");
     report.failed = failed.into_inner().expect("no poisoned lock");
     report.stale = update_runs_csv(jobs, sweep_dir)?;
@@ -145,7 +166,7 @@ fn update_runs_csv(jobs: &[Job], sweep_dir: &Path) -> Result<Vec<PathBuf>> {
 /// One job: write its config into its folder and train from it, with the
 /// child's output kept in `log.txt` beside the results.
 fn run_one(job: &Job, exe: &Path) -> Result<()> {
-    let dir = job.dir();
+    let dir = job.config.checked_run_dir().map_err(anyhow::Error::msg)?;
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let config_path: PathBuf = dir.join("config.toml");
     // A job stopped midway (reboot, killed sweep) continues from its last
@@ -164,12 +185,25 @@ fn run_one(job: &Job, exe: &Path) -> Result<()> {
         .create(true)
         .append(true)
         .open(dir.join("log.txt"))?;
-    let status = cmd
+    die_with_parent(&mut cmd);
+    let mut child = cmd
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
-        .status()
+        .spawn()
         .with_context(|| format!("starting {}", exe.display()))?;
+    let mut forwarded = false;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if !forwarded && crate::checkpoint::interrupted() {
+            // SAFETY: kill(2) on our own child's pid, not yet reaped.
+            unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+            forwarded = true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     if !status.success() {
         let tail = std::fs::read_to_string(dir.join("log.txt")).unwrap_or_default();
         let last = tail
@@ -181,4 +215,32 @@ fn run_one(job: &Job, exe: &Path) -> Result<()> {
         anyhow::bail!("{status}: {last} (see {})", dir.join("log.txt").display());
     }
     Ok(())
+}
+
+/// Make the child die when the sweep dies, however it dies (SIGKILL
+/// included): otherwise an orphaned run keeps writing its folder while a
+/// rerun of the sweep starts the same job again. PR_SET_PDEATHSIG fires
+/// when the spawning thread ends; each job's thread waits for its child.
+fn die_with_parent(cmd: &mut Command) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: getpid is async-signal-safe and called before the fork.
+        let parent = unsafe { libc::getpid() };
+        // SAFETY: prctl and getppid are async-signal-safe, as pre_exec needs.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The sweep died between fork and prctl: no signal will come.
+                if libc::getppid() != parent {
+                    return Err(std::io::Error::other("the sweep process has exited"));
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cmd;
 }

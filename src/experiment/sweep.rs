@@ -5,14 +5,14 @@
 //! it stopped, and `--shard K/N` splits the jobs across machines with no
 //! coordinator (job i belongs to shard i mod N).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use toml::Value;
 
-use crate::config::RunConfig;
+use crate::config::{check_folder_name, check_inside, with_suggestion, RunConfig};
 
 /// A sweep file.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -137,24 +137,67 @@ impl SweepConfig {
         if cfg.repeats == 0 {
             bail!("{}: repeats must be >= 1", path.display());
         }
+        if cfg.first_seed.checked_add(cfg.repeats - 1).is_none() {
+            bail!(
+                "{}: first_seed = {} with repeats = {} runs past the largest seed",
+                path.display(),
+                cfg.first_seed,
+                cfg.repeats
+            );
+        }
         if cfg.jobs == 0 {
             bail!("{}: jobs must be >= 1", path.display());
         }
+        check_folder_name("name", &cfg.name)
+            .map_err(|e| anyhow::anyhow!("{}: sweep {e}", path.display()))?;
+        cfg.check_keys()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new(".")).join(&cfg.base);
         Ok((cfg, base))
     }
 
+    /// Refuse axes and points the jobs could not honour: an empty axis
+    /// (no jobs), and keys that the sweep itself sets for every job, which
+    /// would be silently overwritten.
+    fn check_keys(&self) -> Result<()> {
+        for (key, values) in &self.axes {
+            if values.is_empty() {
+                bail!("sweep axis {key} is empty");
+            }
+            self.check_settable(&format!("sweep axis {key}"), key)?;
+        }
+        for (i, point) in self.points.iter().enumerate() {
+            for key in point.keys() {
+                self.check_settable(&format!("sweep point {} key {key}", i + 1), key)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn check_settable(&self, what: &str, key: &str) -> Result<()> {
+        match key {
+            "seed" => bail!(
+                "{what}: the seeds of a sweep come from `repeats` and `first_seed` (seeds first_seed ..= first_seed + repeats - 1); set those instead"
+            ),
+            "name" | "output" => bail!(
+                "{what}: each job's folder is output/<sweep name>/runs/<its settings>; set the sweep's own `name` / `output` instead"
+            ),
+            "threads" if self.threads_per_job.is_some() => bail!(
+                "{what}: `threads_per_job` sets every job's threads; remove one of the two"
+            ),
+            _ => Ok(()),
+        }
+    }
+
     /// Every job of the sweep, in a fixed order: points of the grid (axes in
     /// key order, last axis fastest), then extra points, each with every seed.
+    /// Each job's config is parsed and checked here, and no two jobs may share
+    /// a folder, so a bad grid point fails before any job runs.
     pub fn jobs(&self, base_path: &Path) -> Result<Vec<Job>> {
         let base = RunConfig::load(base_path)?;
         let base_value = Value::try_from(&base).context("base config to TOML")?;
-        let output = self
-            .output
-            .clone()
-            .unwrap_or_else(|| base.output.clone())
-            .join(&self.name)
-            .join("runs");
+        let root = self.output.clone().unwrap_or_else(|| base.output.clone());
+        let output = root.join(&self.name).join("runs");
         // No axes: the base config alone is the grid, unless explicit points
         // are given (then the points are the whole sweep).
         let mut settings_list = if self.axes.is_empty() && !self.points.is_empty() {
@@ -163,27 +206,50 @@ impl SweepConfig {
             grid(&self.axes)
         };
         settings_list.extend(self.points.iter().cloned());
-        let mut jobs = Vec::new();
+        let mut jobs: Vec<Job> = Vec::new();
+        let mut folders: HashMap<PathBuf, usize> = HashMap::new();
         for settings in settings_list {
             for r in 0..self.repeats {
                 let seed = self.first_seed + r;
-                let mut value = base_value.clone();
-                for (key, v) in &settings {
-                    set_dotted(&mut value, key, v.clone())?;
-                }
-                let mut config: RunConfig = value.try_into().map_err(|e: toml::de::Error| {
-                    anyhow::anyhow!("sweep setting {settings:?}: {e}")
-                })?;
                 let name = job_name(&settings, seed);
+                let fail = |e: String| {
+                    anyhow::anyhow!(
+                        "sweep job {} ({}): {e}",
+                        jobs.len(),
+                        describe(&settings, seed)
+                    )
+                };
+                let mut config = resolve(&base_value, &settings).map_err(|e| {
+                    // Name the one setting at fault when a setting alone fails.
+                    let culprit = settings.iter().find_map(|(k, v)| {
+                        let one = BTreeMap::from([(k.clone(), v.clone())]);
+                        resolve(&base_value, &one).err().map(|e| (k, e))
+                    });
+                    match culprit {
+                        Some((key, e)) => fail(format!("axis {key}: {e}")),
+                        None => fail(e),
+                    }
+                })?;
                 config.seed = seed;
                 config.output = output.clone();
                 config.name = name.clone();
                 if let Some(t) = self.threads_per_job {
                     config.threads = t;
                 }
-                config
-                    .check()
-                    .map_err(|e| anyhow::anyhow!("sweep setting {settings:?}: {e}"))?;
+                config.check().map_err(fail)?;
+                let dir = config.run_dir();
+                check_inside(&root, &dir).map_err(fail)?;
+                if let Some(&other) = folders.get(&dir) {
+                    let o = &jobs[other];
+                    bail!(
+                        "sweep jobs {other} ({}) and {} ({}) both map to the folder {}: give each job distinct settings",
+                        describe(&o.settings, o.config.seed),
+                        jobs.len(),
+                        describe(&settings, seed),
+                        dir.display()
+                    );
+                }
+                folders.insert(dir, jobs.len());
                 jobs.push(Job {
                     index: jobs.len(),
                     name,
@@ -194,6 +260,27 @@ impl SweepConfig {
         }
         Ok(jobs)
     }
+}
+
+/// The base config with `settings` applied, parsed as a run config.
+fn resolve(base: &Value, settings: &BTreeMap<String, Value>) -> Result<RunConfig, String> {
+    let mut value = base.clone();
+    for (key, v) in settings {
+        set_dotted(&mut value, key, v.clone()).map_err(|e| format!("{e:#}"))?;
+    }
+    value
+        .try_into()
+        .map_err(|e: toml::de::Error| with_suggestion(&e.to_string()))
+}
+
+/// `optimizer.lambda21 = 0.001, seed = 3`: a job's settings as written.
+fn describe(settings: &BTreeMap<String, Value>, seed: u64) -> String {
+    settings
+        .iter()
+        .map(|(k, v)| format!("{k} = {v}"))
+        .chain(std::iter::once(format!("seed = {seed}")))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The Cartesian product of the axes (one empty setting if there are none).

@@ -5,6 +5,7 @@
 //! layers with the dense optimizer and the touched embedding rows with the
 //! embedding optimizer. No dense gradient over the whole table ever exists.
 
+pub mod budget;
 mod phases;
 mod run;
 mod step;

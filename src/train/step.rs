@@ -75,6 +75,8 @@ struct HessianBuffers {
 
 impl Trainer {
     pub fn new(cfg: &RunConfig, schema: &SchemaInfo, device: &candle_core::Device) -> Result<Self> {
+        // Before the model's and the first embedding chunk's allocations.
+        super::budget::check_memory(cfg, schema.n_fields(), schema.n_dense())?;
         let model = model::build(
             &cfg.model,
             schema.field_names.len(),

@@ -40,6 +40,8 @@ mod reliability_disk_full;
 mod reliability_export;
 mod reliability_fuzz;
 mod reliability_messages;
+mod reliability_locks;
+mod reliability_paths;
 mod reliability_resume;
 mod reliability_special_files;
 mod stats_auc;
