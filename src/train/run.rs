@@ -74,6 +74,21 @@ pub struct Progress {
     pub(crate) win_batches: u64,
     pub(crate) win_logits: Vec<f32>,
     pub(crate) win_labels: Vec<f32>,
+    /// The newest finite batch loss and its batch, for a divergence error
+    /// (not checkpointed: a resumed run names only losses it saw).
+    pub(crate) last_loss: Option<(u64, f64)>,
+    /// The epoch being trained (0-based), for a divergence error.
+    pub(crate) epoch: usize,
+}
+
+/// The largest batch loss a run accepts: the logloss of one row scored
+/// with the clipped probability [`metrics::PROB_CLAMP`] on the wrong side,
+/// `-ln(1e-7) ~= 16.12`. A batch mean above it means the average row is
+/// predicted more confidently wrong than evaluation can even express
+/// (a constant 0.5 scores 0.69); no sane training passes through it, and
+/// an exploding model crosses it long before its loss overflows to inf.
+pub fn max_batch_loss() -> f64 {
+    -metrics::PROB_CLAMP.ln()
 }
 
 /// What `metrics.json` holds.
@@ -192,6 +207,7 @@ pub fn train_window_with(
         }
         rows += batch.len as u64;
         let loss = trainer.train_batch(&batch, Some(&mut logits))? as f64;
+        check_loss(cfg, progress, loss)?;
         progress.record(cfg, &batch, loss, &logits, start.elapsed().as_secs_f64());
         pb.inc(batch.len as u64);
         if let Some(p) = progress.curve.last() {
@@ -208,10 +224,39 @@ pub fn train_window_with(
     Ok(stopped)
 }
 
+/// Stop a run whose batch loss is not finite or above [`max_batch_loss`]
+/// (non-finite weights after an update show up here, in the next batch's
+/// loss, or in the test logits).
+fn check_loss(cfg: &RunConfig, p: &Progress, loss: f64) -> Result<()> {
+    let max = max_batch_loss();
+    if loss.is_finite() && loss <= max {
+        return Ok(());
+    }
+    let epoch = if cfg.train.epochs > 1 {
+        format!(" (epoch {})", p.epoch + 1)
+    } else {
+        String::new()
+    };
+    let why = if loss.is_finite() {
+        format!("loss {loss:.4e} is above {max:.4}, the largest logloss of one row (-ln 1e-7)")
+    } else {
+        format!("loss is {loss}")
+    };
+    let last = match p.last_loss {
+        Some((b, l)) => format!("last finite loss {l:.6} at batch {b}"),
+        None => "no finite loss before it".into(),
+    };
+    anyhow::bail!(
+        "training diverged at batch {}{epoch}: {why}; {last}; lower the learning rate",
+        p.batches + 1
+    )
+}
+
 impl Progress {
     fn record(&mut self, cfg: &RunConfig, batch: &Batch, loss: f64, logits: &[f32], elapsed: f64) {
         self.samples += batch.len as u64;
         self.batches += 1;
+        self.last_loss = Some((self.batches, loss));
         self.loss_sum += loss;
         self.win_loss += loss;
         self.win_batches += 1;
@@ -238,13 +283,31 @@ pub fn evaluate(trainer: &mut Trainer, cfg: &RunConfig) -> Result<Evaluation> {
     let mut source = open_prefetched(cfg, Split::Test, 0)?;
     let (mut batch, mut logits) = (Batch::default(), Vec::new());
     let mut ev = Evaluation::default();
+    let mut n = 0u64;
     while source.next_batch(&mut batch)? {
+        n += 1;
         trainer.logits(&batch, &mut logits)?;
+        if let Some((i, x)) = logits.iter().enumerate().find(|(_, x)| !x.is_finite()) {
+            anyhow::bail!(
+                "evaluation: test batch {n}, row {}: the score is {x}; the trained model's weights are not finite (training diverged)",
+                ev.labels.len() + i + 1
+            );
+        }
         ev.scores.extend(logits.iter().map(|&x| sigmoid(x)));
         ev.labels.extend_from_slice(&batch.labels);
     }
     ev.bad_rows = source.bad_rows();
+    if ev.labels.is_empty() {
+        return Err(no_rows_error(cfg, Split::Test, ev.bad_rows));
+    }
     ev.auc = metrics::auc(&ev.scores, &ev.labels);
+    if ev.auc.is_none() {
+        let positives = ev.labels.iter().filter(|&&y| y == 1.0).count();
+        eprintln!(
+            "warning: the test split holds one class ({positives} clicks in {} rows): AUC is undefined and recorded as null",
+            ev.labels.len()
+        );
+    }
     ev.logloss = metrics::logloss(&ev.scores, &ev.labels);
     trainer.times.add(Phase::Evaluate, t0.elapsed());
     Ok(ev)
@@ -289,6 +352,7 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions) -> Result<RunMetrics> {
             0
         };
         let window = RowWindow { skip, take: None };
+        progress.epoch = epoch;
         let stopped = train_window_with(
             &mut trainer,
             cfg,
@@ -313,6 +377,9 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions) -> Result<RunMetrics> {
         }
     }
     drop(signals);
+    if progress.samples == 0 {
+        return Err(no_rows_error(cfg, Split::Train, progress.bad_rows));
+    }
     if !opts.dry && (ck.enabled() || cfg.train.save_model) {
         // The final state: what `ctr-run export` reads, and a resume after
         // a crash in evaluation goes straight to evaluating.
@@ -334,6 +401,61 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions) -> Result<RunMetrics> {
         )?;
     }
     Ok(m)
+}
+
+/// The error of a split that yielded no rows, naming the file, the split
+/// rule and the bad rows skipped: a run on nothing never reads as finished.
+pub fn no_rows_error(cfg: &RunConfig, split: Split, bad_rows: u64) -> anyhow::Error {
+    use crate::data::{Format, SplitKind};
+    let d = &cfg.data;
+    let (train, test) = match data::input_files(d) {
+        Ok(files) => files,
+        Err(e) => return e.into(),
+    };
+    let by_file = data::open::split_by_file(d, &test);
+    let file = match (split, test) {
+        (Split::Test, Some(t)) => t,
+        _ => train,
+    };
+    let file = file.display();
+    let paper_days = d.split == SplitKind::Paper && d.format == Format::Avazu && !by_file;
+    if paper_days && split == Split::Train && bad_rows == 0 {
+        // The train side is the days before the last: empty means one day.
+        return anyhow::anyhow!(
+            "split = \"paper\": {file} holds a single day (every row is on its last day); the paper split trains on the days before the last and needs at least two days"
+        );
+    }
+    let mut rule = if by_file {
+        "the whole file".to_string()
+    } else {
+        match d.split {
+            SplitKind::Paper if paper_days => "split = \"paper\" (the last day tests)".into(),
+            SplitKind::Paper => "split = \"paper\" (the last 1/7 of the lines tests)".into(),
+            SplitKind::Fraction => format!(
+                "split = \"fraction\", train_fraction = {}",
+                d.train_fraction
+            ),
+            SplitKind::Hashed => {
+                format!("split = \"hashed\", train_fraction = {}", d.train_fraction)
+            }
+        }
+    };
+    if let Some(m) = d.max_rows {
+        rule += &format!(", max_rows = {m}");
+    }
+    if d.sample_rate < 1.0 {
+        rule += &format!(", sample_rate = {}", d.sample_rate);
+    }
+    let side = match split {
+        Split::Train => "training",
+        Split::Test => "test",
+    };
+    let bad = if bad_rows > 0 {
+        format!("; every one of its {bad_rows} rows is malformed")
+    } else {
+        String::new()
+    };
+    anyhow::anyhow!("no {side} rows: {file} gives none under {rule}{bad}")
 }
 
 /// Create the run folder and record the resolved config. A finished run is
