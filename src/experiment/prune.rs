@@ -307,3 +307,48 @@ fn summarize(dir: &Path, spec: &PruneConfig, wall: Instant) -> Result<Vec<PruneO
     )?;
     Ok(outcomes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One seed's fractions: (r, test AUC).
+    fn seed(aucs: &[(f64, Option<f64>)]) -> Vec<PruneOutcome> {
+        aucs.iter()
+            .map(|&(r, auc)| PruneOutcome {
+                finetune: r,
+                metrics: serde_json::from_value(serde_json::json!({
+                    "auc": auc, "logloss": 0.5, "feature_rate": 0.1,
+                    "nonzero_features": 1, "seen_features": 10, "train_samples": 8,
+                    "test_samples": 2, "wall_seconds": 1.0, "train_samples_per_second": 8.0,
+                }))
+                .unwrap(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn r_is_chosen_by_the_mean_over_seeds_not_by_each_seeds_best() {
+        // Seed 1 is best at r = 0.1, seed 2 at r = 0; the means are 0.725
+        // (r = 0) and 0.70 (r = 0.1).
+        let seeds = [
+            seed(&[(0.0, Some(0.70)), (0.1, Some(0.80))]),
+            seed(&[(0.0, Some(0.75)), (0.1, Some(0.60))]),
+        ];
+        assert_eq!(choose_fraction(&seeds), Some(0.0));
+        assert_eq!(choose_fraction(&seeds[..1]), Some(0.1));
+    }
+
+    #[test]
+    fn ties_take_the_first_configured_fraction_and_null_aucs_are_not_eligible() {
+        let tie = [seed(&[(0.2, Some(0.7)), (0.0, Some(0.7))])];
+        assert_eq!(choose_fraction(&tie), Some(0.2));
+        let one_class = [
+            seed(&[(0.0, Some(0.70)), (0.1, Some(0.90))]),
+            seed(&[(0.0, Some(0.70)), (0.1, None)]),
+        ];
+        assert_eq!(choose_fraction(&one_class), Some(0.0));
+        assert_eq!(choose_fraction(&[seed(&[(0.0, None)])]), None);
+        assert_eq!(choose_fraction(&[]), None);
+    }
+}

@@ -601,3 +601,47 @@ pub fn peak_rss_bytes() -> Option<u64> {
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(epochs: usize) -> RunConfig {
+        let text = format!(
+            "name = \"x\"\n[data]\nformat = \"avazu\"\ntrain = \"x.csv\"\n[model]\nkind = \"lr\"\n[optimizer]\nname = \"adam\"\n[train]\nepochs = {epochs}\n"
+        );
+        RunConfig::parse(&text).unwrap()
+    }
+
+    #[test]
+    fn a_loss_up_to_the_largest_logloss_of_one_row_passes() {
+        let p = Progress::default();
+        assert!(check_loss(&config(1), &p, max_batch_loss()).is_ok());
+        assert!(check_loss(&config(1), &p, 0.0).is_ok());
+        let err = check_loss(&config(1), &p, f64::INFINITY).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "training diverged at batch 1: loss is inf; no finite loss before it; lower the learning rate"
+        );
+    }
+
+    #[test]
+    fn a_divergence_in_a_later_epoch_names_the_epoch_and_the_global_batch() {
+        let p = Progress {
+            batches: 40,
+            last_loss: Some((40, 0.4375)),
+            epoch: 1,
+            ..Progress::default()
+        };
+        let err = check_loss(&config(3), &p, f64::NAN).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "training diverged at batch 41 (epoch 2): loss is NaN; last finite loss 0.437500 at batch 40; lower the learning rate"
+        );
+        let err = check_loss(&config(3), &p, 16.2).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "training diverged at batch 41 (epoch 2): loss 1.6200e1 is above 16.1181, the largest logloss of one row (-ln 1e-7); last finite loss 0.437500 at batch 40; lower the learning rate"
+        );
+    }
+}
