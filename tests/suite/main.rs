@@ -39,6 +39,7 @@ mod reliability_divergence;
 mod reliability_export;
 mod reliability_fuzz;
 mod reliability_resume;
+mod reliability_selection;
 mod stats_auc;
 mod stats_table;
 mod stats_ttest;
