@@ -525,42 +525,41 @@ fn table8(records: &[RunRecord], notes: &RunNotes, out: &Path, report: &mut Repo
     let mut any = false;
     for ds in DATASETS {
         for s in settings(records, &format!("{ds}_adam_prune")) {
-            // prune.csv of each seed: finetune -> AUCs.
-            let mut by_r: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
-            let mut target = f64::NAN;
+            // Every fraction of each seed: finetune (in %) -> AUCs, None
+            // where the test set held one class.
+            let Some(spec) = &s.first.config.prune else {
+                continue;
+            };
+            let target = spec.target_rate;
+            let mut by_r: BTreeMap<u64, Vec<Option<f64>>> = BTreeMap::new();
             for dir in &s.dirs {
-                let Ok(text) = std::fs::read_to_string(dir.join("prune.csv")) else {
-                    continue;
-                };
-                for line in text.lines().skip(1) {
-                    let f: Vec<&str> = line.split(',').collect();
-                    if let (Some(r), Some(t), Some(a)) = (f.first(), f.get(1), f.get(2)) {
-                        if let (Ok(r), Ok(t), Ok(a)) =
-                            (r.parse::<f64>(), t.parse::<f64>(), a.parse::<f64>())
-                        {
-                            by_r.entry((r * 100.0).round() as u64).or_default().push(a);
-                            target = t;
-                        }
-                    }
+                for o in prune::read_fractions(dir, spec)? {
+                    let r = (o.finetune * 100.0).round() as u64;
+                    by_r.entry(r).or_default().push(o.metrics.auc);
                 }
             }
+            // The mean and std of one fraction's AUCs; None if any is null.
+            let summary = |v: &Vec<Option<f64>>| -> Option<(f64, Option<f64>)> {
+                let v: Option<Vec<f64>> = v.iter().copied().collect();
+                let v = v?;
+                Some((stats::mean(&v)?, stats::sample_std(&v)))
+            };
             if by_r.is_empty() {
                 continue;
             }
             any = true;
             let means: Vec<f64> = [0u64, 10, 20, 30]
                 .iter()
-                .map(|r| by_r.get(r).and_then(|v| stats::mean(v)).unwrap_or(f64::NAN))
+                .map(|r| by_r.get(r).and_then(summary).map_or(f64::NAN, |m| m.0))
                 .collect();
             let best = best_indices(&means, Better::Higher);
             let mut row = vec![Cell::new(ds), Cell::new(format!("{target:.4}"))];
             for (i, r) in [0u64, 10, 20, 30].iter().enumerate() {
-                let text = by_r
-                    .get(r)
-                    .map(|v| {
-                        fmt_mean_std(stats::mean(v).unwrap_or(f64::NAN), stats::sample_std(v), 4)
-                    })
-                    .unwrap_or_else(|| "—".into());
+                let text = match by_r.get(r).map(|v| (v, summary(v))) {
+                    Some((_, Some((mean, std)))) => fmt_mean_std(mean, std, 4),
+                    Some((_, None)) => "n/a".into(),
+                    None => "—".into(),
+                };
                 row.push(if best.contains(&i) {
                     Cell::bold(text)
                 } else {

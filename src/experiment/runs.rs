@@ -27,7 +27,8 @@ pub struct Metrics {
     pub test_samples: u64,
     pub wall_seconds: f64,
     pub train_samples_per_second: f64,
-    /// Set by `ctr-run prune` runs: the fine-tune fraction r that was kept.
+    /// Set by `ctr-run prune` runs: the fine-tune fraction r these metrics
+    /// are of (the first configured one for the run's own metrics).
     #[serde(default)]
     pub prune_finetune: Option<f64>,
     /// Set by `ctr-run prune` runs: the feature rate that was targeted.

@@ -125,7 +125,9 @@ pub struct RunMetrics {
     /// the truly informative ones seen in training.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub informative: Option<metrics::PrecisionRecall>,
-    /// Set by `ctr-run prune`: the fine-tune fraction that was kept.
+    /// Set by `ctr-run prune`: the fine-tune fraction these metrics are of
+    /// (a pruning run's own `metrics.json`: its first configured fraction;
+    /// tables choose r over all seeds, see `experiment::prune`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prune_finetune: Option<f64>,
     /// Set by `ctr-run prune`: the feature rate that was targeted.
