@@ -250,10 +250,20 @@ fn chart(
     stem: &str,
     report: &mut Report,
 ) -> Result<()> {
+    // A setting with an n/a AUC (a one-class test set) has no point to
+    // plot; the tables' notes name its runs.
     let series: Vec<Series> = series
         .iter()
+        .map(|s| Series {
+            label: s.label.clone(),
+            points: s
+                .points
+                .iter()
+                .filter(|p| p.x.is_finite() && p.y.is_finite())
+                .cloned()
+                .collect(),
+        })
         .filter(|s| !s.points.is_empty())
-        .cloned()
         .collect();
     if series.is_empty() {
         return Ok(());
