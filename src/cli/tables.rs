@@ -35,6 +35,9 @@ pub fn run(args: &TablesArgs) -> Result<()> {
             first.display()
         );
     }
+    for f in &r.failed {
+        println!("failed  {}: {}", f.dir.display(), f.error);
+    }
     if r.tables.is_empty() && r.figures.is_empty() {
         crate::outln!(
             "no finished runs in the expected sweep folders under {}",

@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::experiment::plot::{line_chart, ChartSpec, LegendPosition, Point, Series};
-use crate::experiment::runs::{self, RunRecord};
+use crate::experiment::prune::{self, PruneOutcome};
+use crate::experiment::runs::{self, FailedRun, RunRecord};
 use crate::experiment::table::{best_indices, fmt_mean_std, fmt_p_value, Better, Cell, Table};
 use crate::io::write_atomic;
 use crate::optim::{GroupNorm, OptimizerName};
@@ -32,18 +33,27 @@ struct Setting {
     name: String,
     first: RunRecord,
     auc: Vec<f64>,
+    /// Seeds whose AUC is null (one-class test set): the setting's AUC is
+    /// n/a, not the mean of the others.
+    auc_missing: usize,
     rate: Vec<f64>,
     dirs: Vec<PathBuf>,
 }
 
 impl Setting {
     fn mean_auc(&self) -> f64 {
+        if self.auc_missing > 0 {
+            return f64::NAN;
+        }
         stats::mean(&self.auc).unwrap_or(f64::NAN)
     }
     fn mean_rate(&self) -> f64 {
         stats::mean(&self.rate).unwrap_or(f64::NAN)
     }
     fn auc_cell(&self) -> String {
+        if self.auc_missing > 0 {
+            return "n/a".into();
+        }
         fmt_mean_std(self.mean_auc(), stats::sample_std(&self.auc), 4)
     }
     fn rate_cell(&self) -> String {
@@ -65,19 +75,18 @@ impl Setting {
     }
 }
 
+/// The sweep folder a run belongs to (`<sweep>/runs/<job>/`).
+fn sweep_of(dir: &Path) -> Option<&std::ffi::OsStr> {
+    dir.parent()
+        .and_then(|p| p.parent())
+        .and_then(|p| p.file_name())
+}
+
 /// The settings of one sweep folder, in name order.
 fn settings(records: &[RunRecord], sweep: &str) -> Vec<Setting> {
     let mut map: BTreeMap<String, Setting> = BTreeMap::new();
     for r in records {
-        let Some(folder) = r
-            .dir
-            .parent()
-            .and_then(|p| p.parent())
-            .and_then(|p| p.file_name())
-        else {
-            continue;
-        };
-        if folder != sweep {
+        if sweep_of(&r.dir).is_none_or(|f| f != sweep) {
             continue;
         }
         let job = r
@@ -95,11 +104,13 @@ fn settings(records: &[RunRecord], sweep: &str) -> Vec<Setting> {
             name,
             first: r.clone(),
             auc: Vec::new(),
+            auc_missing: 0,
             rate: Vec::new(),
             dirs: Vec::new(),
         });
-        if let Some(a) = r.metrics.auc {
-            s.auc.push(a);
+        match r.metrics.auc {
+            Some(a) => s.auc.push(a),
+            None => s.auc_missing += 1,
         }
         s.rate.push(r.metrics.feature_rate);
         s.dirs.push(r.dir.clone());
@@ -108,6 +119,9 @@ fn settings(records: &[RunRecord], sweep: &str) -> Vec<Setting> {
 }
 
 fn p_cell(a: &Setting, b: &Setting) -> String {
+    if a.auc_missing + b.auc_missing > 0 {
+        return "n/a".into();
+    }
     match stats::t_test(&a.auc, &b.auc, TEST) {
         Ok(t) => fmt_p_value(t.p),
         Err(_) => "n/a".into(),
@@ -136,6 +150,50 @@ pub struct Report {
     pub claims: Vec<String>,
     /// Finished runs left out: their sweep's `runs.csv` does not list them.
     pub stale: Vec<PathBuf>,
+    /// Failed jobs of the sweeps read (no metrics, left out of every cell).
+    pub failed: Vec<FailedRun>,
+}
+
+/// The notes every table carries about its runs: each failed job (left
+/// out) and each run whose AUC is null (its setting's AUC is n/a).
+struct RunNotes<'a> {
+    records: &'a [RunRecord],
+    failed: &'a [FailedRun],
+}
+
+impl RunNotes<'_> {
+    fn push(&self, table: &mut Table, sweeps: &[String]) {
+        let ours = |d: &Path| sweep_of(d).is_some_and(|f| sweeps.iter().any(|s| f == s.as_str()));
+        for f in self.failed.iter().filter(|f| ours(&f.dir)) {
+            table.push_note(format!(
+                "FAILED, left out: {}: {}",
+                job_name(&f.dir),
+                f.error
+            ));
+        }
+        let one_class: Vec<String> = self
+            .records
+            .iter()
+            .filter(|r| r.metrics.auc.is_none() && ours(&r.dir))
+            .map(|r| job_name(&r.dir))
+            .collect();
+        if !one_class.is_empty() {
+            table.push_note(format!(
+                "n/a: AUC undefined (one-class test set) in {} run(s): {}",
+                one_class.len(),
+                one_class.join("; ")
+            ));
+        }
+    }
+}
+
+/// `<sweep>/<job>` of a run folder.
+fn job_name(dir: &Path) -> String {
+    let job = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+    match (sweep_of(dir), job) {
+        (Some(s), Some(j)) => format!("{}/{j}", s.to_string_lossy()),
+        _ => dir.display().to_string(),
+    }
 }
 
 /// Regenerate every table and figure that the runs under `root` allow,
@@ -144,18 +202,24 @@ pub fn write_report(root: &Path, out: &Path) -> Result<Report> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     // Runs a sweep no longer lists (old grid values) would mix into the
     // cells of its tables.
-    let (records, stale) = runs::current_and_stale(runs::collect(root)?)?;
+    let (found, stale) = runs::current_and_stale(runs::collect_all(root)?)?;
+    let records = &found.finished;
+    let notes = RunNotes {
+        records,
+        failed: &found.failed,
+    };
     let mut report = Report {
         stale,
+        failed: found.failed.clone(),
         ..Report::default()
     };
-    table2_and_figure1(&records, out, &mut report)?;
-    table3(&records, out, &mut report)?;
-    table4(&records, out, &mut report)?;
-    table8(&records, out, &mut report)?;
-    figure2(&records, out, &mut report)?;
-    figure3(&records, out, &mut report)?;
-    table_proxgen(&records, out, &mut report)?;
+    table2_and_figure1(records, &notes, out, &mut report)?;
+    table3(records, &notes, out, &mut report)?;
+    table4(records, &notes, out, &mut report)?;
+    table8(records, &notes, out, &mut report)?;
+    figure2(records, out, &mut report)?;
+    figure3(records, out, &mut report)?;
+    table_proxgen(records, &notes, out, &mut report)?;
     let mut md = String::from("# Qualitative claims of the paper, checked on these runs\n\n");
     md.push_str(&format!(
         "Runs read from `{}`; p-values: {}.\n\n",
@@ -166,7 +230,7 @@ pub fn write_report(root: &Path, out: &Path) -> Result<Report> {
         let _ = writeln!(md, "- {c}");
     }
     write_atomic(&out.join("claims.md"), md.as_bytes())?;
-    runs::write_runs_csv(&records, root, &out.join("runs.csv"))?;
+    runs::write_runs_csv(&found, root, &out.join("runs.csv"))?;
     Ok(report)
 }
 
@@ -186,10 +250,20 @@ fn chart(
     stem: &str,
     report: &mut Report,
 ) -> Result<()> {
+    // A setting with an n/a AUC (a one-class test set) has no point to
+    // plot; the tables' notes name its runs.
     let series: Vec<Series> = series
         .iter()
+        .map(|s| Series {
+            label: s.label.clone(),
+            points: s
+                .points
+                .iter()
+                .filter(|p| p.x.is_finite() && p.y.is_finite())
+                .cloned()
+                .collect(),
+        })
         .filter(|s| !s.points.is_empty())
-        .cloned()
         .collect();
     if series.is_empty() {
         return Ok(());
@@ -202,11 +276,24 @@ fn chart(
 
 /// Table 2 and Figure 1: Group Adam over lambda21 vs Adam + magnitude
 /// pruning at the same feature rate.
-fn table2_and_figure1(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()> {
+fn table2_and_figure1(
+    records: &[RunRecord],
+    notes: &RunNotes,
+    out: &Path,
+    report: &mut Report,
+) -> Result<()> {
     let mut table = Table::new(
         "Table 2. AUC (feature rate) of Group Adam and of Adam + magnitude pruning at the same sparsity",
-        ["dataset", "lambda21", "Group Adam", "Adam + pruning", "p-value"],
+        [
+            "dataset",
+            "lambda21",
+            "Group Adam",
+            "Adam + pruning",
+            "pruning r",
+            "p-value",
+        ],
     );
+    let mut seeds_per_setting = std::collections::BTreeSet::new();
     let mut any = false;
     for ds in DATASETS {
         let mut group: Vec<Setting> = settings(records, &format!("{ds}_table2"))
@@ -233,19 +320,25 @@ fn table2_and_figure1(records: &[RunRecord], out: &Path, report: &mut Report) ->
             let p = pruned
                 .iter()
                 .find(|p| p.name == format!("match={}", g.name));
-            let (gc, pc, pv) = match p {
-                Some(p) => {
+            let chosen = match p {
+                Some(p) => at_chosen_fraction(p)?,
+                None => None,
+            };
+            let (gc, pc, r, pv) = match &chosen {
+                Some((p, r)) => {
                     p_series.points.push(p.rate_auc_point());
+                    seeds_per_setting.insert(p.dirs.len());
                     compared += 1;
                     if g.mean_auc() >= p.mean_auc() {
                         wins += 1;
                     }
                     let (a, b) = bold_pair(g, p);
-                    (a, b, p_cell(g, p))
+                    (a, b, format!("{r}"), p_cell(g, p))
                 }
                 None => (
                     Cell::new(format!("{} ({})", g.auc_cell(), g.rate_cell())),
-                    Cell::new("not run"),
+                    Cell::new(if p.is_some() { "n/a" } else { "not run" }),
+                    String::new(),
                     "".into(),
                 ),
             };
@@ -254,6 +347,7 @@ fn table2_and_figure1(records: &[RunRecord], out: &Path, report: &mut Report) ->
                 Cell::new(format!("{:e}", g.opt().lambda21)),
                 gc,
                 pc,
+                Cell::new(r),
                 Cell::new(pv),
             ])?;
         }
@@ -294,13 +388,54 @@ fn table2_and_figure1(records: &[RunRecord], out: &Path, report: &mut Report) ->
             "Mean ± std over seeds; feature rate in parentheses; best AUC per row in bold. p: {}.",
             TEST.describe()
         ));
+        if !seeds_per_setting.is_empty() {
+            let n: Vec<String> = seeds_per_setting.iter().map(|n| n.to_string()).collect();
+            table.push_note(format!(
+                "Pruning r chosen once per setting by mean test AUC over {} seeds (no validation split); every r in Table 8.",
+                n.join(" or ")
+            ));
+        }
+        let sweeps: Vec<String> = DATASETS
+            .iter()
+            .flat_map(|ds| [format!("{ds}_table2"), format!("{ds}_adam_prune")])
+            .collect();
+        notes.push(&mut table, &sweeps);
         save(&table, out, "table2", report)?;
     }
     Ok(())
 }
 
+/// A pruning setting at the fraction it reports: r chosen once over all
+/// its seeds by mean test AUC ([`prune::choose_fraction`]), its cells
+/// from that fraction of every seed. None when no fraction has an AUC in
+/// every seed.
+fn at_chosen_fraction(p: &Setting) -> Result<Option<(Setting, f64)>> {
+    let Some(spec) = &p.first.config.prune else {
+        return Ok(None);
+    };
+    let seeds: Vec<Vec<PruneOutcome>> = p
+        .dirs
+        .iter()
+        .map(|d| prune::read_fractions(d, spec))
+        .collect::<Result<_>>()?;
+    let Some(r) = prune::choose_fraction(&seeds) else {
+        return Ok(None);
+    };
+    let mut s = Setting {
+        auc: Vec::new(),
+        auc_missing: 0,
+        rate: Vec::new(),
+        ..p.clone()
+    };
+    for o in seeds.iter().flatten().filter(|o| o.finetune == r) {
+        s.auc.extend(o.metrics.auc);
+        s.rate.push(o.metrics.feature_rate);
+    }
+    Ok(Some((s, r)))
+}
+
 /// Table 3: Adam vs Group Adam and Adagrad vs Group Adagrad.
-fn table3(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()> {
+fn table3(records: &[RunRecord], notes: &RunNotes, out: &Path, report: &mut Report) -> Result<()> {
     let mut table = Table::new(
         "Table 3. AUC (feature rate): plain vs Group optimizer",
         [
@@ -338,13 +473,15 @@ fn table3(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()> 
             "Mean ± std over seeds; best AUC per row in bold. p: {}.",
             TEST.describe()
         ));
+        let sweeps: Vec<String> = DATASETS.iter().map(|ds| format!("{ds}_table3")).collect();
+        notes.push(&mut table, &sweeps);
         save(&table, out, "table3", report)?;
     }
     Ok(())
 }
 
 /// Table 4: feature rate (and AUC) by embedding dimension.
-fn table4(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()> {
+fn table4(records: &[RunRecord], notes: &RunNotes, out: &Path, report: &mut Report) -> Result<()> {
     let mut all = settings(records, "criteo_table4");
     if all.is_empty() {
         return Ok(());
@@ -367,6 +504,7 @@ fn table4(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()> 
         }
     }
     table.push_note("Mean ± std over seeds.");
+    notes.push(&mut table, &["criteo_table4".to_string()]);
     save(&table, out, "table4", report)?;
     let falls = group_rates.windows(2).all(|w| w[1].1 <= w[0].1 + 1e-12);
     report.claims.push(format!(
@@ -382,7 +520,7 @@ fn table4(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()> 
 }
 
 /// Table 8: AUC of each pruning schedule (fine-tune fraction r).
-fn table8(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()> {
+fn table8(records: &[RunRecord], notes: &RunNotes, out: &Path, report: &mut Report) -> Result<()> {
     let mut table = Table::new(
         "Table 8. Magnitude pruning: AUC by fine-tune fraction r",
         [
@@ -397,42 +535,41 @@ fn table8(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()> 
     let mut any = false;
     for ds in DATASETS {
         for s in settings(records, &format!("{ds}_adam_prune")) {
-            // prune.csv of each seed: finetune -> AUCs.
-            let mut by_r: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
-            let mut target = f64::NAN;
+            // Every fraction of each seed: finetune (in %) -> AUCs, None
+            // where the test set held one class.
+            let Some(spec) = &s.first.config.prune else {
+                continue;
+            };
+            let target = spec.target_rate;
+            let mut by_r: BTreeMap<u64, Vec<Option<f64>>> = BTreeMap::new();
             for dir in &s.dirs {
-                let Ok(text) = std::fs::read_to_string(dir.join("prune.csv")) else {
-                    continue;
-                };
-                for line in text.lines().skip(1) {
-                    let f: Vec<&str> = line.split(',').collect();
-                    if let (Some(r), Some(t), Some(a)) = (f.first(), f.get(1), f.get(2)) {
-                        if let (Ok(r), Ok(t), Ok(a)) =
-                            (r.parse::<f64>(), t.parse::<f64>(), a.parse::<f64>())
-                        {
-                            by_r.entry((r * 100.0).round() as u64).or_default().push(a);
-                            target = t;
-                        }
-                    }
+                for o in prune::read_fractions(dir, spec)? {
+                    let r = (o.finetune * 100.0).round() as u64;
+                    by_r.entry(r).or_default().push(o.metrics.auc);
                 }
             }
+            // The mean and std of one fraction's AUCs; None if any is null.
+            let summary = |v: &Vec<Option<f64>>| -> Option<(f64, Option<f64>)> {
+                let v: Option<Vec<f64>> = v.iter().copied().collect();
+                let v = v?;
+                Some((stats::mean(&v)?, stats::sample_std(&v)))
+            };
             if by_r.is_empty() {
                 continue;
             }
             any = true;
             let means: Vec<f64> = [0u64, 10, 20, 30]
                 .iter()
-                .map(|r| by_r.get(r).and_then(|v| stats::mean(v)).unwrap_or(f64::NAN))
+                .map(|r| by_r.get(r).and_then(summary).map_or(f64::NAN, |m| m.0))
                 .collect();
             let best = best_indices(&means, Better::Higher);
             let mut row = vec![Cell::new(ds), Cell::new(format!("{target:.4}"))];
             for (i, r) in [0u64, 10, 20, 30].iter().enumerate() {
-                let text = by_r
-                    .get(r)
-                    .map(|v| {
-                        fmt_mean_std(stats::mean(v).unwrap_or(f64::NAN), stats::sample_std(v), 4)
-                    })
-                    .unwrap_or_else(|| "—".into());
+                let text = match by_r.get(r).map(|v| (v, summary(v))) {
+                    Some((_, Some((mean, std)))) => fmt_mean_std(mean, std, 4),
+                    Some((_, None)) => "n/a".into(),
+                    None => "—".into(),
+                };
                 row.push(if best.contains(&i) {
                     Cell::bold(text)
                 } else {
@@ -443,7 +580,12 @@ fn table8(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()> 
         }
     }
     if any {
-        table.push_note("Mean ± std of test AUC over seeds; the best schedule per row in bold.");
+        table.push_note("Mean ± std of test AUC over seeds; the best schedule per row in bold (the r Table 2 reports).");
+        let sweeps: Vec<String> = DATASETS
+            .iter()
+            .map(|ds| format!("{ds}_adam_prune"))
+            .collect();
+        notes.push(&mut table, &sweeps);
         save(&table, out, "table8", report)?;
     }
     Ok(())
@@ -577,7 +719,12 @@ fn figure3(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()>
 
 /// ProxGen vs Group Adam (issue 6): AUC and feature rate per optimizer,
 /// penalty and strength, from `avazu_proxgen/`.
-fn table_proxgen(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()> {
+fn table_proxgen(
+    records: &[RunRecord],
+    notes: &RunNotes,
+    out: &Path,
+    report: &mut Report,
+) -> Result<()> {
     let mut all = settings(records, "avazu_proxgen");
     if all.is_empty() {
         return Ok(());
@@ -618,5 +765,6 @@ fn table_proxgen(records: &[RunRecord], out: &Path, report: &mut Report) -> Resu
         ])?;
     }
     table.push_note("Mean ± std over seeds. Group Adam's lambda21 includes Algorithm 1's sqrt(d) factor; ProxGen's group penalty lambda*||x_g|| does not.");
+    notes.push(&mut table, &["avazu_proxgen".to_string()]);
     save(&table, out, "table_proxgen", report)
 }

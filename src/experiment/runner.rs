@@ -119,10 +119,19 @@ pub fn run_jobs(
                 pb.set_message(job.name.clone());
                 match run_one(job, exe) {
                     Ok(()) => ran.lock().expect("no poisoned lock").push(job.name.clone()),
-                    Err(e) => failed
-                        .lock()
-                        .expect("no poisoned lock")
-                        .push((job.name.clone(), format!("{e:#}"))),
+                    Err(e) => {
+                        let error = format!("{e:#}");
+                        // The job's folder says why it has no metrics, so
+                        // runs.csv and `tables` list it as failed.
+                        let marker = job.dir().join(runs::FAILED_FILE);
+                        if let Err(w) = write_atomic(&marker, error.as_bytes()) {
+                            pb.println(format!("warning: {}: {w}", marker.display()));
+                        }
+                        failed
+                            .lock()
+                            .expect("no poisoned lock")
+                            .push((job.name.clone(), error))
+                    }
                 }
                 let _one_writer = csv_lock.lock().expect("no poisoned lock");
                 if let Err(e) = update_runs_csv(jobs, sweep_dir) {
@@ -147,19 +156,30 @@ pub fn run_jobs(
     Ok(report)
 }
 
-/// Rewrite `runs.csv` over the finished jobs of the sweep (all shards);
-/// returns the finished runs in the folder that are not its jobs (stale).
+/// Rewrite `runs.csv` over the finished and the failed jobs of the sweep
+/// (all shards); returns the finished runs in the folder that are not its
+/// jobs (stale).
 fn update_runs_csv(jobs: &[Job], sweep_dir: &Path) -> Result<Vec<PathBuf>> {
     let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-    let current: HashSet<PathBuf> = jobs
-        .iter()
-        .filter(|j| j.is_finished())
-        .map(|j| canonical(&j.dir()))
-        .collect();
-    let (records, stale): (Vec<_>, Vec<_>) = runs::collect(sweep_dir)?
+    let set = |keep: fn(&Job) -> bool| -> HashSet<PathBuf> {
+        jobs.iter()
+            .filter(|j| keep(j))
+            .map(|j| canonical(&j.dir()))
+            .collect()
+    };
+    let (current, tried) = (set(Job::is_finished), set(Job::has_same_config));
+    let found = runs::collect_all(sweep_dir)?;
+    let (finished, stale): (Vec<_>, Vec<_>) = found
+        .finished
         .into_iter()
         .partition(|r| current.contains(&canonical(&r.dir)));
-    runs::write_runs_csv(&records, sweep_dir, &sweep_dir.join("runs.csv"))?;
+    let failed = found
+        .failed
+        .into_iter()
+        .filter(|f| tried.contains(&canonical(&f.dir)))
+        .collect();
+    let listed = runs::Found { finished, failed };
+    runs::write_runs_csv(&listed, sweep_dir, &sweep_dir.join("runs.csv"))?;
     Ok(stale.into_iter().map(|r| r.dir).collect())
 }
 
@@ -175,6 +195,7 @@ fn run_one(job: &Job, exe: &Path) -> Result<()> {
     let resumable = job.has_same_config()
         && !crate::checkpoint::list(&crate::checkpoint::dir_of(&dir)).is_empty();
     write_atomic(&config_path, job.config.to_toml().as_bytes())?;
+    crate::io::remove_if_present(&dir.join(runs::FAILED_FILE))?;
     let mut cmd = Command::new(exe);
     if resumable {
         cmd.args(["train", "--quiet", "--resume"]).arg(&dir);

@@ -1,6 +1,8 @@
 //! Finished runs on disk: every folder under a root that holds both
-//! `config.toml` and `metrics.json`. Tables, `runs.csv` and pruning matches
-//! are functions of these records, never of a running process.
+//! `config.toml` and `metrics.json`; and failed sweep jobs: `config.toml`
+//! and [`FAILED_FILE`] without `metrics.json`. Tables, `runs.csv` and
+//! pruning matches are functions of these records, never of a running
+//! process.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -25,7 +27,8 @@ pub struct Metrics {
     pub test_samples: u64,
     pub wall_seconds: f64,
     pub train_samples_per_second: f64,
-    /// Set by `ctr-run prune` runs: the fine-tune fraction r that was kept.
+    /// Set by `ctr-run prune` runs: the fine-tune fraction r these metrics
+    /// are of (the first configured one for the run's own metrics).
     #[serde(default)]
     pub prune_finetune: Option<f64>,
     /// Set by `ctr-run prune` runs: the feature rate that was targeted.
@@ -40,27 +43,68 @@ pub struct RunRecord {
     pub metrics: Metrics,
 }
 
+/// Where a sweep records why a job failed (its error line); removed when
+/// the job is run again.
+pub const FAILED_FILE: &str = "failed.txt";
+
+/// A sweep job that failed: no metrics, only the error the sweep recorded.
+#[derive(Clone, Debug)]
+pub struct FailedRun {
+    pub dir: PathBuf,
+    pub config: RunConfig,
+    pub error: String,
+}
+
+/// The runs found under a root.
+#[derive(Clone, Debug, Default)]
+pub struct Found {
+    pub finished: Vec<RunRecord>,
+    pub failed: Vec<FailedRun>,
+}
+
 /// Every finished run under `root` (searched recursively), sorted by folder.
 pub fn collect(root: &Path) -> Result<Vec<RunRecord>> {
-    let mut out = Vec::new();
+    Ok(collect_all(root)?.finished)
+}
+
+/// Every finished run and every failed sweep job under `root`, each sorted
+/// by folder.
+pub fn collect_all(root: &Path) -> Result<Found> {
+    let mut out = Found::default();
     visit(root, &mut out)?;
-    out.sort_by(|a, b| a.dir.cmp(&b.dir));
+    out.finished.sort_by(|a, b| a.dir.cmp(&b.dir));
+    out.failed.sort_by(|a, b| a.dir.cmp(&b.dir));
     Ok(out)
 }
 
-fn visit(dir: &Path, out: &mut Vec<RunRecord>) -> Result<()> {
+fn read_config(config_path: &Path) -> Result<RunConfig> {
+    let text = std::fs::read_to_string(config_path)
+        .with_context(|| format!("reading {}", config_path.display()))?;
+    RunConfig::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", config_path.display()))
+}
+
+fn visit(dir: &Path, out: &mut Found) -> Result<()> {
     let metrics_path = dir.join("metrics.json");
     let config_path = dir.join("config.toml");
+    let failed_path = dir.join(FAILED_FILE);
     if metrics_path.is_file() && config_path.is_file() {
-        let text = std::fs::read_to_string(&config_path)?;
-        let config = RunConfig::parse(&text)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", config_path.display()))?;
+        let config = read_config(&config_path)?;
         let metrics: Metrics = serde_json::from_slice(&std::fs::read(&metrics_path)?)
             .with_context(|| format!("reading {}", metrics_path.display()))?;
-        out.push(RunRecord {
+        out.finished.push(RunRecord {
             dir: dir.to_path_buf(),
             config,
             metrics,
+        });
+        return Ok(());
+    }
+    if failed_path.is_file() && config_path.is_file() {
+        let error = std::fs::read_to_string(&failed_path)
+            .with_context(|| format!("reading {}", failed_path.display()))?;
+        out.failed.push(FailedRun {
+            dir: dir.to_path_buf(),
+            config: read_config(&config_path)?,
+            error: error.trim().to_string(),
         });
         return Ok(());
     }
@@ -84,28 +128,44 @@ fn visit(dir: &Path, out: &mut Vec<RunRecord>) -> Result<()> {
 /// jobs in `<sweep>/runs.csv`; a run there that the list lacks belongs to a
 /// grid value or config the sweep no longer has. Runs outside a sweep's
 /// layout are always current.
-pub fn current_and_stale(records: Vec<RunRecord>) -> Result<(Vec<RunRecord>, Vec<PathBuf>)> {
-    let mut lists: HashMap<PathBuf, Option<HashSet<PathBuf>>> = HashMap::new();
-    let (mut current, mut stale) = (Vec::new(), Vec::new());
-    for r in records {
-        let sweep = r
-            .dir
-            .parent()
-            .filter(|p| p.file_name().is_some_and(|n| n == "runs"))
-            .and_then(Path::parent);
-        let listed = match sweep {
-            Some(s) => match lists.entry(s.to_path_buf()) {
-                Entry::Occupied(e) => e.into_mut(),
-                Entry::Vacant(e) => e.insert(sweep_list(s)?),
-            },
-            None => &None,
-        };
-        match listed {
-            Some(set) if !set.contains(&r.dir) => stale.push(r.dir),
-            _ => current.push(r),
+/// Failed jobs are kept to the current ones the same way (a job of an old
+/// grid value that failed is no failure of today's sweep).
+pub fn current_and_stale(found: Found) -> Result<(Found, Vec<PathBuf>)> {
+    let mut lists = SweepLists::default();
+    let mut current = Found::default();
+    let mut stale = Vec::new();
+    for r in found.finished {
+        if lists.is_current(&r.dir)? {
+            current.finished.push(r);
+        } else {
+            stale.push(r.dir);
+        }
+    }
+    for f in found.failed {
+        if lists.is_current(&f.dir)? {
+            current.failed.push(f);
         }
     }
     Ok((current, stale))
+}
+
+/// The `runs.csv` lists of the sweeps met so far, read once each.
+#[derive(Default)]
+struct SweepLists(HashMap<PathBuf, Option<HashSet<PathBuf>>>);
+
+impl SweepLists {
+    fn is_current(&mut self, dir: &Path) -> Result<bool> {
+        let sweep = dir
+            .parent()
+            .filter(|p| p.file_name().is_some_and(|n| n == "runs"))
+            .and_then(Path::parent);
+        let Some(s) = sweep else { return Ok(true) };
+        let listed = match self.0.entry(s.to_path_buf()) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(sweep_list(s)?),
+        };
+        Ok(listed.as_ref().is_none_or(|set| set.contains(dir)))
+    }
 }
 
 /// The run folders a sweep's `runs.csv` lists (None without a `runs.csv`).
@@ -130,40 +190,46 @@ fn sweep_list(sweep: &Path) -> Result<Option<HashSet<PathBuf>>> {
     Ok(Some(set))
 }
 
-/// Write one CSV row per run: its settings and its metrics.
-pub fn write_runs_csv(records: &[RunRecord], root: &Path, path: &Path) -> Result<()> {
+/// Why a finished run's AUC is empty in `runs.csv` and `n/a` in tables.
+pub const ONE_CLASS_NOTE: &str = "one-class test set: AUC undefined (null)";
+
+/// Write one CSV row per run: its settings and its metrics, `status`
+/// `finished`; and per failed job its settings, empty metrics, `status`
+/// `failed` and the error in `note`.
+pub fn write_runs_csv(found: &Found, root: &Path, path: &Path) -> Result<()> {
+    let rel = |dir: &Path| csv_field(&dir.strip_prefix(root).unwrap_or(dir).display().to_string());
+    let settings = |c: &RunConfig| {
+        let o = &c.optimizer;
+        format!(
+            "{},{},{},{},{},{},{},{},{},{},{}",
+            snake(&c.model.kind),
+            o.name,
+            o.lr,
+            o.lambda1,
+            o.lambda21,
+            o.lambda2,
+            snake(&o.group_norm),
+            snake(&o.regularizer),
+            o.lambda,
+            c.model.embed_dim,
+            c.seed,
+        )
+    };
     write_atomic_with(path, |w| {
         writeln!(
             w,
             "run,model,optimizer,lr,lambda1,lambda21,lambda2,group_norm,regularizer,lambda,embed_dim,seed,\
              auc,logloss,feature_rate,nonzero_features,seen_features,train_samples,test_samples,wall_seconds,\
-             samples_per_second,prune_finetune"
+             samples_per_second,prune_finetune,status,note"
         )?;
-        for r in records {
-            let c = &r.config;
-            let o = &c.optimizer;
+        for r in &found.finished {
             let m = &r.metrics;
-            let rel = r
-                .dir
-                .strip_prefix(root)
-                .unwrap_or(&r.dir)
-                .display()
-                .to_string();
+            let note = if m.auc.is_none() { ONE_CLASS_NOTE } else { "" };
             writeln!(
                 w,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3},{:.1},{}",
-                csv_field(&rel),
-                snake(&c.model.kind),
-                o.name,
-                o.lr,
-                o.lambda1,
-                o.lambda21,
-                o.lambda2,
-                snake(&o.group_norm),
-                snake(&o.regularizer),
-                o.lambda,
-                c.model.embed_dim,
-                c.seed,
+                "{},{},{},{},{},{},{},{},{},{:.3},{:.1},{},finished,{}",
+                rel(&r.dir),
+                settings(&r.config),
                 m.auc.map(|a| a.to_string()).unwrap_or_default(),
                 m.logloss,
                 m.feature_rate,
@@ -174,6 +240,16 @@ pub fn write_runs_csv(records: &[RunRecord], root: &Path, path: &Path) -> Result
                 m.wall_seconds,
                 m.train_samples_per_second,
                 m.prune_finetune.map(|r| r.to_string()).unwrap_or_default(),
+                note,
+            )?;
+        }
+        for f in &found.failed {
+            writeln!(
+                w,
+                "{},{},,,,,,,,,,,failed,{}",
+                rel(&f.dir),
+                settings(&f.config),
+                csv_field(&f.error),
             )?;
         }
         Ok(())
@@ -192,7 +268,7 @@ pub fn snake<T: serde::Serialize>(v: &T) -> String {
 
 /// Quote a CSV field when it holds a comma or quote (run names hold commas).
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
+    if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_string()

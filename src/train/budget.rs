@@ -90,9 +90,9 @@ pub fn dense_shapes(cfg: &ModelConfig, n_fields: usize, n_dense: usize) -> Vec<(
 pub fn estimate(cfg: &RunConfig, n_fields: usize, n_dense: usize) -> Result<MemoryEstimate> {
     let f = 4u128; // bytes per f32
     let d = cfg.model.embed_dim as u128;
-    let emb_state = Optimizer::new(&cfg.optimizer)?.state_len(cfg.model.embed_dim) as u128;
+    let emb_state = Optimizer::new(&cfg.optimizer.check()?).state_len(cfg.model.embed_dim) as u128;
     let embedding = CHUNK_ROWS as u128 * (d + emb_state) * f + KeyIndex::default().bytes() as u128;
-    let dense_opt = Optimizer::new(&cfg.dense_optimizer())?;
+    let dense_opt = Optimizer::new(&cfg.dense_optimizer().check()?);
     let dense: u128 = dense_shapes(&cfg.model, n_fields, n_dense)
         .into_iter()
         .map(|(rows, cols)| {

@@ -12,8 +12,8 @@ mod step;
 
 pub use phases::{Phase, PhaseTimes};
 pub use run::{
-    evaluate, finish_run_dir, metrics_of, peak_rss_bytes, progress_bar, run, sigmoid,
-    start_run_dir, train_window, train_window_with, write_predictions, CurvePoint, Evaluation,
-    Progress, RowWindow, RunMetrics, RunOptions,
+    evaluate, finish_run_dir, max_batch_loss, metrics_of, no_rows_error, peak_rss_bytes,
+    progress_bar, run, sigmoid, start_run_dir, train_window, train_window_with, write_predictions,
+    CurvePoint, Evaluation, Progress, RowWindow, RunMetrics, RunOptions,
 };
 pub use step::{score_known, Trainer};

@@ -74,6 +74,21 @@ pub struct Progress {
     pub(crate) win_batches: u64,
     pub(crate) win_logits: Vec<f32>,
     pub(crate) win_labels: Vec<f32>,
+    /// The newest finite batch loss and its batch, for a divergence error
+    /// (not checkpointed: a resumed run names only losses it saw).
+    pub(crate) last_loss: Option<(u64, f64)>,
+    /// The epoch being trained (0-based), for a divergence error.
+    pub(crate) epoch: usize,
+}
+
+/// The largest batch loss a run accepts: the logloss of one row scored
+/// with the clipped probability [`metrics::PROB_CLAMP`] on the wrong side,
+/// `-ln(1e-7) ~= 16.12`. A batch mean above it means the average row is
+/// predicted more confidently wrong than evaluation can even express
+/// (a constant 0.5 scores 0.69); no sane training passes through it, and
+/// an exploding model crosses it long before its loss overflows to inf.
+pub fn max_batch_loss() -> f64 {
+    -metrics::PROB_CLAMP.ln()
 }
 
 /// What `metrics.json` holds.
@@ -110,7 +125,9 @@ pub struct RunMetrics {
     /// the truly informative ones seen in training.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub informative: Option<metrics::PrecisionRecall>,
-    /// Set by `ctr-run prune`: the fine-tune fraction that was kept.
+    /// Set by `ctr-run prune`: the fine-tune fraction these metrics are of
+    /// (a pruning run's own `metrics.json`: its first configured fraction;
+    /// tables choose r over all seeds, see `experiment::prune`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prune_finetune: Option<f64>,
     /// Set by `ctr-run prune`: the feature rate that was targeted.
@@ -192,6 +209,7 @@ pub fn train_window_with(
         }
         rows += batch.len as u64;
         let loss = trainer.train_batch(&batch, Some(&mut logits))? as f64;
+        check_loss(cfg, progress, loss)?;
         progress.record(cfg, &batch, loss, &logits, start.elapsed().as_secs_f64());
         pb.inc(batch.len as u64);
         if let Some(p) = progress.curve.last() {
@@ -208,10 +226,39 @@ pub fn train_window_with(
     Ok(stopped)
 }
 
+/// Stop a run whose batch loss is not finite or above [`max_batch_loss`]
+/// (non-finite weights after an update show up here, in the next batch's
+/// loss, or in the test logits).
+fn check_loss(cfg: &RunConfig, p: &Progress, loss: f64) -> Result<()> {
+    let max = max_batch_loss();
+    if loss.is_finite() && loss <= max {
+        return Ok(());
+    }
+    let epoch = if cfg.train.epochs > 1 {
+        format!(" (epoch {})", p.epoch + 1)
+    } else {
+        String::new()
+    };
+    let why = if loss.is_finite() {
+        format!("loss {loss:.4e} is above {max:.4}, the largest logloss of one row (-ln 1e-7)")
+    } else {
+        format!("loss is {loss}")
+    };
+    let last = match p.last_loss {
+        Some((b, l)) => format!("last finite loss {l:.6} at batch {b}"),
+        None => "no finite loss before it".into(),
+    };
+    anyhow::bail!(
+        "training diverged at batch {}{epoch}: {why}; {last}; lower the learning rate",
+        p.batches + 1
+    )
+}
+
 impl Progress {
     fn record(&mut self, cfg: &RunConfig, batch: &Batch, loss: f64, logits: &[f32], elapsed: f64) {
         self.samples += batch.len as u64;
         self.batches += 1;
+        self.last_loss = Some((self.batches, loss));
         self.loss_sum += loss;
         self.win_loss += loss;
         self.win_batches += 1;
@@ -238,13 +285,31 @@ pub fn evaluate(trainer: &mut Trainer, cfg: &RunConfig) -> Result<Evaluation> {
     let mut source = open_prefetched(cfg, Split::Test, 0)?;
     let (mut batch, mut logits) = (Batch::default(), Vec::new());
     let mut ev = Evaluation::default();
+    let mut n = 0u64;
     while source.next_batch(&mut batch)? {
+        n += 1;
         trainer.logits(&batch, &mut logits)?;
+        if let Some((i, x)) = logits.iter().enumerate().find(|(_, x)| !x.is_finite()) {
+            anyhow::bail!(
+                "evaluation: test batch {n}, row {}: the score is {x}; the trained model's weights are not finite (training diverged)",
+                ev.labels.len() + i + 1
+            );
+        }
         ev.scores.extend(logits.iter().map(|&x| sigmoid(x)));
         ev.labels.extend_from_slice(&batch.labels);
     }
     ev.bad_rows = source.bad_rows();
+    if ev.labels.is_empty() {
+        return Err(no_rows_error(cfg, Split::Test, ev.bad_rows));
+    }
     ev.auc = metrics::auc(&ev.scores, &ev.labels);
+    if ev.auc.is_none() {
+        let positives = ev.labels.iter().filter(|&&y| y == 1.0).count();
+        eprintln!(
+            "warning: the test split holds one class ({positives} clicks in {} rows): AUC is undefined and recorded as null",
+            ev.labels.len()
+        );
+    }
     ev.logloss = metrics::logloss(&ev.scores, &ev.labels);
     trainer.times.add(Phase::Evaluate, t0.elapsed());
     Ok(ev)
@@ -289,6 +354,7 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions) -> Result<RunMetrics> {
             0
         };
         let window = RowWindow { skip, take: None };
+        progress.epoch = epoch;
         let stopped = train_window_with(
             &mut trainer,
             cfg,
@@ -313,6 +379,9 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions) -> Result<RunMetrics> {
         }
     }
     drop(signals);
+    if progress.samples == 0 {
+        return Err(no_rows_error(cfg, Split::Train, progress.bad_rows));
+    }
     if !opts.dry && (ck.enabled() || cfg.train.save_model) {
         // The final state: what `ctr-run export` reads, and a resume after
         // a crash in evaluation goes straight to evaluating.
@@ -334,6 +403,61 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions) -> Result<RunMetrics> {
         )?;
     }
     Ok(m)
+}
+
+/// The error of a split that yielded no rows, naming the file, the split
+/// rule and the bad rows skipped: a run on nothing never reads as finished.
+pub fn no_rows_error(cfg: &RunConfig, split: Split, bad_rows: u64) -> anyhow::Error {
+    use crate::data::{Format, SplitKind};
+    let d = &cfg.data;
+    let (train, test) = match data::input_files(d) {
+        Ok(files) => files,
+        Err(e) => return e.into(),
+    };
+    let by_file = data::open::split_by_file(d, &test);
+    let file = match (split, test) {
+        (Split::Test, Some(t)) => t,
+        _ => train,
+    };
+    let file = file.display();
+    let paper_days = d.split == SplitKind::Paper && d.format == Format::Avazu && !by_file;
+    if paper_days && split == Split::Train && bad_rows == 0 {
+        // The train side is the days before the last: empty means one day.
+        return anyhow::anyhow!(
+            "split = \"paper\": {file} holds a single day (every row is on its last day); the paper split trains on the days before the last and needs at least two days"
+        );
+    }
+    let mut rule = if by_file {
+        "the whole file".to_string()
+    } else {
+        match d.split {
+            SplitKind::Paper if paper_days => "split = \"paper\" (the last day tests)".into(),
+            SplitKind::Paper => "split = \"paper\" (the last 1/7 of the lines tests)".into(),
+            SplitKind::Fraction => format!(
+                "split = \"fraction\", train_fraction = {}",
+                d.train_fraction
+            ),
+            SplitKind::Hashed => {
+                format!("split = \"hashed\", train_fraction = {}", d.train_fraction)
+            }
+        }
+    };
+    if let Some(m) = d.max_rows {
+        rule += &format!(", max_rows = {m}");
+    }
+    if d.sample_rate < 1.0 {
+        rule += &format!(", sample_rate = {}", d.sample_rate);
+    }
+    let side = match split {
+        Split::Train => "training",
+        Split::Test => "test",
+    };
+    let bad = if bad_rows > 0 {
+        format!("; every one of its {bad_rows} rows is malformed")
+    } else {
+        String::new()
+    };
+    anyhow::anyhow!("no {side} rows: {file} gives none under {rule}{bad}")
 }
 
 /// Create the run folder and record the resolved config. A finished run is
@@ -478,4 +602,48 @@ pub fn peak_rss_bytes() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(epochs: usize) -> RunConfig {
+        let text = format!(
+            "name = \"x\"\n[data]\nformat = \"avazu\"\ntrain = \"x.csv\"\n[model]\nkind = \"lr\"\n[optimizer]\nname = \"adam\"\n[train]\nepochs = {epochs}\n"
+        );
+        RunConfig::parse(&text).unwrap()
+    }
+
+    #[test]
+    fn a_loss_up_to_the_largest_logloss_of_one_row_passes() {
+        let p = Progress::default();
+        assert!(check_loss(&config(1), &p, max_batch_loss()).is_ok());
+        assert!(check_loss(&config(1), &p, 0.0).is_ok());
+        let err = check_loss(&config(1), &p, f64::INFINITY).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "training diverged at batch 1: loss is inf; no finite loss before it; lower the learning rate"
+        );
+    }
+
+    #[test]
+    fn a_divergence_in_a_later_epoch_names_the_epoch_and_the_global_batch() {
+        let p = Progress {
+            batches: 40,
+            last_loss: Some((40, 0.4375)),
+            epoch: 1,
+            ..Progress::default()
+        };
+        let err = check_loss(&config(3), &p, f64::NAN).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "training diverged at batch 41 (epoch 2): loss is NaN; last finite loss 0.437500 at batch 40; lower the learning rate"
+        );
+        let err = check_loss(&config(3), &p, 16.2).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "training diverged at batch 41 (epoch 2): loss 1.6200e1 is above 16.1181, the largest logloss of one row (-ln 1e-7); last finite loss 0.437500 at batch 40; lower the learning rate"
+        );
+    }
 }
