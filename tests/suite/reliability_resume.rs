@@ -409,8 +409,7 @@ fn a_sidecar_edited_into_other_valid_json_falls_back_to_the_previous_one() {
     // Still valid JSON, still a sidecar, one counter off by one: only a
     // checksum over the sidecar itself catches it.
     fallback_case_on("sidecar", 2, |p| {
-        let mut v: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+        let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
         v["samples"] = (v["samples"].as_u64().unwrap() + 1).into();
         std::fs::write(p, serde_json::to_string_pretty(&v).unwrap()).unwrap();
     });
