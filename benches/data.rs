@@ -5,10 +5,55 @@
 //! A plain harness (no criterion): each measurement is one full pass over
 //! 1M rows, so the best of 3 passes is reported, in rows/s and MB/s of the
 //! file (compressed bytes for gzip; the uncompressed MB/s are given too).
+//!
+//! The cache's content checks, side by side in the same run: reads with the
+//! per-chunk checksums off (the reader as it was before them) and on, best
+//! of 5 each, interleaved so that both see the same machine; and the
+//! one-pass costs paid when a cache is opened in a fresh process (xxh3 of
+//! the source file: its fingerprint; xxh3 of the chunk region).
 
-use ctr_run::data::{generate, open, Batch, DataConfig, Format, Knobs, Split};
+use ctr_run::data::cache::{self, CacheSource};
+use ctr_run::data::filter::{RowFilter, Rule};
+use ctr_run::data::{generate, open, Batch, BatchSource, DataConfig, Format, Knobs, Split};
+use std::io::Read;
 use std::path::Path;
 use std::time::Instant;
+
+/// One pass over every row of the cache at `path`, checks on or off.
+fn cache_pass(path: &Path, meta: &cache::CacheMeta, checked: bool) -> (u64, f64) {
+    let t = Instant::now();
+    let filter = RowFilter::new(Rule::All, 1.0, None);
+    let mut src = if checked {
+        CacheSource::open(path, meta.clone(), filter, 512)
+    } else {
+        CacheSource::open_unchecked_for_bench(path, meta.clone(), filter, 512)
+    }
+    .expect("open");
+    let mut b = Batch::default();
+    let mut keys = 0u64;
+    while src.next_batch(&mut b).expect("read") {
+        keys += b.keys.len() as u64;
+    }
+    std::hint::black_box(keys);
+    (src.rows_read(), t.elapsed().as_secs_f64())
+}
+
+/// Seconds for an xxh3 pass over the first `len` bytes of `path`.
+fn hash_pass(path: &Path, len: u64) -> f64 {
+    let t = Instant::now();
+    let mut f = std::fs::File::open(path).unwrap().take(len);
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    std::hint::black_box(h.digest());
+    t.elapsed().as_secs_f64()
+}
 
 fn pass(cfg: &DataConfig) -> (u64, f64) {
     let t = Instant::now();
@@ -109,5 +154,46 @@ fn main() {
             cache_bytes as f64 / secs / 1e6,
             raw_bytes / secs / 1e6
         );
+        let (cpath, meta, _) = cache::ensure(&cfg, &plain).expect("cache");
+        let (mut off, mut on) = (f64::MAX, f64::MAX);
+        for _ in 0..5 {
+            off = off.min(cache_pass(&cpath, &meta, false).1);
+            on = on.min(cache_pass(&cpath, &meta, true).1);
+        }
+        for (label, secs) in [("checks off", off), ("checks on", on)] {
+            println!(
+                "{:<24} {:>10} {:>8.3} {:>12.0} {:>10.1} {:>12.1}",
+                format!("{name} cache {label}"),
+                meta.n_rows,
+                secs,
+                meta.n_rows as f64 / secs,
+                meta.data_bytes as f64 / secs / 1e6,
+                raw_bytes / secs / 1e6
+            );
+        }
+        println!(
+            "{:<24} on/off rows/s = {:.3}",
+            format!("{name} cache checks"),
+            off / on
+        );
+        let src = (0..3)
+            .map(|_| hash_pass(&plain, u64::MAX))
+            .fold(f64::MAX, f64::min);
+        let pay = (0..3)
+            .map(|_| hash_pass(&cpath, meta.data_bytes))
+            .fold(f64::MAX, f64::min);
+        for (label, secs, bytes) in [
+            ("source xxh3", src, raw_bytes),
+            ("payload xxh3", pay, meta.data_bytes as f64),
+        ] {
+            println!(
+                "{:<24} {:>10} {:>8.3} {:>12.0} {:>10.1}",
+                format!("{name} {label}"),
+                meta.n_rows,
+                secs,
+                meta.n_rows as f64 / secs,
+                bytes / secs / 1e6
+            );
+        }
     }
 }

@@ -5,7 +5,9 @@
 //!   blocks `[weights | optimizer state]` and last steps; each dense
 //!   parameter with its optimizer state; the open curve window);
 //! - `checkpoint-<batches>.json`: counters, the reader position, a hash of
-//!   the config, and the size and xxh3 checksum of the tensor file.
+//!   the config, the size and xxh3 checksum of the tensor file, the
+//!   fingerprint of each data file, and an xxh3 checksum of the sidecar's
+//!   own fields.
 //!
 //! Both are written atomically, tensors first: a checkpoint counts only when
 //! its sidecar exists and the tensor file matches the checksum, so a crash
@@ -25,6 +27,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::config::RunConfig;
+use crate::data::fingerprint::Fingerprint;
 use crate::train::{CurvePoint, Progress, Trainer};
 pub use signal::{interrupted, SignalGuard};
 use tensors::{Data, Entry, Tensors};
@@ -33,7 +36,7 @@ use tensors::{Data, Entry, Tensors};
 pub const DIR: &str = "checkpoints";
 /// Checkpoints kept: the newest and one to fall back on.
 pub const KEEP: usize = 2;
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// Where the training stream stands: epoch, and rows of it already trained on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,7 +45,7 @@ pub struct Position {
     pub rows_in_epoch: u64,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct Sidecar {
     format: u32,
     batches: u64,
@@ -56,6 +59,40 @@ struct Sidecar {
     tensors_file: String,
     tensors_bytes: u64,
     xxh3: String,
+    /// The data files the run reads (train, then test), as they were when
+    /// it started: a resume on a changed file would mix two datasets.
+    data: Vec<DataFile>,
+    /// xxh3 of this sidecar's compact JSON with this field empty. Over the
+    /// parsed fields, so any change of meaning is caught (not layout).
+    checksum: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct DataFile {
+    path: PathBuf,
+    fingerprint: Fingerprint,
+}
+
+impl Sidecar {
+    fn checksum(&self) -> String {
+        let mut plain = self.clone();
+        plain.checksum.clear();
+        let text = serde_json::to_string(&plain).expect("a sidecar serializes");
+        format!("{:016x}", tensors::checksum(text.as_bytes()))
+    }
+}
+
+/// The input files of `cfg` and their fingerprints now (one pass over each
+/// the first time in a process; see `data::fingerprint`).
+fn data_files(cfg: &RunConfig) -> Result<Vec<DataFile>> {
+    let (train, test) = crate::data::input_files(&cfg.data)?;
+    std::iter::once(train)
+        .chain(test)
+        .map(|path| {
+            let fingerprint = crate::data::fingerprint::fingerprint(&path)?;
+            Ok(DataFile { path, fingerprint })
+        })
+        .collect()
 }
 
 /// The checkpoint folder of a run folder.
@@ -150,7 +187,7 @@ pub fn save(
     let tensors_file = format!("{name}.safetensors");
     let (bytes, hash) = tensors::write(&dir.join(&tensors_file), &entries, &BTreeMap::new())?;
     let (emb_step, dense_step) = trainer.optimizer_steps();
-    let side = Sidecar {
+    let mut side = Sidecar {
         format: FORMAT,
         batches: progress.batches,
         position: pos,
@@ -163,7 +200,10 @@ pub fn save(
         tensors_file,
         tensors_bytes: bytes,
         xxh3: format!("{hash:016x}"),
+        data: data_files(cfg)?,
+        checksum: String::new(),
     };
+    side.checksum = side.checksum();
     let side_path = dir.join(format!("{name}.json"));
     crate::io::write_atomic(&side_path, serde_json::to_string_pretty(&side)?.as_bytes())?;
     prune(&dir)?;
@@ -226,11 +266,20 @@ pub struct Snapshot {
 pub fn read(dir: &Path, batches: u64) -> Result<Snapshot, String> {
     let side_path = dir.join(format!("{}.json", stem(batches)));
     let text = std::fs::read_to_string(&side_path).map_err(|e| format!("sidecar: {e}"))?;
-    let side: Sidecar = serde_json::from_str(&text).map_err(|e| format!("sidecar: {e}"))?;
-    if side.format != FORMAT {
+    let format = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("format")?.as_u64());
+    if format.is_some_and(|f| f != FORMAT as u64) {
         return Err(format!(
             "format {} (this build reads {FORMAT})",
-            side.format
+            format.unwrap()
+        ));
+    }
+    let side: Sidecar = serde_json::from_str(&text).map_err(|e| format!("sidecar: {e}"))?;
+    if side.checksum() != side.checksum {
+        return Err(format!(
+            "sidecar checksum {} does not match its content",
+            side.checksum
         ));
     }
     let bytes = std::fs::read(dir.join(&side.tensors_file)).map_err(|e| format!("tensors: {e}"))?;
@@ -307,6 +356,24 @@ impl Snapshot {
                 "{} was saved with a different config; resume needs the run's own config.toml",
                 self.path.display()
             );
+        }
+        for d in &self.side.data {
+            let same = crate::data::fingerprint::unchanged(&d.path, &d.fingerprint).with_context(
+                || {
+                    format!(
+                        "checking {} against {}",
+                        d.path.display(),
+                        self.path.display()
+                    )
+                },
+            )?;
+            if !same {
+                bail!(
+                    "{} changed since {} was saved (different size or content); resume needs the data the run was trained on",
+                    d.path.display(),
+                    self.path.display()
+                );
+            }
         }
         let ctx = || format!("restoring {}", self.path.display());
         trainer

@@ -4,16 +4,28 @@
 //!
 //! Layout (all little-endian): a sequence of chunks
 //! `[b"CHNK", n_rows u32, n_keys u64, labels u8*n, days u32*n (if has_day),
-//!   bag ends u32*(n*n_fields), keys u64*n_keys, dense f32*(n*n_dense)]`
+//!   bag ends u32*(n*n_fields), keys u64*n_keys, dense f32*(n*n_dense),
+//!   xxh3 u64]`
 //! (`b"CHN1"` and no bag ends when every bag holds one key),
-//! then the JSON [`CacheMeta`], then a 16-byte trailer `[meta_len u64, MAGIC]`.
+//! then the JSON [`CacheMeta`], then a 24-byte trailer
+//! `[meta_len u64, meta xxh3 u64, MAGIC]`.
 //! The meta is written last because it holds counts known only at the end;
 //! the file is written under a temporary name and renamed, so a crash never
 //! leaves a cache that looks complete.
+//!
+//! Verified by content, never trusted: the meta by its checksum; the source
+//! by its [`Fingerprint`] (an edit that keeps size and mtime is caught); the
+//! whole chunk region by `payload_xxh3` before the cache is used (once per
+//! process), and each chunk again by its own checksum (seeded with its
+//! index, so chunks cannot trade places) before any of its rows is handed
+//! out. A cache that fails any check at open is rebuilt with a warning; a
+//! chunk that fails while a run reads it stops the run.
 
 use super::config::DataConfig;
 use super::error::DataError;
 use super::filter::{Pre, RowFilter};
+use super::fingerprint::{check_same, file_id, fingerprint, hash_prefix, unchanged};
+use super::fingerprint::{FileId, Fingerprint};
 use super::schema::{Layout, SchemaInfo};
 use super::source::{skip_by_reading, start_batch, BatchSource, Next, RawReader, Resizable};
 use super::Batch;
@@ -22,12 +34,15 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-const MAGIC: &[u8; 8] = b"CTRCACH1";
+const MAGIC: &[u8; 8] = b"CTRCACH2";
+/// The trailer of format 3 and earlier (no checksums).
+const OLD_MAGIC: &[u8; 8] = b"CTRCACH1";
+const TRAILER: u64 = 24;
 const CHUNK_MAGIC: &[u8; 4] = b"CHNK";
 /// A chunk in which every bag holds exactly one key (every Avazu and Criteo
 /// chunk): the bag ends are implicit and not stored, a third of the bytes.
 const CHUNK_MAGIC_SINGLE: &[u8; 4] = b"CHN1";
-const CACHE_VERSION: u32 = 3;
+const CACHE_VERSION: u32 = 4;
 const CHUNK_ROWS: usize = 1 << 14;
 
 /// What a cache file says about itself and its source.
@@ -35,8 +50,8 @@ const CHUNK_ROWS: usize = 1 << 14;
 pub struct CacheMeta {
     pub version: u32,
     pub source: String,
-    pub size: u64,
-    pub mtime_ns: u64,
+    /// The source file as it was when the cache was built.
+    pub source_fp: Fingerprint,
     pub layout_hash: u64,
     pub field_names: Vec<String>,
     pub dense_names: Vec<String>,
@@ -54,6 +69,10 @@ pub struct CacheMeta {
     pub bad_idx: Vec<u64>,
     /// Byte length of the chunk region.
     pub data_bytes: u64,
+    /// Chunks in the chunk region.
+    pub chunks: u64,
+    /// xxh3-64 of the chunk region.
+    pub payload_xxh3: u64,
 }
 
 /// A temporary name beside `path`, unique across processes and threads, for
@@ -70,17 +89,6 @@ pub(crate) fn tmp_path(path: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Size and modification time (ns since the epoch) of a file.
-pub fn file_identity(file: &Path) -> Result<(u64, u64), DataError> {
-    let m = std::fs::metadata(file).map_err(|e| DataError::io(file, e))?;
-    let mtime = m
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos() as u64);
-    Ok((m.len(), mtime))
-}
-
 /// Where the cache of `file` under `layout` lives.
 pub fn cache_path(dir: &Path, file: &Path, layout: &Layout) -> PathBuf {
     let canon = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
@@ -91,78 +99,118 @@ pub fn cache_path(dir: &Path, file: &Path, layout: &Layout) -> PathBuf {
     dir.join(format!("{stem}-{id:016x}.ctrc"))
 }
 
-/// The meta of a cache file, or None if it is absent or unreadable.
-pub fn read_meta(path: &Path) -> Option<CacheMeta> {
-    let mut f = File::open(path).ok()?;
-    let len = f.metadata().ok()?.len();
-    if len < 16 {
-        return None;
+/// Why a cache cannot be used: absent (build it quietly) or bad (say why,
+/// then rebuild).
+#[derive(Debug, PartialEq)]
+pub enum Unusable {
+    Absent,
+    Bad(String),
+}
+
+/// The meta of a cache file, its trailer and checksum verified.
+pub fn read_meta(path: &Path) -> Result<CacheMeta, Unusable> {
+    let bad = |m: &str| Unusable::Bad(m.to_string());
+    let mut f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Unusable::Absent),
+        Err(e) => return Err(Unusable::Bad(e.to_string())),
+    };
+    let len = f.metadata().map_err(|e| bad(&e.to_string()))?.len();
+    let mut t = [0u8; TRAILER as usize];
+    if len < TRAILER {
+        return Err(bad("shorter than its trailer"));
     }
-    f.seek(SeekFrom::Start(len - 16)).ok()?;
-    let mut t = [0u8; 16];
-    f.read_exact(&mut t).ok()?;
-    if &t[8..] != MAGIC {
-        return None;
+    f.seek(SeekFrom::Start(len - TRAILER))
+        .and_then(|_| f.read_exact(&mut t))
+        .map_err(|e| bad(&e.to_string()))?;
+    if &t[16..] != MAGIC {
+        return Err(bad(if &t[16..] == OLD_MAGIC {
+            "written by an older version"
+        } else {
+            "no trailer: truncated, or not a cache"
+        }));
     }
-    let ml = u64::from_le_bytes(t[..8].try_into().ok()?);
-    if ml > len - 16 {
-        return None;
+    let ml = u64::from_le_bytes(t[..8].try_into().unwrap());
+    if ml > len - TRAILER {
+        return Err(bad("meta length runs past the file"));
     }
-    f.seek(SeekFrom::Start(len - 16 - ml)).ok()?;
+    f.seek(SeekFrom::Start(len - TRAILER - ml))
+        .map_err(|e| bad(&e.to_string()))?;
     let mut m = vec![0u8; ml as usize];
-    f.read_exact(&mut m).ok()?;
-    let meta: CacheMeta = serde_json::from_slice(&m).ok()?;
-    (meta.data_bytes == len - 16 - ml).then_some(meta)
+    f.read_exact(&mut m).map_err(|e| bad(&e.to_string()))?;
+    if xxhash_rust::xxh3::xxh3_64(&m) != u64::from_le_bytes(t[8..16].try_into().unwrap()) {
+        return Err(bad("meta checksum mismatch"));
+    }
+    let meta: CacheMeta =
+        serde_json::from_slice(&m).map_err(|e| bad(&format!("meta unreadable: {e}")))?;
+    if meta.data_bytes != len - TRAILER - ml {
+        return Err(bad("data length does not match the meta"));
+    }
+    Ok(meta)
 }
 
-/// Whether `meta` describes the current `file` under `layout`.
-fn valid(meta: &CacheMeta, file: &Path, layout: &Layout) -> bool {
-    matches!(file_identity(file), Ok((s, t)) if s == meta.size && t == meta.mtime_ns)
-        && meta.version == CACHE_VERSION
-        && meta.layout_hash == layout.hash
-        && meta.field_names == layout.info.field_names
-        && meta.dense_names == layout.info.dense_names
-        // The reader walks bad lines in order; a damaged list must not be trusted.
-        && meta.bad_idx.windows(2).all(|w| w[0] < w[1])
+/// Check that `meta` (read from `path`) describes the current `file` under
+/// `layout` and that the chunk region is intact; the reason when not.
+fn verify(meta: &CacheMeta, path: &Path, file: &Path, layout: &Layout) -> Result<(), String> {
+    if meta.version != CACHE_VERSION {
+        return Err(format!(
+            "version {}, this build reads {CACHE_VERSION}",
+            meta.version
+        ));
+    }
+    if meta.layout_hash != layout.hash
+        || meta.field_names != layout.info.field_names
+        || meta.dense_names != layout.info.dense_names
+        || meta.has_day != layout.has_day
+    {
+        return Err("built for another layout".into());
+    }
+    // The reader walks bad lines in order; a damaged list must not be trusted.
+    if !(meta.bad_idx.windows(2).all(|w| w[0] < w[1])
         && meta.bad_idx.last().is_none_or(|&b| b < meta.n_lines)
-        && meta.n_rows + meta.bad_idx.len() as u64 == meta.n_lines
-}
-
-fn put_u32s(w: &mut impl Write, v: impl Iterator<Item = u32>) -> std::io::Result<()> {
-    for x in v {
-        w.write_all(&x.to_le_bytes())?;
+        && meta.n_rows + meta.bad_idx.len() as u64 == meta.n_lines)
+    {
+        return Err("inconsistent row counts".into());
+    }
+    if !unchanged(file, &meta.source_fp).map_err(|e| e.to_string())? {
+        return Err(format!("{} changed since it was built", file.display()));
+    }
+    if hash_prefix(path, meta.data_bytes).map_err(|e| e.to_string())? != meta.payload_xxh3 {
+        return Err("payload checksum mismatch".into());
     }
     Ok(())
 }
 
-fn write_chunk(w: &mut impl Write, b: &Batch, days: &[u32], has_day: bool) -> std::io::Result<u64> {
-    let mut bytes = 16u64;
+fn put_u32s(w: &mut Vec<u8>, v: impl Iterator<Item = u32>) {
+    for x in v {
+        w.extend_from_slice(&x.to_le_bytes());
+    }
+}
+
+/// Chunk number `index` of `b` into `w` (cleared first), its checksum last.
+fn encode_chunk(w: &mut Vec<u8>, b: &Batch, days: &[u32], has_day: bool, index: u64) {
+    w.clear();
     let single = b.offsets.iter().enumerate().all(|(j, &o)| o as usize == j);
-    w.write_all(if single {
+    w.extend_from_slice(if single {
         CHUNK_MAGIC_SINGLE
     } else {
         CHUNK_MAGIC
-    })?;
-    w.write_all(&(b.len as u32).to_le_bytes())?;
-    w.write_all(&(b.keys.len() as u64).to_le_bytes())?;
-    let labels: Vec<u8> = b.labels.iter().map(|&y| y as u8).collect();
-    w.write_all(&labels)?;
-    bytes += labels.len() as u64;
+    });
+    w.extend_from_slice(&(b.len as u32).to_le_bytes());
+    w.extend_from_slice(&(b.keys.len() as u64).to_le_bytes());
+    w.extend(b.labels.iter().map(|&y| y as u8));
     if has_day {
-        put_u32s(w, days.iter().copied())?;
-        bytes += 4 * days.len() as u64;
+        put_u32s(w, days.iter().copied());
     }
     if !single {
-        put_u32s(w, b.offsets[1..].iter().copied())?;
-        bytes += 4 * (b.offsets.len() as u64 - 1);
+        put_u32s(w, b.offsets[1..].iter().copied());
     }
     for k in &b.keys {
-        w.write_all(&k.to_le_bytes())?;
+        w.extend_from_slice(&k.to_le_bytes());
     }
-    bytes += 8 * b.keys.len() as u64;
-    put_u32s(w, b.dense.iter().map(|v| v.to_bits()))?;
-    bytes += 4 * b.dense.len() as u64;
-    Ok(bytes)
+    put_u32s(w, b.dense.iter().map(|v| v.to_bits()));
+    let sum = xxhash_rust::xxh3::xxh3_64_with_seed(w, index);
+    w.extend_from_slice(&sum.to_le_bytes());
 }
 
 /// Parse `raw` to the end and write its cache to `path` (atomically).
@@ -172,7 +220,9 @@ fn build(
     file: &Path,
     path: &Path,
 ) -> Result<CacheMeta, DataError> {
-    let (size, mtime_ns) = file_identity(file)?;
+    // Hashed before the parse, checked unchanged after it: the cache holds
+    // the version of the file that the fingerprint names.
+    let source_fp = fingerprint(file)?;
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
     let tmp = tmp_path(path);
@@ -185,6 +235,9 @@ fn build(
     start_batch(&mut batch, &layout.info);
     let mut days: Vec<u32> = Vec::with_capacity(CHUNK_ROWS);
     let (mut n_rows, mut clicks, mut last_day, mut data_bytes) = (0u64, 0u64, 0u32, 0u64);
+    let mut chunks = 0u64;
+    let mut payload = xxhash_rust::xxh3::Xxh3::new();
+    let mut buf = Vec::new();
     let mut day_rows: std::collections::BTreeMap<u32, u64> = Default::default();
     let result = (|| -> Result<(), DataError> {
         loop {
@@ -201,12 +254,16 @@ fn build(
             if batch.len == CHUNK_ROWS || (end && batch.len > 0) {
                 n_rows += batch.len as u64;
                 clicks += batch.labels.iter().filter(|&&y| y > 0.5).count() as u64;
-                data_bytes += write_chunk(&mut w, &batch, &days, layout.has_day).map_err(cerr)?;
+                encode_chunk(&mut buf, &batch, &days, layout.has_day, chunks);
+                payload.update(&buf);
+                w.write_all(&buf).map_err(cerr)?;
+                data_bytes += buf.len() as u64;
+                chunks += 1;
                 start_batch(&mut batch, &layout.info);
                 days.clear();
             }
             if end {
-                return Ok(());
+                return check_same(file, &source_fp.id);
             }
         }
     })();
@@ -218,8 +275,7 @@ fn build(
     let meta = CacheMeta {
         version: CACHE_VERSION,
         source: file.to_string_lossy().into_owned(),
-        size,
-        mtime_ns,
+        source_fp,
         layout_hash: layout.hash,
         field_names: layout.info.field_names.clone(),
         dense_names: layout.info.dense_names.clone(),
@@ -231,11 +287,14 @@ fn build(
         day_rows: day_rows.into_iter().collect(),
         bad_idx: raw.bad_idx.clone(),
         data_bytes,
+        chunks,
+        payload_xxh3: payload.digest(),
     };
     let finish = (|| -> std::io::Result<()> {
         let m = serde_json::to_vec(&meta).map_err(std::io::Error::other)?;
         w.write_all(&m)?;
         w.write_all(&(m.len() as u64).to_le_bytes())?;
+        w.write_all(&xxhash_rust::xxh3::xxh3_64(&m).to_le_bytes())?;
         w.write_all(MAGIC)?;
         let f = w.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
@@ -249,17 +308,32 @@ fn build(
 }
 
 /// Open (building it first if needed) the cache of `file`. Returns the cache
-/// path, its meta and the layout.
+/// path, its meta and the layout. A cache that fails a check is rebuilt,
+/// with a warning on stderr naming it and the reason.
 pub fn ensure(cfg: &DataConfig, file: &Path) -> Result<(PathBuf, CacheMeta, Layout), DataError> {
     let (raw, layout) = RawReader::open(cfg, file)?;
     let path = cache_path(&cfg.cache_dir(), file, &layout);
-    if let Some(meta) = read_meta(&path) {
-        if valid(&meta, file, &layout) {
-            return Ok((path, meta, layout));
-        }
+    let why = match read_meta(&path) {
+        Ok(meta) => match verify(&meta, &path, file, &layout) {
+            Ok(()) => return Ok((path, meta, layout)),
+            Err(why) => Some(why),
+        },
+        Err(Unusable::Absent) => None,
+        Err(Unusable::Bad(why)) => Some(why),
+    };
+    if let Some(why) = why {
+        eprintln!(
+            "warning: cache {} is unusable ({why}); rebuilding it",
+            path.display()
+        );
     }
     let meta = build(raw, &layout, file, &path)?;
     Ok((path, meta, layout))
+}
+
+fn le_u32s(b: &[u8]) -> impl Iterator<Item = u32> + '_ {
+    b.chunks_exact(4)
+        .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
 }
 
 /// Batches read back from a cache file.
@@ -273,6 +347,14 @@ pub struct CacheSource {
     kept: u64,
     done: bool,
     data_left: u64,
+    /// Check each chunk's checksum (off only to measure what it costs).
+    checked: bool,
+    /// Chunks and rows loaded so far.
+    chunk: u64,
+    rows_loaded: u64,
+    /// The source's identity at open: a source that changes while the run
+    /// reads the cache would leave the run's splits on two versions.
+    source_id: FileId,
     // The current chunk.
     n: usize,
     pos: usize,
@@ -295,6 +377,29 @@ impl CacheSource {
         filter: RowFilter,
         batch_size: usize,
     ) -> Result<Self, DataError> {
+        Self::open_with(path, meta, filter, batch_size, true)
+    }
+
+    /// `open` without the per-chunk checksums, only for `benches/data.rs`
+    /// to measure what they cost; never for a run.
+    #[doc(hidden)]
+    pub fn open_unchecked_for_bench(
+        path: &Path,
+        meta: CacheMeta,
+        filter: RowFilter,
+        batch_size: usize,
+    ) -> Result<Self, DataError> {
+        Self::open_with(path, meta, filter, batch_size, false)
+    }
+
+    fn open_with(
+        path: &Path,
+        meta: CacheMeta,
+        filter: RowFilter,
+        batch_size: usize,
+        checked: bool,
+    ) -> Result<Self, DataError> {
+        let source_id = file_id(Path::new(&meta.source))?;
         let f = File::open(path).map_err(|e| DataError::io(path, e))?;
         let info = SchemaInfo {
             field_names: meta.field_names.clone(),
@@ -304,6 +409,10 @@ impl CacheSource {
             path: path.to_path_buf(),
             r: BufReader::with_capacity(1 << 20, f),
             data_left: meta.data_bytes,
+            checked,
+            chunk: 0,
+            rows_loaded: 0,
+            source_id,
             meta,
             info,
             filter,
@@ -335,70 +444,88 @@ impl CacheSource {
         }
     }
 
-    fn read_bytes(&mut self, n: usize) -> Result<(), DataError> {
-        if n as u64 > self.data_left {
+    /// Read `n` more bytes of the chunk region onto the end of `self.bytes`.
+    fn read_more(&mut self, n: u64) -> Result<(), DataError> {
+        if n > self.data_left {
             return Err(self.corrupt("chunk runs past the data"));
         }
-        self.bytes.resize(n, 0);
+        let at = self.bytes.len();
+        self.bytes.resize(at + n as usize, 0);
         let path = self.path.clone();
         self.r
-            .read_exact(&mut self.bytes)
+            .read_exact(&mut self.bytes[at..])
             .map_err(|e| DataError::Cache {
                 file: path,
                 msg: e.to_string(),
             })?;
-        self.data_left -= n as u64;
+        self.data_left -= n;
         Ok(())
     }
 
-    /// Load the next chunk; false at the end of the data.
+    /// Load the next chunk, its checksum verified before anything in it is
+    /// used; false at the end of the data (which must hold every chunk).
     fn load_chunk(&mut self) -> Result<bool, DataError> {
         if self.data_left == 0 {
+            if self.chunk != self.meta.chunks || self.rows_loaded != self.meta.n_rows {
+                return Err(self.corrupt("fewer chunks than the meta says"));
+            }
+            let source = PathBuf::from(&self.meta.source);
+            check_same(&source, &self.source_id)?;
             return Ok(false);
         }
-        self.read_bytes(16)?;
+        self.bytes.clear();
+        self.read_more(16)?;
         let single = match &self.bytes[..4] {
             m if m == CHUNK_MAGIC => false,
             m if m == CHUNK_MAGIC_SINGLE => true,
             _ => return Err(self.corrupt("bad chunk magic")),
         };
-        let n = u32::from_le_bytes(self.bytes[4..8].try_into().unwrap()) as usize;
-        let nk = u64::from_le_bytes(self.bytes[8..16].try_into().unwrap()) as usize;
-        let (nf, nd) = (self.info.n_fields(), self.info.n_dense());
-        self.read_bytes(n)?;
+        let n = u32::from_le_bytes(self.bytes[4..8].try_into().unwrap()) as u64;
+        let nk = u64::from_le_bytes(self.bytes[8..16].try_into().unwrap());
+        let (nf, nd) = (self.info.n_fields() as u64, self.info.n_dense() as u64);
+        let day_bytes = if self.meta.has_day { 4 * n } else { 0 };
+        let end_bytes = if single { 0 } else { 4 * n * nf };
+        // Checked: a damaged count must not wrap into a plausible length.
+        let body = nk
+            .checked_mul(8)
+            .and_then(|k| k.checked_add(n + day_bytes + end_bytes + 4 * n * nd + 8))
+            .ok_or_else(|| self.corrupt("chunk runs past the data"))?;
+        self.read_more(body)?;
+        let (data, sum) = self.bytes.split_at(self.bytes.len() - 8);
+        if self.checked
+            && xxhash_rust::xxh3::xxh3_64_with_seed(data, self.chunk)
+                != u64::from_le_bytes(sum.try_into().unwrap())
+        {
+            let msg = format!("checksum mismatch in chunk {}", self.chunk);
+            return Err(self.corrupt(&msg));
+        }
+        let (n, nk, nf, nd) = (n as usize, nk as usize, nf as usize, nd as usize);
+        let mut at = 16;
+        let mut take = |len: usize| {
+            at += len;
+            &data[at - len..at]
+        };
         self.labels.clear();
-        self.labels.extend_from_slice(&self.bytes);
+        self.labels.extend_from_slice(take(n));
         self.days.clear();
         if self.meta.has_day {
-            self.read_bytes(4 * n)?;
-            self.days.extend(
-                self.bytes
-                    .chunks_exact(4)
-                    .map(|c| u32::from_le_bytes(c.try_into().unwrap())),
-            );
+            self.days.extend(le_u32s(take(4 * n)));
         }
         self.ends.clear();
         if single {
             self.ends.extend(1..=(n * nf) as u32);
         } else {
-            self.read_bytes(4 * n * nf)?;
-            self.ends.extend(
-                self.bytes
-                    .chunks_exact(4)
-                    .map(|c| u32::from_le_bytes(c.try_into().unwrap())),
-            );
+            self.ends.extend(le_u32s(take(4 * n * nf)));
         }
-        self.read_bytes(8 * nk)?;
         self.keys.clear();
         self.keys.extend(
-            self.bytes
+            take(8 * nk)
                 .chunks_exact(8)
                 .map(|c| u64::from_le_bytes(c.try_into().unwrap())),
         );
-        self.read_bytes(4 * n * nd)?;
         self.dense.clear();
         self.dense.extend(
-            self.bytes
+            take(4 * n * nd)
                 .chunks_exact(4)
                 .map(|c| f32::from_bits(u32::from_le_bytes(c.try_into().unwrap()))),
         );
@@ -409,6 +536,8 @@ impl CacheSource {
         }
         self.n = n;
         self.pos = 0;
+        self.chunk += 1;
+        self.rows_loaded += n as u64;
         Ok(true)
     }
 

@@ -70,6 +70,8 @@ pub enum DataError {
     Config(String),
     #[error("{file}: cache: {msg}")]
     Cache { file: PathBuf, msg: String },
+    #[error("{file}: changed while it was being read ({what}); rerun once nothing writes to it")]
+    Changed { file: PathBuf, what: String },
 }
 
 impl DataError {

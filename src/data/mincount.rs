@@ -27,7 +27,7 @@ pub fn frequent_keys(src: &mut dyn BatchSource, min_count: u32) -> Result<KeySet
         .collect())
 }
 
-/// Save a key set (sorted, little-endian u64s) atomically.
+/// Save a key set (sorted, little-endian u64s, then their xxh3) atomically.
 pub fn save_keys(path: &Path, keys: &KeySet) -> Result<(), DataError> {
     let mut v: Vec<u64> = keys.iter().copied().collect();
     v.sort_unstable();
@@ -41,10 +41,13 @@ pub fn save_keys(path: &Path, keys: &KeySet) -> Result<(), DataError> {
     }
     let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io)?);
     let mut write = || -> std::io::Result<()> {
+        let mut sum = xxhash_rust::xxh3::Xxh3::new();
         w.write_all(&(v.len() as u64).to_le_bytes())?;
         for k in &v {
             w.write_all(&k.to_le_bytes())?;
+            sum.update(&k.to_le_bytes());
         }
+        w.write_all(&sum.digest().to_le_bytes())?;
         w.flush()
     };
     write().map_err(io)?;
@@ -52,20 +55,24 @@ pub fn save_keys(path: &Path, keys: &KeySet) -> Result<(), DataError> {
     std::fs::rename(&tmp, path).map_err(io)
 }
 
-/// Load a key set saved by [`save_keys`]; None if absent or damaged.
+/// Load a key set saved by [`save_keys`]; None if absent or damaged (then
+/// it is counted again).
 pub fn load_keys(path: &Path) -> Option<KeySet> {
     let mut bytes = Vec::new();
     std::fs::File::open(path)
         .ok()?
         .read_to_end(&mut bytes)
         .ok()?;
-    let n = u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?) as usize;
-    if bytes.len() != 8 + 8 * n {
+    let n = u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?);
+    if n.checked_mul(8).and_then(|b| b.checked_add(16)) != Some(bytes.len() as u64) {
+        return None;
+    }
+    let (keys, sum) = bytes[8..].split_at(bytes.len() - 16);
+    if xxhash_rust::xxh3::xxh3_64(keys) != u64::from_le_bytes(sum.try_into().ok()?) {
         return None;
     }
     Some(
-        bytes[8..]
-            .chunks_exact(8)
+        keys.chunks_exact(8)
             .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
             .collect(),
     )

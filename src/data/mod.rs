@@ -31,6 +31,7 @@ pub mod config;
 pub mod encode;
 pub mod error;
 pub mod filter;
+pub mod fingerprint;
 pub mod hash;
 pub mod inspect;
 pub mod lines;

@@ -212,11 +212,13 @@ pub fn open_with_frequent(
 /// The keys seen at least `min_count` times in the train split (cached).
 pub fn frequent_set(cfg: &DataConfig) -> Result<KeySet, DataError> {
     let (file, by_file) = file_for(cfg, Split::Train)?;
-    let (size, mtime) = cache::file_identity(&file)?;
+    // The content, not size and mtime: an edit that keeps both must not
+    // reuse the keys counted from the old file.
+    let content = super::fingerprint::fingerprint(&file)?.xxh3;
     let canon = std::fs::canonicalize(&file).unwrap_or(file.clone());
     // Everything that changes which train rows are counted, or how they are encoded.
     let id = format!(
-        "{}|{size}|{mtime}|{:?}|{:?}|{:?}|{}|{by_file}|{:?}|{}|{:?}|{}|{:?}",
+        "{}|{content:016x}|{:?}|{:?}|{:?}|{}|{by_file}|{:?}|{}|{:?}|{}|{:?}",
         canon.display(),
         cfg.format,
         cfg.split,

@@ -103,12 +103,15 @@ pub(crate) struct RawReader {
     /// The first few bad-row errors, for reports.
     pub first_errors: Vec<String>,
     max_bad: u64,
+    /// The file's identity at open, checked again at its end.
+    opened: super::fingerprint::FileId,
 }
 
 impl RawReader {
     /// Open `file`, check its header; returns the reader and its layout.
     pub fn open(cfg: &super::config::DataConfig, file: &Path) -> Result<(Self, Layout), DataError> {
         let mut lines = LineReader::open(file)?;
+        let opened = super::fingerprint::file_id(file)?;
         let wants_header = match cfg.format {
             super::config::Format::Custom => cfg.schema.as_ref().is_some_and(|s| s.header),
             super::config::Format::Criteo => false,
@@ -144,6 +147,7 @@ impl RawReader {
                 bad_idx: Vec::new(),
                 first_errors: Vec::new(),
                 max_bad: cfg.max_bad_rows,
+                opened,
             },
             layout,
         ))
@@ -166,6 +170,9 @@ impl RawReader {
                     file: self.lines.file().to_path_buf(),
                 });
             }
+            // Rows read from a file that was appended to, cut or rewritten
+            // meanwhile mix two versions of it.
+            super::fingerprint::check_same(self.lines.file(), &self.opened)?;
             return Ok(Next::End);
         };
         let idx = self.idx;

@@ -137,19 +137,118 @@ fn cache_is_reused_rebuilt_when_stale_and_not_trusted_when_damaged() {
     assert_eq!(all(&c, Split::Train, 256), changed);
     assert_eq!(std::fs::read(&cache).unwrap(), bytes);
 
-    // Damaged chunk bytes under an intact trailer: an error naming the cache.
-    let mut bad = bytes.clone();
-    bad[0] = b'X';
-    std::fs::write(&cache, &bad).unwrap();
+    // Damaged chunk bytes under an intact trailer: caught by the payload
+    // checksum at open, rebuilt, never used.
+    for at in [0, bytes.len() / 3, bytes.len() / 2] {
+        let mut bad = bytes.clone();
+        bad[at] ^= 0x01;
+        std::fs::write(&cache, &bad).unwrap();
+        assert_eq!(all(&c, Split::Train, 256), changed, "flip at {at}");
+        assert_eq!(std::fs::read(&cache).unwrap(), bytes, "flip at {at}");
+    }
+
+    // Damaged after the open (the checks at open passed): the chunk's own
+    // checksum stops the read before any of its rows is handed out.
     let mut s = open(&c, Split::Train, 256).unwrap();
+    let mut bad = bytes.clone();
+    bad[40] ^= 0x01;
+    std::fs::write(&cache, &bad).unwrap();
     let e = s.next_batch(&mut Batch::default()).unwrap_err().to_string();
     assert_eq!(
         e,
         format!(
-            "{}: cache: corrupt cache (bad chunk magic); delete it to rebuild",
+            "{}: cache: corrupt cache (checksum mismatch in chunk 0); delete it to rebuild",
             cache.display()
         )
     );
+}
+
+/// Set the mtime of `f` back to `t` (what `touch -d` does).
+fn set_mtime(f: &Path, t: std::time::SystemTime) {
+    std::fs::File::options()
+        .write(true)
+        .open(f)
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
+}
+
+#[test]
+fn an_edit_that_keeps_size_and_mtime_rebuilds_the_cache_and_the_frequent_keys() {
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("a.csv");
+    generate(Format::Avazu, 3000, 1, &f, &small()).unwrap();
+    let c = DataConfig {
+        split: SplitKind::Fraction,
+        cache_dir: Some(d.path().join("cache")),
+        min_count: 2,
+        ..DataConfig::for_file(Format::Avazu, &f)
+    };
+    let text = DataConfig {
+        cache: false,
+        ..c.clone()
+    };
+    let first = all(&c, Split::Train, 256);
+    let mtime = std::fs::metadata(&f).unwrap().modified().unwrap();
+    // The data lines in reverse order: the same size and the same bytes,
+    // another split (and other counts over its train part).
+    let text_now = std::fs::read_to_string(&f).unwrap();
+    let mut lines: Vec<&str> = text_now.lines().collect();
+    lines[1..].reverse();
+    let bytes = lines.join("\n") + "\n";
+    assert_eq!(bytes.len(), text_now.len());
+    std::fs::write(&f, &bytes).unwrap();
+    set_mtime(&f, mtime);
+    assert_eq!(std::fs::metadata(&f).unwrap().modified().unwrap(), mtime);
+    assert_eq!(std::fs::metadata(&f).unwrap().len() as usize, bytes.len());
+    let edited = all(&c, Split::Train, 256);
+    assert_ne!(edited, first);
+    assert_eq!(edited, all(&text, Split::Train, 256));
+}
+
+#[test]
+fn a_source_that_changes_while_it_is_read_fails_the_read() {
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("a.csv");
+    generate(Format::Avazu, 3000, 1, &f, &small()).unwrap();
+    let row = std::fs::read_to_string(&f)
+        .unwrap()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    for cache in [false, true] {
+        let c = DataConfig {
+            split: SplitKind::Fraction,
+            cache,
+            cache_dir: Some(d.path().join("cache")),
+            ..DataConfig::for_file(Format::Avazu, &f)
+        };
+        let mut s = open(&c, Split::Test, 256).unwrap();
+        let mut b = Batch::default();
+        assert!(s.next_batch(&mut b).unwrap());
+        // Another process appends a row.
+        let mut w = std::fs::File::options().append(true).open(&f).unwrap();
+        std::io::Write::write_all(&mut w, format!("{row}\n").as_bytes()).unwrap();
+        drop(w);
+        let e = loop {
+            match s.next_batch(&mut b) {
+                Ok(true) => {}
+                Ok(false) => panic!("cache={cache}: read to the end without an error"),
+                Err(e) => break e.to_string(),
+            }
+        };
+        let now = std::fs::metadata(&f).unwrap().len();
+        let before = now - row.len() as u64 - 1;
+        assert_eq!(
+            e,
+            format!(
+                "{}: changed while it was being read (size {before} -> {now} bytes); rerun once nothing writes to it",
+                f.display()
+            ),
+            "cache={cache}"
+        );
+    }
 }
 
 #[test]

@@ -20,6 +20,11 @@ use crate::cli_common::{bin, json, run_ok};
 /// every 40 batches: long enough to be killed in the middle; dropout on so
 /// the per-step randomness is exercised.
 fn write_config(dir: &Path, name: &str) -> PathBuf {
+    write_config_on(dir, name, Path::new(SAMPLE))
+}
+
+/// `write_config` training on `train` instead of the sample.
+fn write_config_on(dir: &Path, name: &str, train: &Path) -> PathBuf {
     let text = format!(
         r#"
 name = "{name}"
@@ -28,7 +33,7 @@ threads = 2
 output = "{out}"
 [data]
 format = "avazu"
-train = "{SAMPLE}"
+train = "{train}"
 split = "fraction"
 train_fraction = 0.8
 cache = false
@@ -46,7 +51,8 @@ predictions = true
 epochs = 12
 checkpoint_every = 40
 "#,
-        out = dir.display()
+        out = dir.display(),
+        train = train.display()
     );
     let p = dir.join(format!("{name}.toml"));
     std::fs::write(&p, text).unwrap();
@@ -177,6 +183,12 @@ fn sigkill_at_a_random_point_then_resume_matches_an_uninterrupted_run() {
 /// must warn, fall back to the previous checkpoint, and end exactly like
 /// the reference.
 fn fallback_case(name: &str, damage: impl Fn(&Path)) {
+    fallback_case_on(name, 3, damage)
+}
+
+/// `fallback_case` damaging file `which` of the sorted checkpoint files
+/// (2: the newest sidecar, 3: the newest tensor file).
+fn fallback_case_on(name: &str, which: usize, damage: impl Fn(&Path)) {
     let tmp = tempfile::tempdir().unwrap();
     let reference = write_config(tmp.path(), "reference");
     run_ok(&["train", "-q", "-c", reference.to_str().unwrap()]);
@@ -186,7 +198,7 @@ fn fallback_case(name: &str, damage: impl Fn(&Path)) {
     let files = checkpoint_files(&run);
     assert_eq!(files.len(), 4, "{files:?}");
     // Sorted by zero-padded batch number: [prev.json, prev.st, newest.json, newest.st].
-    let newest = files[3].clone();
+    let newest = files[which].clone();
     let previous = files[0].file_name().unwrap().to_string_lossy().into_owned();
     damage(&newest);
     std::fs::remove_file(run.join("metrics.json")).unwrap();
@@ -387,4 +399,62 @@ checkpoint_every = 17
             "{name}: predictions differ"
         );
     }
+}
+
+#[test]
+fn a_sidecar_edited_into_other_valid_json_falls_back_to_the_previous_one() {
+    if !have_sample() {
+        return;
+    }
+    // Still valid JSON, still a sidecar, one counter off by one: only a
+    // checksum over the sidecar itself catches it.
+    fallback_case_on("sidecar", 2, |p| {
+        let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+        v["samples"] = (v["samples"].as_u64().unwrap() + 1).into();
+        std::fs::write(p, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    });
+}
+
+#[test]
+fn resume_refuses_a_train_file_changed_since_the_checkpoint() {
+    if !have_sample() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("train.csv");
+    std::fs::copy(SAMPLE, &data).unwrap();
+    let cfg = write_config_on(tmp.path(), "moved", &data);
+    run_ok(&["train", "-q", "-c", cfg.to_str().unwrap()]);
+    let run = tmp.path().join("moved");
+    std::fs::remove_file(run.join("metrics.json")).unwrap();
+    // The data lines reversed: same size, and the mtime set back.
+    let mtime = std::fs::metadata(&data).unwrap().modified().unwrap();
+    let text = std::fs::read_to_string(&data).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines[1..].reverse();
+    std::fs::write(&data, lines.join("\n") + "\n").unwrap();
+    let f = std::fs::File::options().write(true).open(&data).unwrap();
+    f.set_modified(mtime).unwrap();
+    drop(f);
+    assert_eq!(std::fs::metadata(&data).unwrap().len() as usize, text.len());
+    let out = bin()
+        .args(["train", "-q", "--resume", run.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let newest = checkpoint_files(&run)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .next_back()
+        .unwrap();
+    assert!(
+        stderr.contains(&format!(
+            "{} changed since {} was saved (different size or content); resume needs the data the run was trained on",
+            data.display(),
+            newest.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!run.join("metrics.json").exists());
 }
