@@ -160,7 +160,7 @@ fn main() {
             off = off.min(cache_pass(&cpath, &meta, false).1);
             on = on.min(cache_pass(&cpath, &meta, true).1);
         }
-        for (label, secs) in [("checks off", off), ("checks on", on)] {
+        for (label, secs) in [("unchecked (before)", off), ("verified (after)", on)] {
             println!(
                 "{:<24} {:>10} {:>8.3} {:>12.0} {:>10.1} {:>12.1}",
                 format!("{name} cache {label}"),

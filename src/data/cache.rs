@@ -21,6 +21,7 @@
 //! out. A cache that fails any check at open is rebuilt with a warning; a
 //! chunk that fails while a run reads it stops the run.
 
+use super::cache_feed::{ChunkFeed, ChunkShape, FeedError, CHUNK_MAGIC, CHUNK_MAGIC_SINGLE};
 use super::config::DataConfig;
 use super::error::DataError;
 use super::filter::{Pre, RowFilter};
@@ -38,10 +39,6 @@ const MAGIC: &[u8; 8] = b"CTRCACH2";
 /// The trailer of format 3 and earlier (no checksums).
 const OLD_MAGIC: &[u8; 8] = b"CTRCACH1";
 const TRAILER: u64 = 24;
-const CHUNK_MAGIC: &[u8; 4] = b"CHNK";
-/// A chunk in which every bag holds exactly one key (every Avazu and Criteo
-/// chunk): the bag ends are implicit and not stored, a third of the bytes.
-const CHUNK_MAGIC_SINGLE: &[u8; 4] = b"CHN1";
 const CACHE_VERSION: u32 = 4;
 const CHUNK_ROWS: usize = 1 << 14;
 
@@ -339,16 +336,14 @@ fn le_u32s(b: &[u8]) -> impl Iterator<Item = u32> + '_ {
 /// Batches read back from a cache file.
 pub struct CacheSource {
     path: PathBuf,
-    r: BufReader<File>,
+    /// The chunks, read and verified ahead on their own thread.
+    feed: ChunkFeed,
     meta: CacheMeta,
     info: SchemaInfo,
     filter: RowFilter,
     batch_size: usize,
     kept: u64,
     done: bool,
-    data_left: u64,
-    /// Check each chunk's checksum (off only to measure what it costs).
-    checked: bool,
     /// Chunks and rows loaded so far.
     chunk: u64,
     rows_loaded: u64,
@@ -401,15 +396,24 @@ impl CacheSource {
     ) -> Result<Self, DataError> {
         let source_id = file_id(Path::new(&meta.source))?;
         let f = File::open(path).map_err(|e| DataError::io(path, e))?;
+        let shape = ChunkShape {
+            n_fields: meta.field_names.len() as u64,
+            n_dense: meta.dense_names.len() as u64,
+            has_day: meta.has_day,
+        };
+        let feed = ChunkFeed::new(
+            BufReader::with_capacity(1 << 20, f),
+            meta.data_bytes,
+            shape,
+            checked,
+        );
         let info = SchemaInfo {
             field_names: meta.field_names.clone(),
             dense_names: meta.dense_names.clone(),
         };
         Ok(Self {
             path: path.to_path_buf(),
-            r: BufReader::with_capacity(1 << 20, f),
-            data_left: meta.data_bytes,
-            checked,
+            feed,
             chunk: 0,
             rows_loaded: 0,
             source_id,
@@ -444,61 +448,34 @@ impl CacheSource {
         }
     }
 
-    /// Read `n` more bytes of the chunk region onto the end of `self.bytes`.
-    fn read_more(&mut self, n: u64) -> Result<(), DataError> {
-        if n > self.data_left {
-            return Err(self.corrupt("chunk runs past the data"));
-        }
-        let at = self.bytes.len();
-        self.bytes.resize(at + n as usize, 0);
-        let path = self.path.clone();
-        self.r
-            .read_exact(&mut self.bytes[at..])
-            .map_err(|e| DataError::Cache {
-                file: path,
-                msg: e.to_string(),
-            })?;
-        self.data_left -= n;
-        Ok(())
-    }
-
-    /// Load the next chunk, its checksum verified before anything in it is
-    /// used; false at the end of the data (which must hold every chunk).
+    /// Load the next chunk (verified by the feed before it arrives); false
+    /// at the end of the data (which must hold every chunk).
     fn load_chunk(&mut self) -> Result<bool, DataError> {
-        if self.data_left == 0 {
-            if self.chunk != self.meta.chunks || self.rows_loaded != self.meta.n_rows {
-                return Err(self.corrupt("fewer chunks than the meta says"));
+        let chunk = match self.feed.next() {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => {
+                if self.chunk != self.meta.chunks || self.rows_loaded != self.meta.n_rows {
+                    return Err(self.corrupt("fewer chunks than the meta says"));
+                }
+                let source = PathBuf::from(&self.meta.source);
+                check_same(&source, &self.source_id)?;
+                return Ok(false);
             }
-            let source = PathBuf::from(&self.meta.source);
-            check_same(&source, &self.source_id)?;
-            return Ok(false);
-        }
-        self.bytes.clear();
-        self.read_more(16)?;
-        let single = match &self.bytes[..4] {
-            m if m == CHUNK_MAGIC => false,
-            m if m == CHUNK_MAGIC_SINGLE => true,
-            _ => return Err(self.corrupt("bad chunk magic")),
+            Err(FeedError::Corrupt(msg)) => return Err(self.corrupt(&msg)),
+            Err(FeedError::Io(e)) => {
+                return Err(DataError::Cache {
+                    file: self.path.clone(),
+                    msg: e.to_string(),
+                })
+            }
         };
-        let n = u32::from_le_bytes(self.bytes[4..8].try_into().unwrap()) as u64;
-        let nk = u64::from_le_bytes(self.bytes[8..16].try_into().unwrap());
+        self.feed
+            .give_back(std::mem::replace(&mut self.bytes, chunk.bytes));
+        let single = chunk.single;
+        let data = &self.bytes[..];
+        let n = u32::from_le_bytes(data[4..8].try_into().unwrap()) as u64;
+        let nk = u64::from_le_bytes(data[8..16].try_into().unwrap());
         let (nf, nd) = (self.info.n_fields() as u64, self.info.n_dense() as u64);
-        let day_bytes = if self.meta.has_day { 4 * n } else { 0 };
-        let end_bytes = if single { 0 } else { 4 * n * nf };
-        // Checked: a damaged count must not wrap into a plausible length.
-        let body = nk
-            .checked_mul(8)
-            .and_then(|k| k.checked_add(n + day_bytes + end_bytes + 4 * n * nd + 8))
-            .ok_or_else(|| self.corrupt("chunk runs past the data"))?;
-        self.read_more(body)?;
-        let (data, sum) = self.bytes.split_at(self.bytes.len() - 8);
-        if self.checked
-            && xxhash_rust::xxh3::xxh3_64_with_seed(data, self.chunk)
-                != u64::from_le_bytes(sum.try_into().unwrap())
-        {
-            let msg = format!("checksum mismatch in chunk {}", self.chunk);
-            return Err(self.corrupt(&msg));
-        }
         let (n, nk, nf, nd) = (n as usize, nk as usize, nf as usize, nd as usize);
         let mut at = 16;
         let mut take = |len: usize| {
