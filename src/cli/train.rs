@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use crate::config::RunConfig;
+use crate::model::DeviceSpec;
 use crate::train::{self, RunOptions};
 
 #[derive(clap::Args, Debug)]
@@ -14,7 +15,7 @@ pub struct TrainArgs {
     pub config: Option<PathBuf>,
     /// Continue the run in this run folder from its newest valid checkpoint
     /// (its own config.toml is used).
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "seed", "output"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "seed", "output", "device"])]
     pub resume: Option<PathBuf>,
     /// Override the seed of the config.
     #[arg(long)]
@@ -22,6 +23,9 @@ pub struct TrainArgs {
     /// Override the output folder of the config.
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// Override the config's device: cpu | cuda | cuda:N.
+    #[arg(long, value_name = "DEVICE")]
+    pub device: Option<DeviceSpec>,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
@@ -48,6 +52,12 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     if let Some(out) = &args.output {
         cfg.output = out.clone();
     }
+    if let Some(device) = args.device {
+        cfg.device = device;
+    }
+    // Before the run folder is touched: a device that cannot open must not
+    // cost a finished run its metrics.json.
+    cfg.device.open()?;
     super::init_threads(cfg.threads);
     if cfg.prune.is_some() {
         crate::experiment::prune::run(&cfg, args.quiet, args.resume.is_some())?;
