@@ -35,13 +35,33 @@ fn device_spec_parses_every_spelling_and_refuses_the_rest() {
     ] {
         assert_eq!(text.parse::<DeviceSpec>(), Ok(spec), "{text}");
         assert_eq!(spec.to_string(), shown);
-        assert_eq!(shown.parse::<DeviceSpec>(), Ok(spec), "round trip of {shown}");
+        assert_eq!(
+            shown.parse::<DeviceSpec>(),
+            Ok(spec),
+            "round trip of {shown}"
+        );
     }
     for text in [
-        "", "CPU", "Cuda", "gpu", "cuda:", "cuda0", "cuda:x", "cuda:-1", "cuda:+1", " cuda",
-        "cuda:1 ", "cuda:1:2", "cpu:0", "cuda:99999999999999999999999",
+        "",
+        "CPU",
+        "Cuda",
+        "gpu",
+        "cuda:",
+        "cuda0",
+        "cuda:x",
+        "cuda:-1",
+        "cuda:+1",
+        " cuda",
+        "cuda:1 ",
+        "cuda:1:2",
+        "cpu:0",
+        "cuda:99999999999999999999999",
     ] {
-        assert_eq!(text.parse::<DeviceSpec>(), Err(bad_device(text)), "{text:?}");
+        assert_eq!(
+            text.parse::<DeviceSpec>(),
+            Err(bad_device(text)),
+            "{text:?}"
+        );
     }
     assert_eq!(DeviceSpec::default(), DeviceSpec::Cpu);
     assert!(DeviceSpec::Cpu.open().unwrap().is_cpu());
@@ -53,7 +73,10 @@ fn cuda_without_the_feature_is_an_error_naming_the_build() {
         eprintln!("skipped: this binary has the cuda feature");
         return;
     }
-    for (spec, shown) in [(DeviceSpec::Cuda(0), "cuda"), (DeviceSpec::Cuda(2), "cuda:2")] {
+    for (spec, shown) in [
+        (DeviceSpec::Cuda(0), "cuda"),
+        (DeviceSpec::Cuda(2), "cuda:2"),
+    ] {
         assert_eq!(
             spec.open().unwrap_err().to_string(),
             format!(
@@ -73,7 +96,11 @@ fn the_device_key_defaults_to_cpu_and_is_written_only_when_not_cpu() {
     assert!(!cpu.to_toml().contains("device"), "{}", cpu.to_toml());
     let gpu = RunConfig::parse(&format!("device = \"cuda:1\"\n{MINIMAL}")).unwrap();
     assert_eq!(gpu.device, DeviceSpec::Cuda(1));
-    assert!(gpu.to_toml().contains("device = \"cuda:1\"\n"), "{}", gpu.to_toml());
+    assert!(
+        gpu.to_toml().contains("device = \"cuda:1\"\n"),
+        "{}",
+        gpu.to_toml()
+    );
     assert_eq!(RunConfig::parse(&gpu.to_toml()).unwrap(), gpu);
 
     let err = RunConfig::parse(&format!("device = \"gpu\"\n{MINIMAL}")).unwrap_err();
@@ -95,7 +122,10 @@ fn fails(args: &[&str]) -> String {
     let out = bin().args(args).output().expect("binary runs");
     assert!(!out.status.success(), "ctr-run {args:?} succeeded");
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!err.contains("panicked"), "ctr-run {args:?} panicked:\n{err}");
+    assert!(
+        !err.contains("panicked"),
+        "ctr-run {args:?} panicked:\n{err}"
+    );
     err
 }
 
@@ -135,13 +165,24 @@ fn device_flags_fail_with_the_message_before_touching_the_run() {
 
     let err = fails(&["train", "--config", cfg, "--device", "gpu"]);
     assert!(
-        err.contains(&format!("invalid value 'gpu' for '--device <DEVICE>': {}", bad_device("gpu"))),
+        err.contains(&format!(
+            "invalid value 'gpu' for '--device <DEVICE>': {}",
+            bad_device("gpu")
+        )),
         "{err}"
     );
-    let err = fails(&["train", "--resume", run.to_str().unwrap(), "--device", "cpu"]);
+    let err = fails(&[
+        "train",
+        "--resume",
+        run.to_str().unwrap(),
+        "--device",
+        "cpu",
+    ]);
     assert!(err.contains("cannot be used with"), "{err}");
 
-    let err = fails(&["bench", "--rows", "1000", "--repeat", "1", "--device", "cuda:1"]);
+    let err = fails(&[
+        "bench", "--rows", "1000", "--repeat", "1", "--device", "cuda:1",
+    ]);
     assert!(err.contains(&no_feature("cuda:1")), "{err}");
 
     let model = tmp.path().join("m.safetensors");
@@ -149,10 +190,14 @@ fn device_flags_fail_with_the_message_before_touching_the_run() {
     crate::cli_common::run_ok(&["export", "--run", run.to_str().unwrap(), "--out", m]);
     let scores = tmp.path().join("s.csv");
     let s = scores.to_str().unwrap();
-    let err = fails(&["predict", "--model", m, "--data", SAMPLE, "--out", s, "--device", "cuda"]);
+    let err = fails(&[
+        "predict", "--model", m, "--data", SAMPLE, "--out", s, "--device", "cuda",
+    ]);
     assert!(err.contains(&no_feature("cuda")), "{err}");
     assert!(!scores.exists());
-    crate::cli_common::run_ok(&["predict", "--model", m, "--data", SAMPLE, "--out", s, "--device", "cpu"]);
+    crate::cli_common::run_ok(&[
+        "predict", "--model", m, "--data", SAMPLE, "--out", s, "--device", "cpu",
+    ]);
     assert!(scores.exists());
 }
 
@@ -182,7 +227,8 @@ pub fn train_steps(kind: ModelKind, device: &Device, fused: bool) -> (Vec<f32>, 
     let mut g = Grads::default();
     for step in 0..STEPS {
         let b = Batch::random(1000 + step, BATCH, f, cfg.embed_dim, k, 0.3);
-        m.forward_backward(&b.input(), &b.labels, step, &mut g).unwrap();
+        m.forward_backward(&b.input(), &b.labels, step, &mut g)
+            .unwrap();
         for (p, gp) in m.params_mut().iter_mut().zip(&g.params) {
             for (w, d) in p.data.iter_mut().zip(gp) {
                 *w -= LR * d;
@@ -197,7 +243,10 @@ pub fn train_steps(kind: ModelKind, device: &Device, fused: bool) -> (Vec<f32>, 
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 /// The CUDA path (stock ops, gradients copied back) on the CPU, against the
@@ -211,9 +260,12 @@ fn the_stock_op_path_trains_like_the_fused_path_for_100_steps() {
         let d = max_abs_diff(&fused, &stock);
         let dg = max_abs_diff(&g_fused, &g_stock);
         eprintln!("{kind}: max |fused - stock| logit {d:.2e}, last emb gradient {dg:.2e}");
-        assert!(d <= 1e-5, "{kind}: logits differ by {d}");
-        assert!(dg <= 1e-7, "{kind}: embedding gradients differ by {dg}");
-        assert!(fused.iter().any(|&x| x.abs() > 1e-3), "{kind}: the model learned nothing");
+        assert!(d <= 2e-6, "{kind}: logits differ by {d}");
+        assert!(dg <= 2e-8, "{kind}: embedding gradients differ by {dg}");
+        assert!(
+            fused.iter().any(|&x| x.abs() > 1e-3),
+            "{kind}: the model learned nothing"
+        );
     }
 }
 
