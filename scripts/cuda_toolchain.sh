@@ -61,7 +61,8 @@ done
 # that LD_LIBRARY_PATH=$NV/lib never shadows the real driver: on a GPU machine
 # the loader finds the system's libcuda.so.1 (same soname).
 stubs=$NV/lib/stubs
-if [[ ! -e $stubs/libcuda.so.1 || $NV/include/cuda.h -nt $stubs/libcuda.so.1 ]]; then
+if [[ ! -e $stubs/libcuda.so.1 || $NV/include/cuda.h -nt $stubs/libcuda.so.1 ||
+  scripts/cuda_stub_gen.py -nt $stubs/libcuda.so.1 ]]; then
   mkdir -p "$stubs"
   src=$(mktemp -d)
   "$VENV/bin/python" scripts/cuda_stub_gen.py "$NV/include/cuda.h" > "$src/cuda_stub.c"
