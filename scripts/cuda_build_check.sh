@@ -21,12 +21,12 @@ fi
 # The binary needs a libcuda.so.1 to start: without a driver, the stub. Asking
 # it for a GPU must then fail with a message naming the device, not crash.
 bin=$CARGO_TARGET_DIR/release/ctr-run
-ldconfig -p 2>/dev/null | grep -q "libcuda.so.1 " || export LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$NV/lib/stubs
+ldconfig -p 2>/dev/null | grep -q "libcuda.so.1 " || export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$NV/lib/stubs
 "$bin" --version
 if "$bin" bench --device cuda --rows 1000 --repeat 1 > /dev/null 2> "$CARGO_TARGET_DIR/no-gpu.txt"; then
   echo "(a GPU answered: bench --device cuda ran)"
 else
   grep -q 'device = "cuda"' "$CARGO_TARGET_DIR/no-gpu.txt" || { cat "$CARGO_TARGET_DIR/no-gpu.txt"; exit 1; }
-  echo "without a GPU: $(tail -1 "$CARGO_TARGET_DIR/no-gpu.txt")"
+  echo "without a GPU: $(grep -m1 "^error:" "$CARGO_TARGET_DIR/no-gpu.txt")"
 fi
 echo "cuda build check passed in $(( $(date +%s) - start )) s ($bin)"
