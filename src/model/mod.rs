@@ -8,7 +8,8 @@
 //! autodiff engine (see `net.rs`), with fused CPU ops for the element-wise
 //! work (`ops.rs`).
 //!
-//! Files: `config` (the config section), `net` (shared machinery), one file
+//! Files: `config` (the config section), `device` (`device = "cuda"`:
+//! which candle device a network runs on), `net` (shared machinery), one file
 //! per network, `ops` (custom candle ops), `alloc` (glibc malloc tuning),
 //! `threads` (thread-count setup).
 
