@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::DataConfig;
 use crate::experiment::prune::PruneConfig;
-use crate::model::ModelConfig;
+use crate::model::{DeviceSpec, ModelConfig};
 use crate::optim::{OptimizerConfig, OptimizerName};
 
 /// One training run.
@@ -27,6 +27,10 @@ pub struct RunConfig {
     /// Parent folder of run folders.
     #[serde(default = "default_output")]
     pub output: PathBuf,
+    /// Where the dense model computes: "cpu" | "cuda" | "cuda:N". Left out of
+    /// written configs when "cpu", so CPU runs' config.toml are unchanged.
+    #[serde(default, skip_serializing_if = "DeviceSpec::is_cpu")]
+    pub device: DeviceSpec,
     pub data: DataConfig,
     pub model: ModelConfig,
     /// Optimizer of the embedding tables (the regularized ones).

@@ -18,7 +18,7 @@ use crate::checkpoint::tensors::Tensors;
 use crate::config::RunConfig;
 use crate::data::{Batch, DataConfig, Format, KeySet, Split};
 use crate::embedding::{EmbeddingStore, RowInit, Touched};
-use crate::model::{self, Model};
+use crate::model::{self, DeviceSpec, Model};
 use crate::train::{score_known, sigmoid};
 
 /// A model loaded from an exported file.
@@ -44,7 +44,8 @@ pub struct Scores {
 }
 
 impl ServingModel {
-    pub fn load(path: &Path) -> Result<Self> {
+    /// Load an exported model onto `device` (default: the run's).
+    pub fn load(path: &Path, device: Option<DeviceSpec>) -> Result<Self> {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let t = Tensors::parse(&bytes)
             .map_err(anyhow::Error::msg)
@@ -54,7 +55,11 @@ impl ServingModel {
         if t.meta("format").map_err(err)? != MODEL_FORMAT {
             bail!("{}: format is not {MODEL_FORMAT}", path.display());
         }
-        let cfg = RunConfig::parse(t.meta("config").map_err(err)?).map_err(err)?;
+        let mut cfg = RunConfig::parse(t.meta("config").map_err(err)?).map_err(err)?;
+        if let Some(d) = device {
+            cfg.device = d;
+        }
+        let device = cfg.device.open()?;
         let json = |k: &str| -> Result<Vec<String>> {
             serde_json::from_str(t.meta(k).map_err(err)?).with_context(ctx)
         };
@@ -86,7 +91,7 @@ impl ServingModel {
             field_names.len(),
             dense_names.len(),
             cfg.seed,
-            &candle_core::Device::Cpu,
+            &device,
         )?;
         let params = model.params_mut();
         if params.len() != names.len() {

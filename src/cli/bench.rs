@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use crate::config::{RunConfig, TrainConfig};
 use crate::data::{DataConfig, Format, SyntheticConfig};
-use crate::model::{ModelConfig, ModelKind};
+use crate::model::{DeviceSpec, ModelConfig, ModelKind};
 use crate::optim::{OptimizerConfig, OptimizerName};
 use crate::train::{self, RunOptions};
 
@@ -32,6 +32,9 @@ pub struct BenchArgs {
     pub threads: usize,
     #[arg(long, default_value_t = 512)]
     pub batch: usize,
+    /// Where the dense model computes: cpu | cuda | cuda:N.
+    #[arg(long, default_value = "cpu", value_name = "DEVICE")]
+    pub device: DeviceSpec,
     /// Timed repetitions (after one warm-up run that also fills the cache).
     #[arg(long, default_value_t = 3)]
     pub repeat: usize,
@@ -55,6 +58,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         seed: 1,
         threads: args.threads,
         output: std::env::temp_dir(),
+        device: args.device,
         data: DataConfig {
             split: crate::data::SplitKind::Fraction,
             train_fraction: 0.9,
@@ -106,9 +110,10 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     });
     let m = &runs[runs.len() / 2];
     crate::outln!(
-        "{} + {} | {} threads, batch {} | {} train samples",
+        "{} + {} | {} | {} threads, batch {} | {} train samples",
         args.model,
         args.optimizer,
+        args.device,
         args.threads,
         args.batch,
         m.train_samples

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use crate::data::Format;
+use crate::model::DeviceSpec;
 use crate::serve::ServingModel;
 
 #[derive(clap::Args, Debug)]
@@ -25,6 +26,10 @@ pub struct PredictArgs {
     /// test scores bit for bit).
     #[arg(long)]
     pub batch_size: Option<usize>,
+    /// Where the dense model computes: cpu | cuda | cuda:N (default: the
+    /// run's device).
+    #[arg(long, value_name = "DEVICE")]
+    pub device: Option<DeviceSpec>,
 }
 
 pub fn run(args: &PredictArgs) -> Result<()> {
@@ -37,7 +42,7 @@ pub fn run(args: &PredictArgs) -> Result<()> {
             );
         }
     }
-    let mut m = ServingModel::load(&args.model)?;
+    let mut m = ServingModel::load(&args.model, args.device)?;
     super::init_threads(m.cfg.threads);
     let s = m.score_file(&args.data, args.format, args.batch_size)?;
     crate::train::write_predictions(&args.out, &s.labels, &s.scores)?;

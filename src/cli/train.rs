@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use crate::config::RunConfig;
+use crate::model::DeviceSpec;
 use crate::train::{self, RunOptions};
 
 #[derive(clap::Args, Debug)]
@@ -14,7 +15,7 @@ pub struct TrainArgs {
     pub config: Option<PathBuf>,
     /// Continue the run in this run folder from its newest valid checkpoint
     /// (its own config.toml is used).
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "seed", "output"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "seed", "output", "device"])]
     pub resume: Option<PathBuf>,
     /// Override the seed of the config.
     #[arg(long)]
@@ -22,6 +23,9 @@ pub struct TrainArgs {
     /// Override the output folder of the config.
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// Override the config's device: cpu | cuda | cuda:N.
+    #[arg(long, value_name = "DEVICE")]
+    pub device: Option<DeviceSpec>,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
@@ -48,6 +52,12 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     if let Some(out) = &args.output {
         cfg.output = out.clone();
     }
+    if let Some(device) = args.device {
+        cfg.device = device;
+    }
+    // Before the run folder is touched: a device that cannot open must not
+    // cost a finished run its metrics.json.
+    cfg.device.open()?;
     // One live writer per run folder (a second `train` into it, or a sweep
     // job and a hand-started run), held to the end of the run.
     let dir = cfg.checked_run_dir().map_err(anyhow::Error::msg)?;

@@ -8,13 +8,15 @@
 //! autodiff engine (see `net.rs`), with fused CPU ops for the element-wise
 //! work (`ops.rs`).
 //!
-//! Files: `config` (the config section), `net` (shared machinery), one file
+//! Files: `config` (the config section), `device` (`device = "cuda"`:
+//! which candle device a network runs on), `net` (shared machinery), one file
 //! per network, `ops` (custom candle ops), `alloc` (glibc malloc tuning),
 //! `threads` (thread-count setup).
 
 mod alloc;
 mod config;
 mod dcn;
+mod device;
 mod lr;
 mod mlp;
 mod net;
@@ -24,6 +26,7 @@ mod threads;
 
 pub use alloc::tune_allocator;
 pub use config::{ModelConfig, ModelKind};
+pub use device::DeviceSpec;
 pub use threads::configure_threads;
 
 use candle_core::Device;
@@ -37,8 +40,9 @@ pub enum ModelError {
     /// Input slices of the wrong size or labels outside [0, 1].
     #[error("model input: {0}")]
     Input(String),
-    /// The requested device is not available in this build or machine.
-    #[error("device: {0}")]
+    /// The requested device is not available in this build or machine
+    /// (the message names the device).
+    #[error("{0}")]
     Device(String),
     /// An error inside candle (shapes, device, ...).
     #[error("candle: {0}")]
@@ -134,21 +138,4 @@ pub fn build(
         ModelKind::Dcn => dcn::build(cfg, dims, seed, device),
         ModelKind::Lr => lr::build(cfg, dims, seed, device),
     })
-}
-
-/// The compute device: CPU, or CUDA device 0 when `prefer_cuda` and the
-/// crate was built with the `cuda` feature. Asking for CUDA in a build
-/// without it is an error rather than a silent fallback, so a run never
-/// reports CPU timings as GPU ones; the caller may fall back to CPU.
-pub fn device(prefer_cuda: bool) -> Result<Device, ModelError> {
-    if !prefer_cuda {
-        return Ok(Device::Cpu);
-    }
-    if cfg!(feature = "cuda") {
-        Device::new_cuda(0).map_err(|e| ModelError::Device(e.to_string()))
-    } else {
-        Err(ModelError::Device(
-            "CUDA requested but ctr-run was built without the `cuda` feature".into(),
-        ))
-    }
 }

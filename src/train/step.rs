@@ -130,10 +130,11 @@ impl Trainer {
         })
     }
 
-    /// A trainer for `cfg`, with the data schema read from its training split.
+    /// A trainer for `cfg` on its device, with the data schema read from its
+    /// training split.
     pub fn for_config(cfg: &RunConfig) -> Result<Self> {
+        let device = cfg.device.open()?;
         let source = crate::data::open(&cfg.data, crate::data::Split::Train, cfg.train.batch_size)?;
-        let device = model::device(false)?;
         Self::new(cfg, source.schema(), &device)
     }
 

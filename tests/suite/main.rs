@@ -17,6 +17,7 @@ mod data_real;
 mod experiment_prune;
 mod model_common;
 mod model_config;
+mod model_device;
 mod model_forward;
 mod model_gradcheck;
 mod model_ops;

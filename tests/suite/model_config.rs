@@ -1,6 +1,6 @@
 //! The model config section: per-kind paper defaults, serde, validation.
 
-use ctr_run::model::{build, device, ModelConfig, ModelError, ModelKind};
+use ctr_run::model::{build, ModelConfig, ModelError, ModelKind};
 
 fn parse(s: &str) -> Result<ModelConfig, toml::de::Error> {
     toml::from_str(s)
@@ -175,12 +175,4 @@ fn check_refuses_invalid_values_with_the_key() {
         build(&bad, 3, 0, 1, &candle_core::Device::Cpu),
         Err(ModelError::Config { .. })
     ));
-}
-
-#[test]
-fn device_is_cpu_unless_cuda_is_built_and_asked_for() {
-    assert!(device(false).unwrap().is_cpu());
-    if !cfg!(feature = "cuda") {
-        assert!(matches!(device(true), Err(ModelError::Device(_))));
-    }
 }
