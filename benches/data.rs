@@ -83,7 +83,7 @@ fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
     std::fs::create_dir_all(&dir).unwrap();
     println!(
-        "{:<24} {:>10} {:>8} {:>12} {:>10} {:>12}",
+        "{:<32} {:>10} {:>8} {:>12} {:>10} {:>12}",
         "input", "rows", "secs", "rows/s", "MB/s", "MB/s(raw)"
     );
     for (format, name) in [
@@ -115,7 +115,7 @@ fn main() {
             let (n, secs) = best_of(3, &cfg);
             let bytes = std::fs::metadata(f).unwrap().len() as f64;
             println!(
-                "{:<24} {:>10} {:>8.3} {:>12.0} {:>10.1} {:>12.1}",
+                "{:<32} {:>10} {:>8.3} {:>12.0} {:>10.1} {:>12.1}",
                 format!("{name} {label} parse+encode"),
                 n,
                 secs,
@@ -146,7 +146,7 @@ fn main() {
             .map(|e| e.metadata().unwrap().len())
             .sum();
         println!(
-            "{:<24} {:>10} {:>8.3} {:>12.0} {:>10.1} {:>12.1}",
+            "{:<32} {:>10} {:>8.3} {:>12.0} {:>10.1} {:>12.1}",
             format!("{name} cache read"),
             n,
             secs,
@@ -162,7 +162,7 @@ fn main() {
         }
         for (label, secs) in [("unchecked (before)", off), ("verified (after)", on)] {
             println!(
-                "{:<24} {:>10} {:>8.3} {:>12.0} {:>10.1} {:>12.1}",
+                "{:<32} {:>10} {:>8.3} {:>12.0} {:>10.1} {:>12.1}",
                 format!("{name} cache {label}"),
                 meta.n_rows,
                 secs,
@@ -172,7 +172,7 @@ fn main() {
             );
         }
         println!(
-            "{:<24} on/off rows/s = {:.3}",
+            "{:<32} on/off rows/s = {:.3}",
             format!("{name} cache checks"),
             off / on
         );
@@ -187,7 +187,7 @@ fn main() {
             ("payload xxh3", pay, meta.data_bytes as f64),
         ] {
             println!(
-                "{:<24} {:>10} {:>8.3} {:>12.0} {:>10.1}",
+                "{:<32} {:>10} {:>8.3} {:>12.0} {:>10.1}",
                 format!("{name} {label}"),
                 meta.n_rows,
                 secs,
