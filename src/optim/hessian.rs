@@ -1,96 +1,53 @@
-//! Hutchinson's estimator of the Hessian diagonal, for AdaHessian.
+//! AdaHessian's estimate of the Hessian diagonal: the one training uses
+//! (`train::step` calls [`estimate_diag`]) and the one the tests check
+//! against analytic Hessians. The math and its error are in docs/math.md,
+//! "AdaHessian's curvature".
 //!
-//! `diag(H) = E[z ⊙ Hz]` for z with i.i.d. Rademacher (+-1) entries: the
-//! i-th entry of z ⊙ Hz is `H_ii + sum_{j != i} z_i z_j H_ij`, whose mean is
-//! H_ii and whose variance is `sum_{j != i} H_ij^2`. Averaging `n` draws
-//! gives standard error `sqrt(sum_{j != i} H_ij^2 / n)` per entry (exact
-//! for a diagonal H).
-//!
-//! The Hessian-vector product may come from an exact routine
-//! ([`hutchinson_diag`]) or from a central difference of gradients
-//! ([`hvp_central`], [`hutchinson_diag_fd`]):
-//! `Hv ≈ (∇f(x + r v) - ∇f(x - r v)) / (2r)`. Its error is
-//! `r^2/6 * ∇³f[v, v, v]`-like truncation (zero for a quadratic) plus the
-//! rounding of the gradients, about `u * |∇f| / r` with u the unit roundoff
-//! of the gradient's arithmetic (6e-8 for f32). With |v|_inf = 1 (Rademacher)
-//! r ≈ cbrt(3u) ≈ 5e-3 (times the scale of x) balances the two; for f32
-//! gradients of O(1) this gives an absolute HVP error of a few 1e-5.
-//! Computation in f64 (as here) makes the rounding term negligible.
+//! One Rademacher probe z per step (Hutchinson: `E[z ⊙ Hz] = diag(H)`), with
+//! Hz from a forward difference of gradients, `Hz ≈ (g(x + h z) - g(x)) / h`:
+//! the gradient g(x) of the step itself is reused, so the estimate costs one
+//! extra forward-backward pass.
 
-use crate::rng::SplitMix64;
+use crate::rng::{mix64, SplitMix64};
 
-/// Central-difference Hessian-vector product:
-/// `out = (grad(x + r v) - grad(x - r v)) / (2r)`.
-/// `scratch` must hold 3 * x.len() values (no allocation).
-pub fn hvp_central<F>(
-    grad: &mut F,
-    x: &[f64],
-    v: &[f64],
-    r: f64,
-    scratch: &mut [f64],
-    out: &mut [f64],
-) where
-    F: FnMut(&[f64], &mut [f64]),
-{
-    let n = x.len();
-    let (xs, rest) = scratch.split_at_mut(n);
-    let (gp, gm) = rest.split_at_mut(n);
-    for ((xs, &x), &v) in xs.iter_mut().zip(x).zip(v) {
-        *xs = x + r * v;
-    }
-    grad(xs, gp);
-    for ((xs, &x), &v) in xs.iter_mut().zip(x).zip(v) {
-        *xs = x - r * v;
-    }
-    grad(xs, &mut gm[..n]);
-    for ((o, &p), &m) in out.iter_mut().zip(gp.iter()).zip(gm.iter()) {
-        *o = (p - m) / (2.0 * r);
-    }
+/// The finite-difference step h. f32 gradients carry ~6e-8 relative
+/// rounding, so the rounding error of the difference is ~6e-8 |g| / h, and
+/// the truncation error is (h/2) |T[z, z]| (T the third derivative); 1e-3
+/// balances the two for the curvatures of CTR models.
+pub const FD_STEP: f32 = 1e-3;
+
+/// The probe generator of the step whose seed is `step_seed`: the probes
+/// depend only on (run seed, step), so a run and its resume repeat exactly.
+pub fn probe_rng(step_seed: u64) -> SplitMix64 {
+    SplitMix64::new(mix64(step_seed ^ 0x4845_5353))
 }
 
-/// Hutchinson estimate of diag(H) from an exact Hessian-vector product
-/// `hvp(z, out)`, averaged over `samples` Rademacher draws, written to `out`.
-/// `scratch` must hold 2 * out.len() values.
-pub fn hutchinson_diag<F>(
-    hvp: &mut F,
-    samples: usize,
+/// One-probe estimate of diag(H) at x by forward difference:
+/// `out = z ⊙ (g(x + h z) - g(x)) / h` with z Rademacher, drawn from `rng`
+/// one entry per coordinate in order, and h = [`FD_STEP`].
+///
+/// `g0` is g(x); `grad_at(dz, g1)` must write g(x + dz) to `g1` (the caller
+/// owns x and applies the offset dz = h z however its storage needs).
+/// `dz` and `g1` are reused buffers. Computed as `dz * (g1 - g0) / h^2`,
+/// which is `z * (g1 - g0) / h` without a division per entry.
+pub fn estimate_diag<E>(
     rng: &mut SplitMix64,
-    scratch: &mut [f64],
-    out: &mut [f64],
-) where
-    F: FnMut(&[f64], &mut [f64]),
-{
-    let n = out.len();
-    out.fill(0.0);
-    let (z, hz) = scratch.split_at_mut(n);
-    let hz = &mut hz[..n];
-    for _ in 0..samples {
-        z.iter_mut().for_each(|z| *z = f64::from(rng.rademacher()));
-        hvp(z, hz);
-        for ((o, &z), &hz) in out.iter_mut().zip(z.iter()).zip(hz.iter()) {
-            *o += z * hz;
-        }
-    }
-    let inv = 1.0 / samples.max(1) as f64;
-    out.iter_mut().for_each(|o| *o *= inv);
-}
-
-/// Hutchinson estimate of diag(H) at `x` with Hessian-vector products from
-/// central differences of `grad` with step `r`.
-/// `scratch` must hold 5 * x.len() values.
-pub fn hutchinson_diag_fd<F>(
-    grad: &mut F,
-    x: &[f64],
-    r: f64,
-    samples: usize,
-    rng: &mut SplitMix64,
-    scratch: &mut [f64],
-    out: &mut [f64],
-) where
-    F: FnMut(&[f64], &mut [f64]),
-{
-    let n = x.len();
-    let (hv_scratch, rest) = scratch.split_at_mut(3 * n);
-    let mut hvp = |z: &[f64], hz: &mut [f64]| hvp_central(grad, x, z, r, hv_scratch, hz);
-    hutchinson_diag(&mut hvp, samples, rng, &mut rest[..2 * n], out);
+    g0: &[f32],
+    mut grad_at: impl FnMut(&[f32], &mut Vec<f32>) -> Result<(), E>,
+    dz: &mut Vec<f32>,
+    g1: &mut Vec<f32>,
+    out: &mut Vec<f32>,
+) -> Result<(), E> {
+    dz.clear();
+    dz.extend((0..g0.len()).map(|_| rng.rademacher() * FD_STEP));
+    grad_at(dz, g1)?;
+    debug_assert_eq!(g1.len(), g0.len());
+    let inv = 1.0 / (FD_STEP * FD_STEP);
+    out.clear();
+    out.extend(
+        dz.iter()
+            .zip(g1.iter().zip(g0))
+            .map(|(dz, (g1, g0))| dz * (g1 - g0) * inv),
+    );
+    Ok(())
 }

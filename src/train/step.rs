@@ -8,15 +8,9 @@ use crate::data::{Batch, SchemaInfo};
 use crate::embedding::{EmbeddingStore, RowInit, StoreMemory, Touched};
 use crate::metrics::Sparsity;
 use crate::model::{self, Grads, Input, Model};
-use crate::optim::Optimizer;
-use crate::rng::{mix64, SplitMix64};
+use crate::optim::{hessian, Optimizer};
+use crate::rng::mix64;
 use crate::train::phases::{Phase, PhaseTimes};
-
-/// Step of the finite-difference Hessian-vector product `Hz ~ (g(x + h z) -
-/// g(x)) / h`: f32 gradients carry ~1e-7 relative rounding, so the rounding
-/// error is ~1e-7/h and the truncation error ~h * |third derivative|; 1e-3
-/// balances them for the curvatures of CTR models.
-const HESSIAN_FD_STEP: f32 = 1e-3;
 
 /// Optimizer state of one dense parameter.
 struct DenseSlots {
@@ -61,16 +55,20 @@ pub fn score_known(
     Ok(())
 }
 
+/// The Hessian-diagonal estimate and its buffers. Coordinates are laid out
+/// flat: the touched rows (`rows` values, in `Touched` order), then each
+/// dense parameter in `params()` order.
 #[derive(Default)]
 struct HessianBuffers {
-    z_rows: Vec<f32>,
-    z_params: Vec<Vec<f32>>,
+    rows: usize,
+    g0: Vec<f32>,
+    dz: Vec<f32>,
+    g1: Vec<f32>,
+    diag: Vec<f32>,
     saved_params: Vec<Vec<f32>>,
     emb: Vec<f32>,
     grads: Grads,
     touched_grads: Vec<f32>,
-    rows: Vec<f32>,
-    params: Vec<Vec<f32>>,
 }
 
 impl Trainer {
@@ -239,11 +237,8 @@ impl Trainer {
         self.emb_opt.begin_step();
         self.dense_opt.begin_step();
         let t0 = std::time::Instant::now();
-        let h_params = if self.dense_opt.needs_hessian() {
-            Some(&self.hess.params)
-        } else {
-            None
-        };
+        let dense_hessian = self.dense_opt.needs_hessian();
+        let mut h_offset = self.hess.rows;
         for (i, (p, slots)) in self
             .model
             .params_mut()
@@ -251,19 +246,26 @@ impl Trainer {
             .zip(&mut self.dense_slots)
             .enumerate()
         {
+            let h = if dense_hessian {
+                let h = &self.hess.diag[h_offset..h_offset + p.data.len()];
+                h_offset += p.data.len();
+                Some(h)
+            } else {
+                None
+            };
             self.dense_opt.update_dense(
                 p.cols,
                 &mut p.data,
                 &mut slots.state,
                 &mut slots.last_steps,
                 &self.grads.params[i],
-                h_params.map(|h| h[i].as_slice()),
+                h,
             );
         }
         self.times.add(Phase::DenseUpdate, t0.elapsed());
         let t0 = std::time::Instant::now();
         let h_rows = if self.emb_opt.needs_hessian() {
-            Some(self.hess.rows.as_slice())
+            Some(&self.hess.diag[..self.hess.rows])
         } else {
             None
         };
@@ -272,71 +274,100 @@ impl Trainer {
         Ok(loss)
     }
 
-    /// Hutchinson's estimate `z * Hz` (z Rademacher) of the Hessian diagonal
-    /// for the touched rows and every dense parameter, with Hz from a finite
-    /// difference of gradients (SPEC 2 allows it; the error bound is in
-    /// `HESSIAN_FD_STEP`'s comment). Uses the gradients already in
-    /// `self.grads` / `self.touched.grads` as g(x).
+    /// AdaHessian's Hessian-diagonal estimate (`optim::hessian`, docs/math.md
+    /// "AdaHessian's curvature") for the touched rows and every dense
+    /// parameter, into `self.hess.diag`. g(x) is the step's own gradient,
+    /// already in `self.touched.grads` / `self.grads`.
     fn hessian_diagonal(&mut self, batch: &Batch, step_seed: u64) -> Result<()> {
-        let h = &mut self.hess;
-        let mut rng = SplitMix64::new(mix64(step_seed ^ 0x4845_5353));
-        let d = self.store.dim();
-        h.z_rows.clear();
-        h.z_rows
-            .extend((0..self.touched.rows.len() * d).map(|_| rng.rademacher() * HESSIAN_FD_STEP));
+        let mut h = std::mem::take(&mut self.hess);
+        h.rows = self.touched.rows.len() * self.store.dim();
+        h.g0.clear();
+        h.g0.extend_from_slice(&self.touched.grads[..h.rows]);
+        for (p, g) in self.model.params().iter().zip(&self.grads.params) {
+            h.g0.extend_from_slice(&g[..p.data.len()]);
+        }
+        let HessianBuffers {
+            rows,
+            g0,
+            dz,
+            g1,
+            diag,
+            saved_params,
+            emb,
+            grads,
+            touched_grads,
+        } = &mut h;
+        let result = hessian::estimate_diag(
+            &mut hessian::probe_rng(step_seed),
+            g0,
+            |dz, g1| {
+                let bufs = (
+                    saved_params.as_mut(),
+                    emb.as_mut(),
+                    &mut *grads,
+                    &mut *touched_grads,
+                );
+                self.gradient_at_offset(batch, step_seed, *rows, dz, bufs, g1)
+            },
+            dz,
+            g1,
+            diag,
+        );
+        self.hess = h;
+        result
+    }
+
+    /// g(x + dz) in the layout of `HessianBuffers`: the batch's gradient with
+    /// the touched rows offset by `dz[..rows]` and the dense parameters by the
+    /// rest (restored afterwards), row gradients summed per unique row as in
+    /// the step.
+    fn gradient_at_offset(
+        &mut self,
+        batch: &Batch,
+        step_seed: u64,
+        rows: usize,
+        dz: &[f32],
+        (saved_params, emb, grads, touched_grads): (
+            &mut Vec<Vec<f32>>,
+            &mut Vec<f32>,
+            &mut Grads,
+            &mut Vec<f32>,
+        ),
+        g1: &mut Vec<f32>,
+    ) -> Result<()> {
+        let (dz_rows, mut dz_params) = dz.split_at(rows);
         let params = self.model.params_mut();
-        h.z_params.resize_with(params.len(), Vec::new);
-        h.saved_params.resize_with(params.len(), Vec::new);
-        for ((p, z), saved) in params
-            .iter_mut()
-            .zip(&mut h.z_params)
-            .zip(&mut h.saved_params)
-        {
-            z.clear();
-            z.extend((0..p.data.len()).map(|_| rng.rademacher() * HESSIAN_FD_STEP));
+        saved_params.resize_with(params.len(), Vec::new);
+        for (p, saved) in params.iter_mut().zip(saved_params.iter_mut()) {
             saved.clear();
             saved.extend_from_slice(&p.data);
-            for (x, dz) in p.data.iter_mut().zip(z.iter()) {
+            let (dz, rest) = dz_params.split_at(p.data.len());
+            dz_params = rest;
+            for (x, dz) in p.data.iter_mut().zip(dz) {
                 *x += dz;
             }
         }
-        self.store
-            .gather(batch, &self.touched, Some(&h.z_rows), &mut h.emb);
+        self.store.gather(batch, &self.touched, Some(dz_rows), emb);
         let input = Input {
             batch: batch.len,
-            emb: &h.emb,
+            emb,
             dense: &batch.dense,
         };
         let result = self
             .model
-            .forward_backward(&input, &batch.labels, step_seed, &mut h.grads);
-        for (p, saved) in self.model.params_mut().iter_mut().zip(&h.saved_params) {
+            .forward_backward(&input, &batch.labels, step_seed, grads);
+        for (p, saved) in self.model.params_mut().iter_mut().zip(saved_params.iter()) {
             p.data.copy_from_slice(saved);
         }
         result?;
-        // Row gradients at the perturbed point, summed per unique row as in the step.
-        std::mem::swap(&mut self.touched.grads, &mut h.touched_grads);
+        std::mem::swap(&mut self.touched.grads, touched_grads);
         self.store
-            .scatter_grads(batch, &h.grads.emb, &mut self.touched);
-        std::mem::swap(&mut self.touched.grads, &mut h.touched_grads);
-        // z * Hz = z * (g(x + h z) - g(x)) / h with z = dz / h, i.e. dz * dg / h^2.
-        let inv = 1.0 / (HESSIAN_FD_STEP * HESSIAN_FD_STEP);
-        h.rows.clear();
-        h.rows.extend(
-            h.z_rows
-                .iter()
-                .zip(h.touched_grads.iter().zip(&self.touched.grads))
-                .map(|(dz, (g1, g0))| dz * (g1 - g0) * inv),
-        );
-        h.params.resize_with(h.z_params.len(), Vec::new);
-        for (i, out) in h.params.iter_mut().enumerate() {
-            out.clear();
-            out.extend(
-                h.z_params[i]
-                    .iter()
-                    .zip(h.grads.params[i].iter().zip(&self.grads.params[i]))
-                    .map(|(dz, (g1, g0))| dz * (g1 - g0) * inv),
-            );
+            .scatter_grads(batch, &grads.emb, &mut self.touched);
+        std::mem::swap(&mut self.touched.grads, touched_grads);
+        g1.clear();
+        g1.extend_from_slice(&touched_grads[..rows]);
+        for (p, g) in self.model.params().iter().zip(&grads.params) {
+            g1.extend_from_slice(&g[..p.data.len()]);
         }
         Ok(())
     }
