@@ -396,3 +396,114 @@ impl Trainer {
         self.store.memory()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> RunConfig {
+        RunConfig::parse(
+            r#"
+name = "hessian-pin"
+seed = 5
+threads = 1
+[data]
+format = "avazu"
+split = "paper"
+[data.synthetic]
+rows = 20000
+seed = 7
+[model]
+kind = "mlp"
+embed_dim = 4
+[optimizer]
+name = "adahessian"
+[train]
+batch_size = 64
+"#,
+        )
+        .expect("valid config")
+    }
+
+    /// The curvature a step hands AdaHessian is `optim::hessian::estimate_diag`
+    /// (the function tests/suite/optim_hessian.rs checks against analytic
+    /// Hessians) on the step's probe seed, the step's gradient as g(x), and the
+    /// batch gradient at x + dz written here independently of the Trainer.
+    #[test]
+    fn step_curvature_is_estimate_diag_on_the_batch_gradient() {
+        let cfg = config();
+        let mut trained = Trainer::for_config(&cfg).unwrap();
+        let mut manual = Trainer::for_config(&cfg).unwrap();
+        let mut source =
+            crate::data::open(&cfg.data, crate::data::Split::Train, cfg.train.batch_size).unwrap();
+        let mut batch = Batch::default();
+        // One step first, so the second sees non-initial weights and state.
+        assert!(source.next_batch(&mut batch).unwrap());
+        trained.train_batch(&batch, None).unwrap();
+        manual.train_batch(&batch, None).unwrap();
+        assert!(source.next_batch(&mut batch).unwrap());
+        trained.train_batch(&batch, None).unwrap();
+
+        let m = &mut manual;
+        let step_seed = mix64(cfg.seed ^ mix64(m.step() + 1));
+        let mut touched = Touched::default();
+        m.store.resolve(&batch, Some(&m.emb_opt), &mut touched);
+        let gradient = |model: &mut dyn Model, touched: &mut Touched, dz: &[f32]| {
+            let rows = touched.rows.len() * m.store.dim();
+            let saved: Vec<Vec<f32>> = model.params().iter().map(|p| p.data.clone()).collect();
+            let mut off = rows;
+            for p in model.params_mut() {
+                let n = p.data.len();
+                for (x, d) in p.data.iter_mut().zip(&dz[off..off + n]) {
+                    *x += d;
+                }
+                off += n;
+            }
+            let mut emb = Vec::new();
+            m.store.gather(&batch, touched, Some(&dz[..rows]), &mut emb);
+            let input = Input {
+                batch: batch.len,
+                emb: &emb,
+                dense: &batch.dense,
+            };
+            let mut grads = Grads::default();
+            model
+                .forward_backward(&input, &batch.labels, step_seed, &mut grads)
+                .unwrap();
+            for (p, s) in model.params_mut().iter_mut().zip(saved) {
+                p.data = s;
+            }
+            m.store.scatter_grads(&batch, &grads.emb, touched);
+            let mut g = touched.grads.clone();
+            grads.params.iter().for_each(|p| g.extend_from_slice(p));
+            g
+        };
+        // g(x): the same gradient with a zero offset (x + 0 is x exactly).
+        let n = touched.rows.len() * m.store.dim()
+            + m.model.params().iter().map(|p| p.data.len()).sum::<usize>();
+        let g0 = gradient(m.model.as_mut(), &mut touched, &vec![0.0; n]);
+        let (mut dz, mut g1, mut want) = (Vec::new(), Vec::new(), Vec::new());
+        hessian::estimate_diag::<()>(
+            &mut hessian::probe_rng(step_seed),
+            &g0,
+            |dz, g1| {
+                *g1 = gradient(m.model.as_mut(), &mut touched, dz);
+                Ok(())
+            },
+            &mut dz,
+            &mut g1,
+            &mut want,
+        )
+        .unwrap();
+        assert_eq!(trained.hess.rows, touched.rows.len() * m.store.dim());
+        assert_eq!(trained.hess.diag.len(), want.len());
+        let differ = (trained.hess.diag.iter().zip(&want))
+            .filter(|(a, b)| a.to_bits() != b.to_bits())
+            .count();
+        assert_eq!(differ, 0, "of {} entries", want.len());
+        assert!(
+            want.iter().any(|&h| h != 0.0),
+            "a zero estimate pins nothing"
+        );
+    }
+}
