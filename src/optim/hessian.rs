@@ -10,10 +10,9 @@
 
 use crate::rng::{mix64, SplitMix64};
 
-/// The finite-difference step h. f32 gradients carry ~6e-8 relative
-/// rounding, so the rounding error of the difference is ~6e-8 |g| / h, and
-/// the truncation error is (h/2) |T[z, z]| (T the third derivative); 1e-3
-/// balances the two for the curvatures of CTR models.
+/// The finite-difference step h. The estimate's error is the truncation
+/// (h/2) |T[z, z]| (T the third derivative) plus f32 rounding of about
+/// 6e-8 (|g(x)| + |g(x + h z)|) / h; docs/math.md says why 1e-3.
 pub const FD_STEP: f32 = 1e-3;
 
 /// The probe generator of the step whose seed is `step_seed`: the probes
