@@ -65,6 +65,12 @@ struct HessianBuffers {
     dz: Vec<f32>,
     g1: Vec<f32>,
     diag: Vec<f32>,
+    at_offset: OffsetBuffers,
+}
+
+/// Reused buffers of `Trainer::gradient_at_offset`.
+#[derive(Default)]
+struct OffsetBuffers {
     saved_params: Vec<Vec<f32>>,
     emb: Vec<f32>,
     grads: Grads,
@@ -292,23 +298,12 @@ impl Trainer {
             dz,
             g1,
             diag,
-            saved_params,
-            emb,
-            grads,
-            touched_grads,
+            at_offset,
         } = &mut h;
         let result = hessian::estimate_diag(
             &mut hessian::probe_rng(step_seed),
             g0,
-            |dz, g1| {
-                let bufs = (
-                    saved_params.as_mut(),
-                    emb.as_mut(),
-                    &mut *grads,
-                    &mut *touched_grads,
-                );
-                self.gradient_at_offset(batch, step_seed, *rows, dz, bufs, g1)
-            },
+            |dz, g1| self.gradient_at_offset(batch, step_seed, *rows, dz, at_offset, g1),
             dz,
             g1,
             diag,
@@ -327,14 +322,15 @@ impl Trainer {
         step_seed: u64,
         rows: usize,
         dz: &[f32],
-        (saved_params, emb, grads, touched_grads): (
-            &mut Vec<Vec<f32>>,
-            &mut Vec<f32>,
-            &mut Grads,
-            &mut Vec<f32>,
-        ),
+        bufs: &mut OffsetBuffers,
         g1: &mut Vec<f32>,
     ) -> Result<()> {
+        let OffsetBuffers {
+            saved_params,
+            emb,
+            grads,
+            touched_grads,
+        } = bufs;
         let (dz_rows, mut dz_params) = dz.split_at(rows);
         let params = self.model.params_mut();
         saved_params.resize_with(params.len(), Vec::new);
