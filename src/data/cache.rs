@@ -32,7 +32,7 @@ use super::source::{skip_by_reading, start_batch, BatchSource, Next, RawReader, 
 use super::Batch;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 8] = b"CTRCACH2";
@@ -70,20 +70,6 @@ pub struct CacheMeta {
     pub chunks: u64,
     /// xxh3-64 of the chunk region.
     pub payload_xxh3: u64,
-}
-
-/// A temporary name beside `path`, unique across processes and threads, for
-/// write-then-rename.
-pub(crate) fn tmp_path(path: &Path) -> PathBuf {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let mut s = path.as_os_str().to_owned();
-    s.push(format!(
-        ".tmp{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    PathBuf::from(s)
 }
 
 /// Where the cache of `file` under `layout` lives.
@@ -222,12 +208,12 @@ fn build(
     let source_fp = fingerprint(file)?;
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
-    let tmp = tmp_path(path);
     let cerr = |e: std::io::Error| DataError::Cache {
-        file: tmp.clone(),
+        file: path.to_path_buf(),
         msg: e.to_string(),
     };
-    let mut w = BufWriter::with_capacity(1 << 20, File::create(&tmp).map_err(cerr)?);
+    // Dropped on an error, it removes its temporary.
+    let mut w = crate::io::AtomicFile::create(path).map_err(cerr)?;
     let mut batch = Batch::default();
     start_batch(&mut batch, &layout.info);
     let mut days: Vec<u32> = Vec::with_capacity(CHUNK_ROWS);
@@ -264,11 +250,7 @@ fn build(
             }
         }
     })();
-    if let Err(e) = result {
-        drop(w);
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
+    result?;
     let meta = CacheMeta {
         version: CACHE_VERSION,
         source: file.to_string_lossy().into_owned(),
@@ -293,14 +275,9 @@ fn build(
         w.write_all(&(m.len() as u64).to_le_bytes())?;
         w.write_all(&xxhash_rust::xxh3::xxh3_64(&m).to_le_bytes())?;
         w.write_all(MAGIC)?;
-        let f = w.into_inner().map_err(|e| e.into_error())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        w.commit()
     })();
-    if let Err(e) = finish {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(cerr(e));
-    }
+    finish.map_err(cerr)?;
     Ok(meta)
 }
 
