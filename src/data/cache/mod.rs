@@ -8,8 +8,8 @@
 //! chunks read and checked ahead by `feed`.
 //!
 //! Verified by content, never trusted: the meta by its checksum; the source
-//! by its [`Fingerprint`](super::fingerprint::Fingerprint) (an edit that keeps size and mtime is caught); the
-//! whole chunk region by `payload_xxh3` before the cache is used (once per
+//! by its [`Fingerprint`](super::fingerprint::Fingerprint) (an edit that
+//! keeps size and mtime is caught); the whole chunk region by `payload_xxh3` before the cache is used (once per
 //! process), and each chunk again by its own checksum (seeded with its
 //! index, so chunks cannot trade places) before any of its rows is handed
 //! out. A cache that fails any check at open is rebuilt with a warning; a
