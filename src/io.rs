@@ -49,18 +49,68 @@ pub fn write_atomic_with<F>(path: &Path, fill: F) -> io::Result<()>
 where
     F: FnOnce(&mut BufWriter<File>) -> io::Result<()>,
 {
-    let tmp = temp_sibling(path);
-    let result = (|| {
-        let mut w = BufWriter::new(File::create(&tmp)?);
-        fill(&mut w)?;
-        let file = w.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
+    let result = AtomicFile::create(path).and_then(|mut f| {
+        fill(&mut f.w)?;
+        f.commit()
+    });
     result.map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", path.display())))
+}
+
+/// A file being written under its temporary sibling name. [`commit`]
+/// flushes, fsyncs and renames it over the target; dropped without a
+/// commit (an error, a panic) it removes the temporary, so the target is
+/// either untouched or complete. Errors are the bare OS errors: the caller
+/// names the file once, in its own error type.
+///
+/// [`commit`]: AtomicFile::commit
+pub struct AtomicFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    w: BufWriter<File>,
+    committed: bool,
+}
+
+impl AtomicFile {
+    /// Create the temporary beside `path` (the folder must exist).
+    pub fn create(path: &Path) -> io::Result<Self> {
+        let tmp = temp_sibling(path);
+        let file = File::create(&tmp)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            tmp,
+            w: BufWriter::with_capacity(1 << 20, file),
+            committed: false,
+        })
+    }
+
+    /// Flush to disk and rename over the target.
+    pub fn commit(mut self) -> io::Result<()> {
+        self.w.flush()?;
+        self.w.get_ref().sync_all()?;
+        fs::rename(&self.tmp, &self.path)?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.w.write(buf)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.w.write_all(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// Remove a file, or a folder with everything in it; one that does not
@@ -97,14 +147,18 @@ pub fn remove_stale_temporaries(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// `dir/.name.tmp-PID`: same directory (so rename is atomic), hidden, and
-/// unique per process so concurrent sweep jobs never share a temporary.
+/// `dir/.name.N.tmp-PID`: same directory (so rename is atomic), hidden, and
+/// unique per process and per call (N counts), so neither concurrent sweep
+/// jobs nor two threads of one process ever share a temporary.
 fn temp_sibling(path: &Path) -> PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    path.with_file_name(format!(".{name}.{n}.tmp-{}", std::process::id()))
 }
 
 /// Whether `a` and `b` are one file: same device and inode, so a symlink or
@@ -185,6 +239,23 @@ mod tests {
         .unwrap_err();
         assert!(err.to_string().contains("disk full"));
         assert_eq!(fs::read(&p).unwrap(), b"old");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn atomic_file_dropped_uncommitted_leaves_old_file_and_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.bin");
+        write_atomic(&p, b"old").unwrap();
+        let mut f = AtomicFile::create(&p).unwrap();
+        f.write_all(b"half").unwrap();
+        drop(f);
+        assert_eq!(fs::read(&p).unwrap(), b"old");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        let mut f = AtomicFile::create(&p).unwrap();
+        f.write_all(b"new").unwrap();
+        f.commit().unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"new");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

@@ -383,7 +383,6 @@ impl Snapshot {
             .with_context(ctx)?;
         trainer
             .restore_state((self.side.emb_step, self.side.dense_step), self.dense)
-            .map_err(anyhow::Error::msg)
             .with_context(ctx)?;
         progress.curve = self.curve;
         progress.samples = self.side.samples;

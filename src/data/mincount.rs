@@ -31,7 +31,6 @@ pub fn frequent_keys(src: &mut dyn BatchSource, min_count: u32) -> Result<KeySet
 pub fn save_keys(path: &Path, keys: &KeySet) -> Result<(), DataError> {
     let mut v: Vec<u64> = keys.iter().copied().collect();
     v.sort_unstable();
-    let tmp = super::cache::tmp_path(path);
     let io = |e| DataError::Cache {
         file: path.to_path_buf(),
         msg: format!("{e}"),
@@ -39,8 +38,8 @@ pub fn save_keys(path: &Path, keys: &KeySet) -> Result<(), DataError> {
     if let Some(d) = path.parent() {
         std::fs::create_dir_all(d).map_err(io)?;
     }
-    let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io)?);
-    let mut write = || -> std::io::Result<()> {
+    let write = || -> std::io::Result<()> {
+        let mut w = crate::io::AtomicFile::create(path)?;
         let mut sum = xxhash_rust::xxh3::Xxh3::new();
         w.write_all(&(v.len() as u64).to_le_bytes())?;
         for k in &v {
@@ -48,11 +47,9 @@ pub fn save_keys(path: &Path, keys: &KeySet) -> Result<(), DataError> {
             sum.update(&k.to_le_bytes());
         }
         w.write_all(&sum.digest().to_le_bytes())?;
-        w.flush()
+        w.commit()
     };
-    write().map_err(io)?;
-    drop(w);
-    std::fs::rename(&tmp, path).map_err(io)
+    write().map_err(io)
 }
 
 /// Load a key set saved by [`save_keys`]; None if absent or damaged (then

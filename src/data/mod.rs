@@ -27,7 +27,6 @@
 //! Keys ([`hash`]): xxh3(value bytes, seed = xxh3(field name, fixed seed)).
 
 pub mod cache;
-mod cache_feed;
 pub mod config;
 pub mod encode;
 pub mod error;

@@ -118,7 +118,7 @@ pub fn estimate(cfg: &RunConfig, n_fields: usize, n_dense: usize) -> Result<Memo
 
 /// Refuse an estimate above `available` bytes, naming the setting behind
 /// the largest part.
-pub fn check_estimate(cfg: &RunConfig, est: &MemoryEstimate, available: u64) -> Result<(), String> {
+pub fn check_estimate(cfg: &RunConfig, est: &MemoryEstimate, available: u64) -> Result<()> {
     if est.total() <= available {
         return Ok(());
     }
@@ -127,14 +127,14 @@ pub fn check_estimate(cfg: &RunConfig, est: &MemoryEstimate, available: u64) -> 
     } else {
         format!("model.embed_dim = {}", cfg.model.embed_dim)
     };
-    Err(format!(
+    anyhow::bail!(
         "{setting}: the run needs at least {} (embedding rows {} at first allocation, dense model {}, batch activations {}), this machine has {} available",
         gb(est.total()),
         gb(est.embedding),
         gb(est.dense),
         gb(est.activations),
         gb(available)
-    ))
+    )
 }
 
 /// Estimate `cfg`'s memory and refuse it if this machine cannot hold it
@@ -142,7 +142,7 @@ pub fn check_estimate(cfg: &RunConfig, est: &MemoryEstimate, available: u64) -> 
 pub fn check_memory(cfg: &RunConfig, n_fields: usize, n_dense: usize) -> Result<()> {
     let est = estimate(cfg, n_fields, n_dense)?;
     if let Some(available) = available_bytes() {
-        check_estimate(cfg, &est, available).map_err(anyhow::Error::msg)?;
+        check_estimate(cfg, &est, available)?;
     }
     Ok(())
 }
@@ -228,7 +228,9 @@ mod tests {
             activations: 100_000_000,
         };
         assert_eq!(
-            check_estimate(&cfg, &est, 23_400_000_000).unwrap_err(),
+            check_estimate(&cfg, &est, 23_400_000_000)
+                .unwrap_err()
+                .to_string(),
             "model.embed_dim = 100000: the run needs at least 79.3 GB (embedding rows 78.6 GB at first allocation, dense model 0.6 GB, batch activations 0.1 GB), this machine has 23.4 GB available"
         );
         assert!(check_estimate(&cfg, &est, 80_000_000_000).is_ok());

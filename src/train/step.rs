@@ -179,14 +179,14 @@ impl Trainer {
         &mut self,
         steps: (u64, u64),
         dense: Vec<(Vec<f32>, Vec<f32>, Vec<u32>)>,
-    ) -> Result<(), String> {
+    ) -> Result<()> {
         let params = self.model.params_mut();
         if dense.len() != params.len() {
-            return Err(format!(
+            anyhow::bail!(
                 "{} dense parameters saved, the model has {}",
                 dense.len(),
                 params.len()
-            ));
+            );
         }
         for ((p, slots), (w, state, last)) in
             params.iter_mut().zip(&mut self.dense_slots).zip(dense)
@@ -195,7 +195,7 @@ impl Trainer {
                 || state.len() != slots.state.len()
                 || last.len() != slots.last_steps.len()
             {
-                return Err(format!("dense parameter {}: saved sizes differ", p.name));
+                anyhow::bail!("dense parameter {}: saved sizes differ", p.name);
             }
             p.data = w;
             slots.state = state;

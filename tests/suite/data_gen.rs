@@ -408,3 +408,40 @@ fn gzip_reads_like_plain() {
     assert_eq!(a, read(&g));
     assert_eq!(a, read(&g2));
 }
+
+/// A generator killed mid-write (SIGKILL: nothing of it can clean up) leaves
+/// its temporary under the one name `io::remove_stale_temporaries` knows,
+/// so the next run's sweep removes it and no half-written file stays.
+#[test]
+fn killed_writer_leaves_a_temporary_that_the_sweep_removes() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("big.txt");
+    let mut child = crate::cli_common::bin()
+        .args([
+            "gen", "--format", "avazu", "--rows", "50000000", "--seed", "1", "--out",
+        ])
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let entries = || std::fs::read_dir(d.path()).unwrap().count();
+    while entries() == 0 {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "gen wrote nothing in 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!out.exists(), "killed before the rename");
+    assert_eq!(entries(), 1, "one temporary is left behind");
+    ctr_run::io::remove_stale_temporaries(d.path()).unwrap();
+    let left: Vec<_> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

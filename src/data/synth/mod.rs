@@ -412,39 +412,33 @@ pub fn generate(
         ));
     }
     let model = Model::new(format, seed, knobs);
-    let tmp = super::cache::tmp_path(out);
     if let Some(d) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(d).map_err(|e| DataError::io(d, e))?;
     }
-    let file = std::fs::File::create(&tmp).map_err(|e| DataError::io(&tmp, e))?;
     let gz = out.extension().is_some_and(|e| e == "gz");
-    let mut w: Box<dyn Write> = if gz {
-        // flate2 writes a header with mtime 0 and no name: byte-identical output.
-        Box::new(flate2::write::GzEncoder::new(
-            std::io::BufWriter::with_capacity(1 << 20, file),
-            flate2::Compression::new(6),
-        ))
-    } else {
-        Box::new(std::io::BufWriter::with_capacity(1 << 20, file))
+    let write = || -> std::io::Result<u64> {
+        let mut file = crate::io::AtomicFile::create(out)?;
+        let clicks = if gz {
+            // flate2 writes a header with mtime 0 and no name: byte-identical output.
+            let mut z = flate2::write::GzEncoder::new(&mut file, flate2::Compression::new(6));
+            let c = write_rows(&model, format, csv, rows, seed, knobs, &mut z)?;
+            z.finish()?;
+            c
+        } else {
+            write_rows(&model, format, csv, rows, seed, knobs, &mut file)?
+        };
+        file.commit()?;
+        Ok(clicks)
     };
-    let result = write_rows(&model, format, csv, rows, seed, knobs, &mut w);
-    let result = result.and_then(|c| w.flush().map(|_| c));
-    drop(w);
-    let clicks = match result {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(DataError::io(out, e));
-        }
-    };
-    std::fs::rename(&tmp, out).map_err(|e| DataError::io(out, e))?;
+    let clicks = write().map_err(|e| DataError::io(out, e))?;
     let truth = model.truth(format, seed, rows, knobs, clicks);
     let tp = truth_path(out);
     let json = serde_json::to_vec_pretty(&truth).map_err(|e| DataError::Config(e.to_string()))?;
     // Atomic too: the truth file marks the data as complete (see ensure_files).
-    let tmp = super::cache::tmp_path(&tp);
-    std::fs::write(&tmp, json).map_err(|e| DataError::io(&tmp, e))?;
-    std::fs::rename(&tmp, &tp).map_err(|e| DataError::io(&tp, e))?;
+    let mut t = crate::io::AtomicFile::create(&tp).map_err(|e| DataError::io(&tp, e))?;
+    t.write_all(&json)
+        .and_then(|()| t.commit())
+        .map_err(|e| DataError::io(&tp, e))?;
     Ok(truth)
 }
 

@@ -9,6 +9,7 @@
 //! A chunk leaves the feed only after its checksum matched: nothing in a
 //! damaged chunk is ever used.
 
+use super::format::{CHUNK_MAGIC, CHUNK_MAGIC_SINGLE};
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -23,10 +24,6 @@ pub struct ChunkShape {
     pub n_dense: u64,
     pub has_day: bool,
 }
-
-/// Chunk magics: with bag ends, and every bag one key (ends implicit).
-pub const CHUNK_MAGIC: &[u8; 4] = b"CHNK";
-pub const CHUNK_MAGIC_SINGLE: &[u8; 4] = b"CHN1";
 
 /// Why the feed stopped early.
 #[derive(Debug)]

@@ -1,0 +1,98 @@
+//! The encoded cache: one binary file per (input file, encoding) holding every
+//! row of the file already encoded (keys, bag ends, dense values, labels, day
+//! tags), so that later runs skip parsing and hashing and read at memory speed.
+//!
+//! The file's layout is in `format`; `write` builds a cache (under a
+//! temporary name, renamed when complete, so a crash never leaves a cache
+//! that looks complete) and `read` hands its rows out as batches, the
+//! chunks read and checked ahead by `feed`.
+//!
+//! Verified by content, never trusted: the meta by its checksum; the source
+//! by its [`Fingerprint`](super::fingerprint::Fingerprint) (an edit that
+//! keeps size and mtime is caught); the whole chunk region by `payload_xxh3` before the cache is used (once per
+//! process), and each chunk again by its own checksum (seeded with its
+//! index, so chunks cannot trade places) before any of its rows is handed
+//! out. A cache that fails any check at open is rebuilt with a warning; a
+//! chunk that fails while a run reads it stops the run.
+
+mod feed;
+mod format;
+mod read;
+mod write;
+
+pub use format::{read_meta, CacheMeta, Unusable};
+pub use read::CacheSource;
+
+use super::config::DataConfig;
+use super::error::DataError;
+use super::fingerprint::{hash_prefix, unchanged};
+use super::schema::Layout;
+use super::source::RawReader;
+use format::CACHE_VERSION;
+use std::path::{Path, PathBuf};
+
+/// Where the cache of `file` under `layout` lives.
+pub fn cache_path(dir: &Path, file: &Path, layout: &Layout) -> PathBuf {
+    let canon = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
+    let id = xxhash_rust::xxh3::xxh3_64_with_seed(canon.to_string_lossy().as_bytes(), layout.hash);
+    let stem = file
+        .file_name()
+        .map_or("data".into(), |s| s.to_string_lossy().into_owned());
+    dir.join(format!("{stem}-{id:016x}.ctrc"))
+}
+
+/// Check that `meta` (read from `path`) describes the current `file` under
+/// `layout` and that the chunk region is intact; the reason when not.
+fn verify(meta: &CacheMeta, path: &Path, file: &Path, layout: &Layout) -> Result<(), String> {
+    if meta.version != CACHE_VERSION {
+        return Err(format!(
+            "version {}, this build reads {CACHE_VERSION}",
+            meta.version
+        ));
+    }
+    if meta.layout_hash != layout.hash
+        || meta.field_names != layout.info.field_names
+        || meta.dense_names != layout.info.dense_names
+        || meta.has_day != layout.has_day
+    {
+        return Err("built for another layout".into());
+    }
+    // The reader walks bad lines in order; a damaged list must not be trusted.
+    if !(meta.bad_idx.windows(2).all(|w| w[0] < w[1])
+        && meta.bad_idx.last().is_none_or(|&b| b < meta.n_lines)
+        && meta.n_rows + meta.bad_idx.len() as u64 == meta.n_lines)
+    {
+        return Err("inconsistent row counts".into());
+    }
+    if !unchanged(file, &meta.source_fp).map_err(|e| e.to_string())? {
+        return Err(format!("{} changed since it was built", file.display()));
+    }
+    if hash_prefix(path, meta.data_bytes).map_err(|e| e.to_string())? != meta.payload_xxh3 {
+        return Err("payload checksum mismatch".into());
+    }
+    Ok(())
+}
+
+/// Open (building it first if needed) the cache of `file`. Returns the cache
+/// path, its meta and the layout. A cache that fails a check is rebuilt,
+/// with a warning on stderr naming it and the reason.
+pub fn ensure(cfg: &DataConfig, file: &Path) -> Result<(PathBuf, CacheMeta, Layout), DataError> {
+    let (raw, layout) = RawReader::open(cfg, file)?;
+    let path = cache_path(&cfg.cache_dir(), file, &layout);
+    let why = match read_meta(&path) {
+        Ok(meta) => match verify(&meta, &path, file, &layout) {
+            Ok(()) => return Ok((path, meta, layout)),
+            Err(why) => Some(why),
+        },
+        Err(Unusable::Absent) => None,
+        Err(Unusable::Bad(why)) => Some(why),
+    };
+    if let Some(why) = why {
+        eprintln!(
+            "warning: cache {} is unusable ({why}); rebuilding it",
+            path.display()
+        );
+    }
+    let meta = write::build(raw, &layout, file, &path)?;
+    Ok((path, meta, layout))
+}
