@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::data::DataConfig;
-use crate::experiment::prune::PruneConfig;
 use crate::model::{DeviceSpec, ModelConfig};
 use crate::optim::{OptimizerConfig, OptimizerName};
 
@@ -80,6 +79,46 @@ impl Default for TrainConfig {
             save_model: false,
             progress: true,
         }
+    }
+}
+
+/// The `[prune]` section of a run config: the magnitude-pruning baseline
+/// (`experiment::prune` runs it; docs/metrics.md).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PruneConfig {
+    /// Feature rate to reach: non-zero rows / rows seen, in (0, 1].
+    pub target_rate: f64,
+    /// Fractions r of the training stream kept for fine-tuning (paper: 0, 10%, 20%, 30%).
+    pub finetune: Vec<f64>,
+}
+
+impl Default for PruneConfig {
+    fn default() -> Self {
+        Self {
+            target_rate: 0.1,
+            finetune: vec![0.0, 0.1, 0.2, 0.3],
+        }
+    }
+}
+
+impl PruneConfig {
+    pub fn check(&self) -> Result<(), String> {
+        if !(self.target_rate > 0.0 && self.target_rate <= 1.0) {
+            return Err(format!(
+                "prune.target_rate must be in (0, 1], got {}",
+                self.target_rate
+            ));
+        }
+        if self.finetune.is_empty() {
+            return Err("prune.finetune must list at least one fraction".into());
+        }
+        if let Some(r) = self.finetune.iter().find(|r| !(0.0..1.0).contains(*r)) {
+            return Err(format!(
+                "prune.finetune fractions must be in [0, 1), got {r}"
+            ));
+        }
+        Ok(())
     }
 }
 

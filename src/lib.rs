@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod model;
 pub mod optim;
 pub mod rng;
+pub mod run;
 pub mod serve;
 pub mod stats;
 pub mod train;

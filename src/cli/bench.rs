@@ -8,7 +8,7 @@ use crate::config::{RunConfig, TrainConfig};
 use crate::data::{DataConfig, Format, SyntheticConfig};
 use crate::model::{DeviceSpec, ModelConfig, ModelKind};
 use crate::optim::{OptimizerConfig, OptimizerName};
-use crate::train::{self, RunOptions};
+use crate::run::{self, RunOptions};
 
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
@@ -97,10 +97,10 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         resume: false,
     };
     eprintln!("warm-up (generates the data and its cache on first use) ...");
-    train::run(&cfg, &opts)?;
+    run::run(&cfg, &opts)?;
     let mut runs = Vec::new();
     for i in 0..args.repeat.max(1) {
-        let m = train::run(&cfg, &opts)?;
+        let m = run::run(&cfg, &opts)?;
         eprintln!("run {}: {:.0} samples/s", i + 1, m.train_samples_per_second);
         runs.push(m);
     }

@@ -45,7 +45,7 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     let mut m = ServingModel::load(&args.model, args.device)?;
     super::init_threads(m.cfg.threads);
     let s = m.score_file(&args.data, args.format, args.batch_size)?;
-    crate::train::write_predictions(&args.out, &s.labels, &s.scores)?;
+    crate::run::write_predictions(&args.out, &s.labels, &s.scores)?;
     let auc = crate::metrics::auc(&s.scores, &s.labels)
         .map(|a| format!("{a:.5}"))
         .unwrap_or_else(|| "n/a".into());

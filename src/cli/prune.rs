@@ -11,8 +11,9 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use toml::Value;
 
+use crate::config::PruneConfig;
 use crate::config::RunConfig;
-use crate::experiment::prune::{self, PruneConfig};
+use crate::experiment::prune;
 use crate::experiment::runner::run_jobs;
 use crate::experiment::runs;
 use crate::experiment::sweep::{Job, Shard};

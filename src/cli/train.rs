@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use crate::config::RunConfig;
 use crate::model::DeviceSpec;
-use crate::train::{self, RunOptions};
+use crate::run::{self, RunOptions};
 
 #[derive(clap::Args, Debug)]
 pub struct TrainArgs {
@@ -71,7 +71,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         crate::outln!("results in {}", cfg.run_dir().display());
         return Ok(());
     }
-    let m = train::run(
+    let m = run::run(
         &cfg,
         &RunOptions {
             quiet: args.quiet,

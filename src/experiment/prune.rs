@@ -19,53 +19,13 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{self, Checkpointer, Position};
-use crate::config::RunConfig;
+use crate::config::{PruneConfig, RunConfig};
 use crate::data::{self, Split};
 use crate::experiment::runs::Metrics;
 use crate::io::{remove_if_present, write_atomic, write_atomic_with};
 use crate::train::{self, Progress, RowWindow, Trainer};
-
-/// The `[prune]` section of a run config.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PruneConfig {
-    /// Feature rate to reach: non-zero rows / rows seen, in (0, 1].
-    pub target_rate: f64,
-    /// Fractions r of the training stream kept for fine-tuning (paper: 0, 10%, 20%, 30%).
-    pub finetune: Vec<f64>,
-}
-
-impl Default for PruneConfig {
-    fn default() -> Self {
-        Self {
-            target_rate: 0.1,
-            finetune: vec![0.0, 0.1, 0.2, 0.3],
-        }
-    }
-}
-
-impl PruneConfig {
-    pub fn check(&self) -> Result<(), String> {
-        if !(self.target_rate > 0.0 && self.target_rate <= 1.0) {
-            return Err(format!(
-                "prune.target_rate must be in (0, 1], got {}",
-                self.target_rate
-            ));
-        }
-        if self.finetune.is_empty() {
-            return Err("prune.finetune must list at least one fraction".into());
-        }
-        if let Some(r) = self.finetune.iter().find(|r| !(0.0..1.0).contains(*r)) {
-            return Err(format!(
-                "prune.finetune fractions must be in [0, 1), got {r}"
-            ));
-        }
-        Ok(())
-    }
-}
 
 /// The result of one fine-tune fraction, as written to its folder.
 #[derive(Clone, Debug)]
@@ -118,7 +78,7 @@ pub fn run(cfg: &RunConfig, quiet: bool, resume: bool) -> Result<Vec<PruneOutcom
     };
     let wall = Instant::now();
     let dir = cfg.run_dir();
-    train::start_run_dir(cfg, &dir)?;
+    crate::run::start_run_dir(cfg, &dir)?;
     if !resume {
         checkpoint::clear(&dir)?;
         for &r in &spec.finetune {
@@ -204,12 +164,12 @@ pub fn run(cfg: &RunConfig, quiet: bool, resume: bool) -> Result<Vec<PruneOutcom
             prune_trainer(&mut trainer, spec.target_rate);
         }
         let ev = train::evaluate(&mut trainer, cfg)?;
-        let mut m = train::metrics_of(cfg, &trainer, &tuned, &ev, wall);
+        let mut m = crate::run::metrics_of(cfg, &trainer, &tuned, &ev, wall);
         m.prune_finetune = Some(r);
         m.prune_target_rate = Some(spec.target_rate);
         let out = fraction_dir(&dir, r);
         std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-        train::finish_run_dir(&out, &m, &tuned.curve, None)?;
+        crate::run::finish_run_dir(&out, &m, &tuned.curve, None)?;
         if i + 1 < todo.len() {
             drop(trainer);
             (trainer, progress, reached) = restore(cfg, &dir)?;

@@ -4,6 +4,7 @@
 //! prefix (`optim_theorem2::theorem2_...`). `tests/model_threads.rs` stays
 //! its own binary because it changes RAYON_NUM_THREADS for its process.
 
+mod architecture;
 mod cli_common;
 mod cli_sweep;
 mod cli_train;

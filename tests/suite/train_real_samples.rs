@@ -5,7 +5,7 @@
 //! (`cargo test --test suite train_real_samples -- --nocapture`)
 
 use ctr_run::config::RunConfig;
-use ctr_run::train::{self, RunOptions};
+use ctr_run::run::{self, RunOptions};
 
 const DATASETS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/datasets");
 
@@ -126,7 +126,7 @@ fn every_model_beats_a_constant_predictor_on_the_real_samples() {
         let (model, data) = (case.model, format!("{} ({})", case.format, case.split));
         for optimizer in ["adam", "group_adam"] {
             let cfg = config(case, optimizer);
-            let m = train::run(
+            let m = run::run(
                 &cfg,
                 &RunOptions {
                     dry: true,
