@@ -2,12 +2,12 @@
 //! through `Model::forward_backward`) at batch 512 on random inputs, in
 //! samples/s, with 1 and 2 gemm threads, fused CPU ops vs stock candle ops.
 //!
-//! Sizes (SPEC 4): MLP 22 fields x 16 -> 64-32-16-1 (Avazu); OPNN 16 x 10,
+//! Sizes (docs/models.md): MLP 22 fields x 16 -> 64-32-16-1 (Avazu); OPNN 16 x 10,
 //! l1 512 -> 256 -> 128 -> 1, dropout 0.5 (iPinYou); DCN 26 x 8 + 13 dense,
 //! 2 cross layers, deep 64-64 (Criteo); LR 22 x 1.
 //!
 //! Run: `cargo bench --bench models` (optionally a filter: `-- mlp`).
-//! Threads follow CANDLE-NOTES: rayon (gemm) 1 or 2, candle's element-wise
+//! Threads follow docs/performance.md: rayon (gemm) 1 or 2, candle's element-wise
 //! pool 1; the allocator is tuned as the trainer does at start-up.
 
 use candle_core::Device;

@@ -34,12 +34,12 @@ pub struct RunConfig {
     pub model: ModelConfig,
     /// Optimizer of the embedding tables (the regularized ones).
     pub optimizer: OptimizerConfig,
-    /// Optimizer of the dense layers; default: `optimizer` with every lambda 0 (SPEC 1).
+    /// Optimizer of the dense layers; default: `optimizer` with every lambda 0 (docs/math.md).
     #[serde(default)]
     pub dense_optimizer: Option<OptimizerConfig>,
     #[serde(default)]
     pub train: TrainConfig,
-    /// Present for a magnitude-pruning baseline run (SPEC 6).
+    /// Present for a magnitude-pruning baseline run (docs/metrics.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prune: Option<PruneConfig>,
 }
@@ -48,7 +48,7 @@ pub struct RunConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainConfig {
-    /// Samples per batch (SPEC 4: 512).
+    /// Samples per batch (docs/models.md: 512).
     pub batch_size: usize,
     /// Passes over the training stream (the paper: 1).
     pub epochs: usize,
@@ -226,7 +226,7 @@ impl RunConfig {
         Ok(dir)
     }
 
-    /// The dense layers' optimizer (SPEC 1).
+    /// The dense layers' optimizer (docs/math.md).
     pub fn dense_optimizer(&self) -> OptimizerConfig {
         self.dense_optimizer
             .clone()

@@ -1,4 +1,4 @@
-//! Evaluation metrics (SPEC 6): exact ROC AUC, logloss, feature-rate sparsity,
+//! Evaluation metrics (docs/metrics.md): exact ROC AUC, logloss, feature-rate sparsity,
 //! and precision/recall of kept versus informative feature keys.
 //!
 //! AUC is computed exactly over the whole test set, ties between a positive
@@ -284,7 +284,7 @@ impl StreamingEval {
 }
 
 /// The paper's feature rate: features whose embedding row is not all zero,
-/// over distinct features seen in training (SPEC 6). Lower is sparser.
+/// over distinct features seen in training (docs/metrics.md). Lower is sparser.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sparsity {
     pub nonzero_features: u64,

@@ -182,7 +182,7 @@ pub fn metrics_of(
 }
 
 /// Precision and recall of the kept features against the generator's
-/// planted informative features (SPEC: sparsity results can be judged).
+/// planted informative features (docs/metrics.md: sparsity results can be judged).
 /// None on real data, and when bucket folding or the rare-value rule change
 /// keys away from the generator's.
 fn informative_report(cfg: &RunConfig, trainer: &Trainer) -> Option<metrics::PrecisionRecall> {

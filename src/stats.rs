@@ -1,5 +1,5 @@
 //! Summary statistics and two-sample t-tests for comparing repeated runs
-//! (SPEC 6: each setting runs 5 times; tables give the mean and the p-value of
+//! (docs/metrics.md: each setting runs 5 times; tables give the mean and the p-value of
 //! a two-sided two-sample t-test, naming which one).
 //!
 //! Both tests follow `scipy.stats.ttest_ind` (two-sided): Student's test

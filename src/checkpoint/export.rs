@@ -1,7 +1,7 @@
 //! `ctr-run export`: the final state of a run as a serving model, holding
 //! only the non-zero embedding rows (with their keys) and the dense layers.
 //! The optimizer state, last steps and zero rows are dropped: a zero row
-//! and an absent key both read as a zero vector (SPEC 5), so scores do not
+//! and an absent key both read as a zero vector (docs/data.md), so scores do not
 //! change. A run with `data.min_count > 0` also carries its frequent-key
 //! list, which scoring needs to map rare features as training did.
 

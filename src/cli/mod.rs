@@ -15,7 +15,7 @@ pub mod train;
 /// `RAYON_NUM_THREADS` sets the global rayon pool that both our sparse
 /// optimizer and candle's matrix products use; candle's separate spin-waiting
 /// pool for element-wise ops (`CANDLE_NUM_THREADS`) is best at 1 on small
-/// machines (CANDLE-NOTES: rayon 2 + candle 1 was fastest on 2 cores).
+/// machines (docs/performance.md: rayon 2 + candle 1 was fastest on 2 cores).
 /// Values already in the environment win, so users can experiment.
 pub fn init_threads(threads: usize) {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

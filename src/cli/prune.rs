@@ -1,4 +1,4 @@
-//! `ctr-run prune`: the magnitude-pruning baseline (SPEC 6).
+//! `ctr-run prune`: the magnitude-pruning baseline (docs/metrics.md).
 //!
 //! `--target-rate R` runs one pruning baseline; `--match-runs DIR` reads the
 //! finished Group runs in DIR, and for the mean feature rate of each of

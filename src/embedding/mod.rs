@@ -12,7 +12,7 @@
 //!   depend on arrival order or thread count.
 //! - Per batch, touched rows are deduplicated through a row -> slot index that
 //!   is reset after the step: gradients of every occurrence are summed per
-//!   unique row (SPEC 1), then unique rows are updated in parallel without locks.
+//!   unique row (docs/math.md), then unique rows are updated in parallel without locks.
 
 use rayon::prelude::*;
 
@@ -178,7 +178,7 @@ impl EmbeddingStore {
     /// Resolve the rows of every key of `batch` into `touched`. In training
     /// (`insert` = the optimizer that initializes new rows' state), unseen
     /// keys get new rows; at evaluation (`None`) they stay unknown and read
-    /// as zero vectors (SPEC 5).
+    /// as zero vectors (docs/data.md).
     pub fn resolve(&mut self, batch: &Batch, insert: Option<&Optimizer>, touched: &mut Touched) {
         touched.rows.clear();
         touched.slot_of_key.clear();
@@ -205,7 +205,7 @@ impl EmbeddingStore {
     }
 
     /// Pool the embeddings of `batch` for scoring: keys unseen in training
-    /// read as zero vectors (SPEC 5); no row is created.
+    /// read as zero vectors (docs/data.md); no row is created.
     pub fn gather_known(&mut self, batch: &Batch, touched: &mut Touched, out: &mut Vec<f32>) {
         self.resolve(batch, None, touched);
         self.gather(batch, touched, None, out);
@@ -311,7 +311,7 @@ impl EmbeddingStore {
             .count() as u64
     }
 
-    /// Magnitude pruning (SPEC 6): keep the `keep` rows of largest L2 norm
+    /// Magnitude pruning (docs/metrics.md): keep the `keep` rows of largest L2 norm
     /// and zero the weights of every other row. Optimizer state is kept, so
     /// fine-tuning continues the same optimizer. Ties break by row id, so the
     /// result is deterministic. Returns the number of rows zeroed.

@@ -1,4 +1,4 @@
-//! The magnitude-pruning baseline (SPEC 6, paper Tables 2 and 8): train
+//! The magnitude-pruning baseline (docs/metrics.md, paper Tables 2 and 8): train
 //! with the plain optimizer on the first (1 - r) of the training stream
 //! (rounded down to a whole batch),
 //! keep the top-N embedding rows by L2 norm (N from the target feature
@@ -9,7 +9,7 @@
 //! Which r is reported is not decided here: picking the best r of one
 //! seed by its test AUC selects on the test set. A run keeps every
 //! fraction; `ctr-run tables` picks r once per setting by the mean test
-//! AUC over its seeds ([`choose_fraction`], SPEC 6).
+//! AUC over its seeds ([`choose_fraction`], docs/metrics.md).
 //!
 //! A run config with a `[prune]` section is a pruning run: `ctr-run train`
 //! and sweeps run it like any other, so repeats and grids come for free.
@@ -202,7 +202,7 @@ pub fn read_fractions(dir: &Path, spec: &PruneConfig) -> Result<Vec<PruneOutcome
         .collect()
 }
 
-/// The fine-tune fraction a setting reports (SPEC 6): the one with the
+/// The fine-tune fraction a setting reports (docs/metrics.md): the one with the
 /// best mean test AUC over all its seeds' runs, the first in the
 /// configured order on ties (as the paper's Table 8 bolds the best mean).
 /// A fraction missing from a seed, or with a null AUC (one-class test

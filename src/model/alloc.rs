@@ -4,7 +4,7 @@
 //! gradient, so a training step allocates and frees dozens of 100 KB - 1 MB
 //! buffers. With glibc's defaults those come from fresh `mmap`s (threshold
 //! 128 KiB, raised only dynamically) and freed memory is trimmed back to the
-//! OS, so their pages fault in again every step: CANDLE-NOTES measured 37%
+//! OS, so their pages fault in again every step (measured, docs/performance.md): 37%
 //! of DCN's time in page faults, and DCN's backward going from 5.3 ms to 2.3
 //! ms per step with raised thresholds.
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ModelError;
 
-/// Which network sits on top of the embeddings (SPEC 4).
+/// Which network sits on top of the embeddings (docs/models.md).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ModelKind {

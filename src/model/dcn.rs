@@ -1,4 +1,4 @@
-//! DCN (Criteo, SPEC 4; Wang et al., Deep & Cross Network): x0 =
+//! DCN (Criteo, docs/models.md; Wang et al., Deep & Cross Network): x0 =
 //! [field embeddings | dense features]; cross layers
 //! x_{l+1} = x0 (x_l . w_l) + b_l + x_l (paper: 2); a deep part of ReLU
 //! layers over x0 (paper: 64, 64); the logit is a linear layer over

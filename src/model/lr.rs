@@ -33,7 +33,7 @@ pub(super) fn build(cfg: &ModelConfig, dims: Dims, seed: u64, device: &Device) -
     let mut init = ParamInit::new(seed);
     init.bias("lr.b".into(), 1);
     if dims.n_dense > 0 {
-        // Zero, not Glorot: LR starts from zero like FTRL (SPEC 2).
+        // Zero, not Glorot: LR starts from zero like FTRL (docs/math.md).
         init.params.push(super::Param {
             name: "lr.dense.w".into(),
             rows: dims.n_dense,

@@ -1,4 +1,4 @@
-//! MLP (Avazu, SPEC 4): x0 = [field embeddings | dense features] ->
+//! MLP (Avazu, docs/models.md): x0 = [field embeddings | dense features] ->
 //! hidden ReLU layers (paper: 64, 32, 16) -> 1 logit.
 //!
 //! Parameters, in order: for each hidden layer i (from 0) `mlp.h{i}.w`

@@ -1,4 +1,4 @@
-//! The dense part of the CTR networks (SPEC 4): MLP, OPNN, DCN and logistic
+//! The dense part of the CTR networks (docs/models.md): MLP, OPNN, DCN and logistic
 //! regression, on candle.
 //!
 //! The embedding store (elsewhere) gathers each batch's embedding block and
@@ -51,7 +51,7 @@ pub enum ModelError {
 
 /// A dense parameter: a (rows, cols) row-major matrix. Weights are stored
 /// (in, out), so a row holds one input unit's outgoing weights: an optimizer
-/// group (SPEC 1). Biases are (1, out).
+/// group (docs/math.md). Biases are (1, out).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Param {
     pub name: String,

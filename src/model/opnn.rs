@@ -1,4 +1,4 @@
-//! OPNN (iPinYou, SPEC 4; Qu et al., PNN): the product layer's linear
+//! OPNN (iPinYou, docs/models.md; Qu et al., PNN): the product layer's linear
 //! signal z = x0 = [field embeddings | dense features] and its quadratic
 //! signal p = f f^T with f the sum of the field embeddings (the PNN paper's
 //! sum-pooled outer product, d x d instead of N^2 d x d);

@@ -1,6 +1,6 @@
 //! Fused candle ops for the CTR networks, with stock-op fallbacks.
 //!
-//! Why custom ops (CANDLE-NOTES, measured): candle's backward of
+//! Why custom ops (docs/performance.md, measured): candle's backward of
 //! `broadcast_add(bias)` reduces with `sum_keepdim(0)`, a scalar loop with an
 //! integer div/mod per element (~100x slower than a column sum), and ReLU's
 //! backward takes several passes (compare, cast, multiply). Each op below does
@@ -701,7 +701,7 @@ pub fn outer_pool(x: &Tensor, n_fields: usize, dim: usize, fused: bool) -> Resul
 
 /// Forward: sum(x * g) (a scalar); backward: g. With g = dL/dlogits,
 /// `seed_grad(logits, g).backward()` yields exactly dL/dparams while the loss
-/// itself is computed stably on the side (CANDLE-NOTES: candle_nn's BCE is
+/// itself is computed stably on the side (docs/performance.md: candle_nn's BCE is
 /// unstable).
 struct SeedGrad {
     g: Arc<[f32]>,

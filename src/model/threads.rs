@@ -1,6 +1,6 @@
 //! Thread counts for candle on CPU.
 //!
-//! Two knobs matter (CANDLE-NOTES, measured on 2 cores): `RAYON_NUM_THREADS`
+//! Two knobs matter (docs/performance.md, measured on 2 cores): `RAYON_NUM_THREADS`
 //! is read by candle before every matmul and sets gemm's parallelism on the
 //! global rayon pool (which the rest of ctr-run shares); `CANDLE_NUM_THREADS`
 //! sizes candle's spin-waiting pool for element-wise ops of >= 64k elements,

@@ -305,7 +305,7 @@ impl std::fmt::Display for OptimizerName {
     }
 }
 
-/// How Algorithm 1 measures a group's norm in the l2,1 shrinkage (SPEC 2.5).
+/// How Algorithm 1 measures a group's norm in the l2,1 shrinkage (docs/math.md, Theorem 1).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GroupNorm {
@@ -313,7 +313,7 @@ pub enum GroupNorm {
     #[default]
     Plain,
     /// `||s_t / sqrt(D_t/2 + lambda2)||_2`: the exact minimizer of Theorem 1.
-    /// (SPEC 2.5 / the paper's Eq. 10 omit the square root; the paper's own
+    /// (the paper's Eq. 10 omits the square root; the paper's own
     /// proof, Eq. 28-29, needs it: see `core::weighted_sq`.)
     Weighted,
 }
@@ -334,7 +334,7 @@ pub enum LrDecay {
     InvSqrt,
 }
 
-/// The penalty of the ProxGen family (SPEC 3).
+/// The penalty of the ProxGen family (docs/proxgen.md).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Regularizer {
@@ -355,7 +355,7 @@ pub enum Regularizer {
     Binary,
 }
 
-/// Hyperparameters of one optimizer. Defaults follow SPEC 2.
+/// Hyperparameters of one optimizer. Defaults follow docs/math.md.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OptimizerConfig {
@@ -446,7 +446,7 @@ impl OptimizerConfig {
     }
 
     /// The same optimizer with every penalty removed: what dense layers use
-    /// unless the run config regularizes them too (SPEC 1).
+    /// unless the run config regularizes them too (docs/math.md).
     pub fn without_regularization(&self) -> Self {
         Self {
             lambda1: 0.0,

@@ -1,7 +1,7 @@
 //! Optimizers over groups of f32 parameters.
 //!
 //! A *group* is a contiguous slice of `d` parameters: one embedding row, or
-//! one row of a dense weight matrix stored as (in, out) (SPEC 1). Every
+//! one row of a dense weight matrix stored as (in, out) (docs/math.md). Every
 //! optimizer here updates one group at a time through [`GroupUpdate`], so the
 //! same code serves dense tensors (every row, every step) and lazily updated
 //! embedding tables (only the rows a batch touched).
@@ -70,7 +70,7 @@ pub trait GroupUpdate: Send + Sync + std::fmt::Debug {
     );
 }
 
-/// A validated optimizer with its global step counter (SPEC 1: one counter
+/// A validated optimizer with its global step counter (docs/math.md: one counter
 /// per optimizer, counted in batches).
 #[derive(Debug)]
 pub struct Optimizer {

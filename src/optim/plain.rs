@@ -14,7 +14,7 @@
 //! - adam (epsilon-hat form, TensorFlow / SparseAdam):
 //!   `x -= alpha sqrt(1-beta2^t)/(1-beta1^t) * m / (sqrt(v) + eps)`
 //! - amsgrad: `V = max(V, v/(1-beta2^t)); x -= alpha/(1-beta1^t) * m /
-//!   (sqrt(V) + eps/sqrt(1-beta2^t))` (SPEC 2: max of the corrected EMA)
+//!   (sqrt(V) + eps/sqrt(1-beta2^t))` (docs/math.md: max of the corrected EMA)
 //! - adahessian: adam with v the EMA of h^2, h the Hessian-diagonal estimate
 //! - ftrl: FTRL-Proximal as TensorFlow's `ApplyFtrl` (lr_power -1/2).
 //!

@@ -380,7 +380,7 @@ impl Trainer {
         )
     }
 
-    /// Feature rate: non-zero rows over rows seen in training (SPEC 6).
+    /// Feature rate: non-zero rows over rows seen in training (docs/metrics.md).
     pub fn sparsity(&self) -> Sparsity {
         Sparsity {
             nonzero_features: self.store.nonzero_rows(),

@@ -1,4 +1,4 @@
-//! The magnitude-pruning baseline through the binary (SPEC 6): every
+//! The magnitude-pruning baseline through the binary (docs/metrics.md): every
 //! fraction reaches the target feature rate; sharing one training pass
 //! between the fractions gives exactly what each fraction gives alone; and a
 //! pruning run killed at a random point resumes to the same results.

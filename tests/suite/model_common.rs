@@ -1,5 +1,5 @@
 //! Shared helpers of the model tests: random inputs, an independent stable
-//! BCE, and reference forward passes in f64 written from SPEC 4 and the
+//! BCE, and reference forward passes in f64 written from docs/models.md and the
 //! parameter layouts documented in `src/model/*.rs` (no code shared with
 //! the library).
 #![allow(dead_code)]

@@ -10,7 +10,7 @@ use model_common::{
     eval_loss, ref_bce, ref_bce64, ref_forward_masked, ref_logits, tiny, to_ref, Batch, RefParam,
 };
 
-/// The paper-size instance of each kind (SPEC 4 / ModelConfig::default_for):
+/// The paper-size instance of each kind (docs/models.md / ModelConfig::default_for):
 /// (config, n_fields, n_dense) as for Avazu, iPinYou, Criteo.
 fn paper(kind: ModelKind) -> (ModelConfig, usize, usize) {
     let c = ModelConfig::default_for(kind);

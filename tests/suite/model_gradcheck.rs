@@ -5,7 +5,7 @@
 //!
 //! Two numeric references:
 //! 1. Central differences in f64 (eps 1e-6) of the loss of an independent
-//!    f64 reference forward written from SPEC 4 (tests/model_common): sharp,
+//!    f64 reference forward written from docs/models.md (tests/model_common): sharp,
 //!    and no ReLU kink lies within 1e-6. That the model's own forward equals
 //!    the reference is asserted in model_forward.rs.
 //! 2. Central differences (eps 1e-3) of the loss implied by the model's own

@@ -8,7 +8,7 @@
 //! for random z, sigma and lambdas: directly on the closed form, and on the
 //! real fused update of Group Adagrad after random steps (z and V read from
 //! its state). Also shows the paper's Eq. (10) weighting (no square root,
-//! copied by SPEC 2.5) is *not* the minimizer.
+//! as printed) is *not* the minimizer.
 
 use ctr_run::optim::core::{closed_form, Penalty};
 use ctr_run::optim::{GroupNorm, Optimizer, OptimizerConfig, OptimizerName};
@@ -225,7 +225,7 @@ proptest! {
     }
 }
 
-/// The paper's Eq. (10) (s~ = s / (sigma + lambda2), copied by SPEC 2.5)
+/// The paper's Eq. (10) (s~ = s / (sigma + lambda2), as printed)
 /// zeroes a group whose exact minimizer is not zero: here A = 4 I, z =
 /// (-3, -3), lambda21 = 1. Exact: |A^(-1/2) s| = 2.12 > sqrt(2), so x != 0;
 /// Eq. (10): |s / 4| = 1.06 <= sqrt(2) gives x = 0, with a worse objective.

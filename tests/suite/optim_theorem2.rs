@@ -179,7 +179,7 @@ fn group_adagrad_equals_ftrl_proximal_from_zero_sparse_1000_steps() {
     ftrl_compare(&sparse_stream(8, STEPS, 40, 4), 40, 4);
 }
 
-/// From non-zero weights FTRL and Adagrad differ (SPEC 2): Group Adagrad
+/// From non-zero weights FTRL and Adagrad differ (docs/math.md): Group Adagrad
 /// follows Adagrad, so it must not equal FTRL there.
 #[test]
 fn group_adagrad_differs_from_ftrl_from_nonzero_start() {

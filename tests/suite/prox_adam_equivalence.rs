@@ -1,4 +1,4 @@
-//! With lambda = 0, ProxGen is its unregularized optimizer (SPEC 3):
+//! With lambda = 0, ProxGen is its unregularized optimizer (docs/proxgen.md):
 //! prox_adam equals Adam without bias correction,
 //! `m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; w -= lr m / (sqrt(v) + eps)`,
 //! and prox_sgd_momentum equals SGD with EMA momentum `w -= lr m`.

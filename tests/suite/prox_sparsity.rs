@@ -1,6 +1,6 @@
 //! Every ProxGen-family optimizer through `Optimizer::new` on a lazily
 //! updated synthetic embedding table, with sparsity counted as for the Group
-//! optimizers (SPEC 6): a feature is removed when its whole row is exactly 0.
+//! optimizers (docs/metrics.md): a feature is removed when its whole row is exactly 0.
 //!
 //! Table: 200 rows of d = 8; rows 0..50 are informative (the gradient pulls
 //! them to a target of magnitude 0.5..1.5), rows 50..200 carry only noise

@@ -1,5 +1,5 @@
 //! The pruning baseline's fine-tune fraction r is chosen once per setting
-//! by the mean test AUC over its seeds (SPEC 6), never per seed: on runs
+//! by the mean test AUC over its seeds (docs/metrics.md), never per seed: on runs
 //! laid out as the sweeps write them, Table 2 reports the r with the best
 //! mean and says so in its note.
 

@@ -15,7 +15,7 @@ const SAMPLE: &str = concat!(
 );
 
 /// Per-coordinate FTRL-Proximal with beta = 0 and the TensorFlow
-/// conventions of SPEC 2 (accumulator starts at `init_acc`; l2 enters the
+/// conventions of docs/math.md (accumulator starts at `init_acc`; l2 enters the
 /// denominator as 2 * lambda2).
 struct Ftrl {
     alpha: f64,
@@ -93,7 +93,7 @@ fn lr_group_adagrad_matches_independent_ftrl_proximal() {
         n: HashMap::new(),
     };
     // The bias: the dense optimizer is Group Adagrad with lambdas 0, which
-    // from a zero start is FTRL with lambdas 0 (Theorem 2 + SPEC 2).
+    // from a zero start is FTRL with lambdas 0 (Theorem 2 + docs/math.md).
     let mut bias = Ftrl {
         alpha,
         l1: 0.0,

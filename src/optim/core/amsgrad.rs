@@ -1,5 +1,5 @@
 //! Group AMSGrad: m_t as Adam, V_t = max(V_{t-1}, v_t / (1 - beta2^t))
-//! (the running max of the bias-corrected EMA of g^2, SPEC 2), alpha_t =
+//! (the running max of the bias-corrected EMA of g^2, docs/math.md), alpha_t =
 //! alpha, D_t = (sqrt(V_t) + eps_t) / alpha with eps_t = eps/sqrt(1-beta2^t).
 //!
 //! eps_t / alpha = eps * k(t), so D_prev = sqrt(V_prev)/alpha + eps*k(last).

@@ -1,4 +1,4 @@
-//! Algorithm 1 of the Sparse Group Lasso paper, written once (SPEC 2).
+//! Algorithm 1 of the Sparse Group Lasso paper, written once (docs/math.md).
 //!
 //! Every Group optimizer is this core plus a [`Rule`] that gives, for each
 //! parameter, its first moment m_t and the diagonal D_t = sqrt(V_t)/alpha_t
@@ -62,7 +62,7 @@ impl Default for Moments {
     }
 }
 
-/// One Group optimizer's rule for m_t and V_t (the table of SPEC 2).
+/// One Group optimizer's rule for m_t and V_t (the table of docs/math.md).
 pub trait Rule: Send + Sync + std::fmt::Debug + 'static {
     /// f32 state columns per group besides z.
     const SLOTS: usize;
@@ -149,7 +149,7 @@ pub fn group_scale(d: usize, lambda21: f32, norm_sq: f32) -> f32 {
 /// The per-element contribution to the weighted norm `||s~||^2` of
 /// Theorem 1, with s~_i = s_i / sqrt(D_i/2 + lambda2).
 ///
-/// NOTE: SPEC 2.5 and the paper's Eq. (10) write s~ = s / (D/2 + lambda2);
+/// NOTE: the paper's Eq. (10) writes s~ = s / (D/2 + lambda2);
 /// the substitution y = A^(1/2) x of the paper's own proof (Eq. 28-29) gives
 /// s~ = A^(-1/2) s with A = diag(D/2 + lambda2), i.e. the square root. Only
 /// the square-root form makes the update the exact minimizer of Eq. (24)

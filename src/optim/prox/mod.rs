@@ -1,4 +1,4 @@
-//! ProxGen and its baselines (the second paper, SPEC 3).
+//! ProxGen and its baselines (the second paper, docs/proxgen.md).
 //!
 //! - `maps`: the exact proximal maps (l1, l0, l_1/2, l_2/3, binary, and the
 //!   preconditioned group l2,1 norm via a 1-D root find).
@@ -20,7 +20,7 @@
 //! `prox_sgd_momentum`: `[m; d]`. All start at zero.
 //!
 //! Lazy updates: none of these updates depends on the global step (no bias
-//! correction, SPEC 3; constant alpha), so a row that a batch does not touch
+//! correction, docs/proxgen.md; constant alpha), so a row that a batch does not touch
 //! keeps its weights and moments, and resumes from them when it is touched
 //! again: Adam run per row on the steps that touched it (LazyAdam /
 //! SparseAdam semantics, without their bias correction).

@@ -1,4 +1,4 @@
-//! The moments of the ProxGen family (SPEC 3), without bias correction:
+//! The moments of the ProxGen family (docs/proxgen.md), without bias correction:
 //! `m = rho*m + (1 - rho)*g`, `v = beta*v + (1 - beta)*g^2`,
 //! `c = sqrt(v) + delta`. prox_adam, Prox-SGD and the subgradient baseline
 //! share them, so the three differ only in how the penalty enters.

@@ -1,4 +1,4 @@
-//! ProxGen (Algorithm 1 of the ProxGen paper, SPEC 3) with a diagonal
+//! ProxGen (Algorithm 1 of the ProxGen paper, docs/proxgen.md) with a diagonal
 //! preconditioner:
 //!
 //! ```text
@@ -10,7 +10,7 @@
 //!       = prox of R with per-coordinate threshold tau_i = alpha*lambda/c_i
 //! ```
 //!
-//! No bias correction (SPEC 3), and alpha is constant, so the update of a
+//! No bias correction (docs/proxgen.md), and alpha is constant, so the update of a
 //! group is a function of (w, m, v, g) only: it does not depend on the global
 //! step t. Under lazy embedding updates a row that the batch did not touch
 //! keeps its weights *and* its moments (they are not decayed for the skipped
