@@ -13,7 +13,7 @@
 //! the source file: its fingerprint; xxh3 of the chunk region).
 
 use ctr_run::data::cache::{self, CacheSource};
-use ctr_run::data::filter::{RowFilter, Rule};
+use ctr_run::data::filter::{RowFilter, SplitRule};
 use ctr_run::data::{generate, open, Batch, BatchSource, DataConfig, Format, Knobs, Split};
 use std::io::Read;
 use std::path::Path;
@@ -22,7 +22,7 @@ use std::time::Instant;
 /// One pass over every row of the cache at `path`, checks on or off.
 fn cache_pass(path: &Path, meta: &cache::CacheMeta, checked: bool) -> (u64, f64) {
     let t = Instant::now();
-    let filter = RowFilter::new(Rule::All, 1.0, None);
+    let filter = RowFilter::new(SplitRule::All, 1.0, None);
     let mut src = if checked {
         CacheSource::open(path, meta.clone(), filter, 512)
     } else {

@@ -206,7 +206,7 @@ pub fn save(
     side.checksum = side.checksum();
     let side_path = dir.join(format!("{name}.json"));
     crate::io::write_atomic(&side_path, serde_json::to_string_pretty(&side)?.as_bytes())?;
-    prune(&dir)?;
+    keep_last(&dir)?;
     Ok(side_path)
 }
 
@@ -237,7 +237,8 @@ pub fn list(dir: &Path) -> Vec<u64> {
     found
 }
 
-fn prune(dir: &Path) -> Result<()> {
+/// Checkpoint rotation (not magnitude pruning): keeps the newest `KEEP`.
+fn keep_last(dir: &Path) -> Result<()> {
     for b in list(dir).into_iter().skip(KEEP) {
         for ext in ["json", "safetensors"] {
             crate::io::remove_if_present(&dir.join(format!("{}.{ext}", stem(b))))?;

@@ -7,7 +7,7 @@ use crate::rng::mix64;
 
 /// A part of one file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Rule {
+pub enum SplitRule {
     /// Every row (split by file, or `data inspect`).
     All,
     /// Data lines with index < n (row-order split, train side).
@@ -46,14 +46,14 @@ pub fn hash_threshold(p: f64) -> u64 {
 
 #[derive(Clone, Debug)]
 pub struct RowFilter {
-    pub rule: Rule,
+    pub rule: SplitRule,
     /// Keep a line when mix64(idx ^ salt) < threshold; None = keep all.
     threshold: Option<u64>,
     pub max_rows: Option<u64>,
 }
 
 impl RowFilter {
-    pub fn new(rule: Rule, sample_rate: f64, max_rows: Option<u64>) -> Self {
+    pub fn new(rule: SplitRule, sample_rate: f64, max_rows: Option<u64>) -> Self {
         let threshold = (sample_rate < 1.0).then(|| hash_threshold(sample_rate));
         Self {
             rule,
@@ -65,10 +65,10 @@ impl RowFilter {
     #[inline]
     pub fn pre(&self, idx: u64) -> Pre {
         match self.rule {
-            Rule::IdxBelow(n) if idx >= n => return Pre::Stop,
-            Rule::IdxFrom(n) if idx < n => return Pre::Skip,
-            Rule::HashBelow(t) if mix64(idx ^ SPLIT_SALT) >= t => return Pre::Skip,
-            Rule::HashFrom(t) if mix64(idx ^ SPLIT_SALT) < t => return Pre::Skip,
+            SplitRule::IdxBelow(n) if idx >= n => return Pre::Stop,
+            SplitRule::IdxFrom(n) if idx < n => return Pre::Skip,
+            SplitRule::HashBelow(t) if mix64(idx ^ SPLIT_SALT) >= t => return Pre::Skip,
+            SplitRule::HashFrom(t) if mix64(idx ^ SPLIT_SALT) < t => return Pre::Skip,
             _ => {}
         }
         match self.threshold {
@@ -86,9 +86,9 @@ impl RowFilter {
             return 0;
         }
         match self.rule {
-            Rule::IdxBelow(n) => n.saturating_sub(idx),
-            Rule::IdxFrom(n) if idx < n => 0,
-            Rule::HashBelow(_) | Rule::HashFrom(_) => 0,
+            SplitRule::IdxBelow(n) => n.saturating_sub(idx),
+            SplitRule::IdxFrom(n) if idx < n => 0,
+            SplitRule::HashBelow(_) | SplitRule::HashFrom(_) => 0,
             _ => u64::MAX,
         }
     }
@@ -96,8 +96,8 @@ impl RowFilter {
     #[inline]
     pub fn day_ok(&self, day: u32) -> bool {
         match self.rule {
-            Rule::DayBelow(d) => day < d,
-            Rule::DayIs(d) => day == d,
+            SplitRule::DayBelow(d) => day < d,
+            SplitRule::DayIs(d) => day == d,
             _ => true,
         }
     }

@@ -4,7 +4,7 @@
 use super::cache::{self, CacheSource};
 use super::config::{DataConfig, Format, SplitKind};
 use super::error::DataError;
-use super::filter::{hash_threshold, Pre, RowFilter, Rule};
+use super::filter::{hash_threshold, Pre, RowFilter, SplitRule};
 use super::hash::KeySet;
 use super::mincount::{frequent_keys, load_keys, save_keys, MappedSource};
 use super::source::{start_batch, BatchSource, Next, RawReader, TextSource};
@@ -61,13 +61,13 @@ fn rule_for(
     split: Split,
     by_file: bool,
     plan: &dyn Fn() -> Result<Plan, DataError>,
-) -> Result<Rule, DataError> {
+) -> Result<SplitRule, DataError> {
     if by_file {
-        return Ok(Rule::All);
+        return Ok(SplitRule::All);
     }
     let idx_rule = |b: u64| match split {
-        Split::Train => Rule::IdxBelow(b),
-        Split::Test => Rule::IdxFrom(b),
+        Split::Train => SplitRule::IdxBelow(b),
+        Split::Test => SplitRule::IdxFrom(b),
     };
     Ok(match (cfg.split, cfg.format) {
         (SplitKind::Fraction, _) => {
@@ -77,15 +77,15 @@ fn rule_for(
         (SplitKind::Hashed, _) => {
             let t = hash_threshold(cfg.train_fraction);
             match split {
-                Split::Train => Rule::HashBelow(t),
-                Split::Test => Rule::HashFrom(t),
+                Split::Train => SplitRule::HashBelow(t),
+                Split::Test => SplitRule::HashFrom(t),
             }
         }
         (SplitKind::Paper, Format::Avazu) => {
             let d = plan()?.last_day;
             match split {
-                Split::Train => Rule::DayBelow(d),
-                Split::Test => Rule::DayIs(d),
+                Split::Train => SplitRule::DayBelow(d),
+                Split::Test => SplitRule::DayIs(d),
             }
         }
         (SplitKind::Paper, Format::Criteo | Format::CriteoCsv) => {
@@ -266,12 +266,12 @@ pub fn count_rows(cfg: &DataConfig, split: Split) -> Result<u64, DataError> {
             let rule = rule_for(cfg, split, by_file, &plan)?;
             let bad_below = |b: u64| meta.bad_idx.partition_point(|&i| i < b) as u64;
             let n = match rule {
-                Rule::All => meta.n_rows,
-                Rule::IdxBelow(b) => b.min(meta.n_lines) - bad_below(b),
-                Rule::IdxFrom(b) => meta.n_rows - (b.min(meta.n_lines) - bad_below(b)),
-                Rule::DayBelow(d) => meta.day_rows.iter().filter(|x| x.0 < d).map(|x| x.1).sum(),
-                Rule::DayIs(d) => meta.day_rows.iter().filter(|x| x.0 == d).map(|x| x.1).sum(),
-                Rule::HashBelow(_) | Rule::HashFrom(_) => {
+                SplitRule::All => meta.n_rows,
+                SplitRule::IdxBelow(b) => b.min(meta.n_lines) - bad_below(b),
+                SplitRule::IdxFrom(b) => meta.n_rows - (b.min(meta.n_lines) - bad_below(b)),
+                SplitRule::DayBelow(d) => meta.day_rows.iter().filter(|x| x.0 < d).map(|x| x.1).sum(),
+                SplitRule::DayIs(d) => meta.day_rows.iter().filter(|x| x.0 == d).map(|x| x.1).sum(),
+                SplitRule::HashBelow(_) | SplitRule::HashFrom(_) => {
                     // One hash per line: ~20 ms per million lines.
                     let f = RowFilter::new(rule, 1.0, None);
                     let kept = |i: &u64| f.pre(*i) == Pre::Parse;
@@ -298,7 +298,7 @@ pub fn open_text_all(
     Ok(TextSource::new(
         raw,
         &layout,
-        RowFilter::new(Rule::All, 1.0, cfg.max_rows),
+        RowFilter::new(SplitRule::All, 1.0, cfg.max_rows),
         batch_size,
     ))
 }

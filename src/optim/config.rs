@@ -418,7 +418,7 @@ impl Default for OptimizerConfig {
 
 /// A hyperparameter that cannot be used, named with the reason.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
-pub enum ConfigError {
+pub enum OptimizerConfigError {
     #[error("optimizer.{key} must be finite and > 0, got {value}")]
     NotPositive { key: &'static str, value: f32 },
     #[error("optimizer.{key} must be finite and >= 0, got {value}")]
@@ -479,26 +479,26 @@ impl OptimizerConfig {
     }
 
     /// Validate every hyperparameter once; the optimizers take the result.
-    pub fn check(&self) -> Result<OptimizerSpec, ConfigError> {
-        fn positive(key: &'static str, value: f32) -> Result<(), ConfigError> {
+    pub fn check(&self) -> Result<OptimizerSpec, OptimizerConfigError> {
+        fn positive(key: &'static str, value: f32) -> Result<(), OptimizerConfigError> {
             if value.is_finite() && value > 0.0 {
                 Ok(())
             } else {
-                Err(ConfigError::NotPositive { key, value })
+                Err(OptimizerConfigError::NotPositive { key, value })
             }
         }
-        fn non_negative(key: &'static str, value: f32) -> Result<(), ConfigError> {
+        fn non_negative(key: &'static str, value: f32) -> Result<(), OptimizerConfigError> {
             if value.is_finite() && value >= 0.0 {
                 Ok(())
             } else {
-                Err(ConfigError::Negative { key, value })
+                Err(OptimizerConfigError::Negative { key, value })
             }
         }
-        fn fraction(key: &'static str, value: f32) -> Result<(), ConfigError> {
+        fn fraction(key: &'static str, value: f32) -> Result<(), OptimizerConfigError> {
             if value.is_finite() && (0.0..1.0).contains(&value) {
                 Ok(())
             } else {
-                Err(ConfigError::NotAFraction { key, value })
+                Err(OptimizerConfigError::NotAFraction { key, value })
             }
         }
         positive("lr", self.lr)?;
@@ -517,7 +517,7 @@ impl OptimizerConfig {
                 .iter()
                 .any(|q| (self.q - q).abs() < 1e-6)
         {
-            return Err(ConfigError::Invalid {
+            return Err(OptimizerConfigError::Invalid {
                 key: "q",
                 reason: format!(
                     "must be 1, 2/3 or 1/2 for the binary regularizer, got {}",
@@ -527,7 +527,7 @@ impl OptimizerConfig {
         }
         // Prox-SGD's second stage w + lr*(w_hat - w) is an interpolation.
         if self.name == OptimizerName::ProxSgd && self.lr > 1.0 {
-            return Err(ConfigError::Invalid {
+            return Err(OptimizerConfigError::Invalid {
                 key: "lr",
                 reason: format!(
                     "prox_sgd interpolates w + lr*(w_hat - w), so lr must be in (0, 1], got {}",
@@ -541,7 +541,7 @@ impl OptimizerConfig {
             && self.regularizer == Regularizer::L0
             && self.lambda > 0.0
         {
-            return Err(ConfigError::Invalid {
+            return Err(OptimizerConfigError::Invalid {
                 key: "regularizer",
                 reason: "l0 has no useful subgradient; use prox_adam or prox_sgd_momentum for l0"
                     .into(),
@@ -550,7 +550,7 @@ impl OptimizerConfig {
         // After the value rules, so a bad value is named as such whatever
         // optimizer it is given to.
         if let Some(key) = self.unused_key() {
-            return Err(ConfigError::Unused {
+            return Err(OptimizerConfigError::Unused {
                 hint: self.name.hint(&key),
                 key,
                 name: self.name,

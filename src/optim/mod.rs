@@ -20,7 +20,7 @@
 
 mod config;
 pub use config::{
-    ConfigError, Family, GroupNorm, GroupRule, LrDecay, OptimizerConfig, OptimizerName,
+    OptimizerConfigError, Family, GroupNorm, GroupRule, LrDecay, OptimizerConfig, OptimizerName,
     OptimizerSpec, PlainRule, ProxRule, Regularizer,
 };
 

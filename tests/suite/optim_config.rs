@@ -1,7 +1,7 @@
 //! Hyperparameter validation through `Optimizer::new`, the `lr_decay` key,
 //! and the state sizes each optimizer declares (memory per embedding row).
 
-use ctr_run::optim::{ConfigError, LrDecay, Optimizer, OptimizerConfig, OptimizerName};
+use ctr_run::optim::{OptimizerConfigError, LrDecay, Optimizer, OptimizerConfig, OptimizerName};
 
 #[test]
 fn optimizer_new_refuses_bad_hyperparameters_with_typed_errors() {
@@ -61,9 +61,9 @@ fn optimizer_new_refuses_bad_hyperparameters_with_typed_errors() {
         let err = cfg.check().unwrap_err();
         assert!(matches!(
             err,
-            ConfigError::NotPositive { .. }
-                | ConfigError::Negative { .. }
-                | ConfigError::NotAFraction { .. }
+            OptimizerConfigError::NotPositive { .. }
+                | OptimizerConfigError::Negative { .. }
+                | OptimizerConfigError::NotAFraction { .. }
         ));
         assert_eq!(err.to_string(), msg);
     }

@@ -10,13 +10,13 @@
 //! its state). Also shows the paper's Eq. (10) weighting (no square root,
 //! as printed) is *not* the minimizer.
 
-use ctr_run::optim::core::{closed_form, Penalty};
+use ctr_run::optim::core::{closed_form, GroupPenalty};
 use ctr_run::optim::{GroupNorm, Optimizer, OptimizerConfig, OptimizerName};
 use ctr_run::rng::SplitMix64;
 use proptest::prelude::*;
 
 /// Omega of Eq. (25) for one group, in f64.
-fn omega(p: &Penalty, z: &[f64], sigma: &[f64], x: &[f64]) -> f64 {
+fn omega(p: &GroupPenalty, z: &[f64], sigma: &[f64], x: &[f64]) -> f64 {
     let d = x.len() as f64;
     let mut lin = 0.0;
     let mut l1 = 0.0;
@@ -101,7 +101,7 @@ fn nelder_mead(f: &dyn Fn(&[f64]) -> f64, start: &[f64], scale: f64, iters: usiz
 
 /// The minimality checks of Theorem 1 at the f32 update `x`.
 fn assert_minimizer(
-    p: &Penalty,
+    p: &GroupPenalty,
     z: &[f64],
     sigma: &[f64],
     x: &[f32],
@@ -166,8 +166,8 @@ fn assert_minimizer(
     Ok(())
 }
 
-fn weighted(l1: f32, l21: f32, l2: f32) -> Penalty {
-    Penalty {
+fn weighted(l1: f32, l21: f32, l2: f32) -> GroupPenalty {
+    GroupPenalty {
         lambda1: l1,
         lambda21: l21,
         lambda2: l2,
@@ -221,7 +221,7 @@ proptest! {
         // Documented layout: columns [z[0..d], V[0..d]].
         let z: Vec<f64> = state[..d].iter().map(|&v| f64::from(v)).collect();
         let sigma: Vec<f64> = state[d..].iter().map(|&v| f64::from(v).sqrt() / f64::from(lr) / 2.0).collect();
-        assert_minimizer(&Penalty::from_config(&cfg.check().unwrap()), &z, &sigma, &w, seed)?;
+        assert_minimizer(&GroupPenalty::from_config(&cfg.check().unwrap()), &z, &sigma, &w, seed)?;
     }
 }
 

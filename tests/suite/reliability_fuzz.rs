@@ -332,7 +332,7 @@ fn a_cache_damaged_while_it_is_read_stops_the_read_never_gives_other_rows() {
     let cfg = cached_file(d.path());
     let (path, meta, _) = data::cache::ensure(&cfg, cfg.train.as_ref().unwrap()).unwrap();
     assert_eq!(meta.chunks, 2);
-    let all = || data::filter::RowFilter::new(data::filter::Rule::All, 1.0, None);
+    let all = || data::filter::RowFilter::new(data::filter::SplitRule::All, 1.0, None);
     let src = |p: &std::path::Path| data::cache::CacheSource::open(p, meta.clone(), all(), 512);
     let clean = read_batches(&mut src(&path).unwrap()).unwrap();
     let good = std::fs::read(&path).unwrap();

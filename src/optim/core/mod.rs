@@ -104,14 +104,14 @@ impl<'a> Columns<'a> {
 
 /// The regularization part of Algorithm 1, shared by every rule.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Penalty {
+pub struct GroupPenalty {
     pub lambda1: f32,
     pub lambda21: f32,
     pub lambda2: f32,
     pub norm: GroupNorm,
 }
 
-impl Penalty {
+impl GroupPenalty {
     pub fn from_config(cfg: &OptimizerSpec) -> Self {
         Self {
             lambda1: cfg.lambda1,
@@ -163,7 +163,7 @@ pub fn weighted_sq(s: f32, d: f32, lambda2: f32) -> f32 {
 /// The minimizer of Eq. (24) for one group given z_t and D_t (the closed
 /// form of Theorem 1 / Algorithm 1 line 10), written into `x`. Exposed for
 /// tests and tools; the optimizers run the fused loop in [`Group`].
-pub fn closed_form(p: &Penalty, z: &[f32], dd: &[f32], x: &mut [f32]) {
+pub fn closed_form(p: &GroupPenalty, z: &[f32], dd: &[f32], x: &mut [f32]) {
     let mut norm_sq = 0.0f32;
     for ((x, &z), &dd) in x.iter_mut().zip(z).zip(dd) {
         let s = soft_threshold(z, p.lambda1);
@@ -204,14 +204,14 @@ pub fn decay_divisor(decay: LrDecay, t: u64) -> f32 {
 #[derive(Debug)]
 pub struct Group<R: Rule> {
     pub rule: R,
-    pub penalty: Penalty,
+    pub penalty: GroupPenalty,
     decay: LrDecay,
     /// `decay_divisor` of the prepared step.
     decay_now: f32,
 }
 
 impl<R: Rule> Group<R> {
-    pub fn new(rule: R, penalty: Penalty, decay: LrDecay) -> Self {
+    pub fn new(rule: R, penalty: GroupPenalty, decay: LrDecay) -> Self {
         Self {
             rule,
             penalty,
@@ -299,7 +299,7 @@ const LANES: usize = 8;
 /// the chunk's squared group norm (plain, or weighted when `WEIGHTED`).
 #[inline(always)]
 fn apply<const WEIGHTED: bool>(
-    p: &Penalty,
+    p: &GroupPenalty,
     dec_now: f32,
     dec_prev: f32,
     mo: &Moments,
@@ -359,7 +359,7 @@ fn apply<const WEIGHTED: bool>(
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn element<const WEIGHTED: bool>(
-    p: &Penalty,
+    p: &GroupPenalty,
     two_l2: f32,
     dec_now: f32,
     dec_prev: f32,
@@ -412,7 +412,7 @@ pub fn prefetch<T>(data: &[T]) {
 
 /// Build the Group optimizer `rule` names.
 pub fn build(rule: GroupRule, spec: &OptimizerSpec) -> Box<dyn GroupUpdate> {
-    let pen = Penalty::from_config(spec);
+    let pen = GroupPenalty::from_config(spec);
     let dec = spec.lr_decay;
     match rule {
         GroupRule::Sgd => Box::new(Group::new(Sgd::new(spec), pen, dec)),
@@ -443,7 +443,7 @@ mod tests {
     /// x = factor * s / (D + 1).
     #[test]
     fn closed_form_plain_matches_hand_computation() {
-        let p = Penalty {
+        let p = GroupPenalty {
             lambda1: 1.0,
             lambda21: 1.0,
             lambda2: 0.5,
@@ -457,7 +457,7 @@ mod tests {
             assert!((f64::from(*a) - b).abs() < 1e-6, "{x:?} vs {want:?}");
         }
         // a threshold above |s| zeroes the group
-        let p0 = Penalty { lambda21: 2.1, ..p };
+        let p0 = GroupPenalty { lambda21: 2.1, ..p };
         closed_form(&p0, &[-3.0, 4.0, 0.5], &[2.0, 2.0, 2.0], &mut x);
         assert_eq!(x, [0.0; 3]);
     }

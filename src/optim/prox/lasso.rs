@@ -16,7 +16,7 @@
 
 use std::io::Write;
 
-use crate::optim::{ConfigError, Optimizer, OptimizerConfig, OptimizerName, Regularizer};
+use crate::optim::{OptimizerConfigError, Optimizer, OptimizerConfig, OptimizerName, Regularizer};
 use crate::rng::SplitMix64;
 
 /// Sizes and hyperparameters of the study.
@@ -281,9 +281,9 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 
 /// Run every method of [`LASSO_METHODS`] from zero and from random
 /// initialization and record their traces.
-pub fn lasso_study(cfg: &LassoConfig) -> Result<LassoTrace, ConfigError> {
+pub fn lasso_study(cfg: &LassoConfig) -> Result<LassoTrace, OptimizerConfigError> {
     if cfg.n_samples == 0 || cfg.n_features == 0 || cfg.n_nonzero > cfg.n_features {
-        return Err(ConfigError::Invalid {
+        return Err(OptimizerConfigError::Invalid {
             key: "lasso",
             reason: format!(
                 "need n_samples > 0, n_features > 0 and n_nonzero <= n_features, got {}, {}, {}",
@@ -332,7 +332,7 @@ fn run_one(
     opt_cfg: &OptimizerConfig,
     init: LassoInit,
     mut w: Vec<f32>,
-) -> Result<LassoRun, ConfigError> {
+) -> Result<LassoRun, OptimizerConfigError> {
     let p = problem.p;
     let mut opt = Optimizer::new(&opt_cfg.check()?);
     let mut state = vec![0.0f32; p * opt.state_len(1)];

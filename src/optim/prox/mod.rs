@@ -34,7 +34,7 @@ mod proxgen;
 mod subgradient;
 
 pub use lasso::{lasso_study, LassoConfig, LassoInit, LassoPoint, LassoRun, LassoTrace};
-pub use penalty::Penalty;
+pub use penalty::ProxPenalty;
 pub use prox_sgd::ProxSgd;
 pub use proxgen::{Preconditioner, ProxGen};
 pub use subgradient::Subgradient;

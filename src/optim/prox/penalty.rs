@@ -6,14 +6,14 @@ use crate::optim::{OptimizerSpec, Regularizer};
 
 /// A validated penalty: `lambda * R` with `R` elementwise or the group norm.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Penalty {
+pub struct ProxPenalty {
     pub reg: Regularizer,
     pub lambda: f32,
     /// Exponent of the binary regularizer (ignored otherwise).
     pub q: f64,
 }
 
-impl Penalty {
+impl ProxPenalty {
     pub fn from_config(cfg: &OptimizerSpec) -> Self {
         // A zero strength or no regularizer is the same optimizer without a
         // prox step: skipping it makes lambda = 0 reproduce Adam bit for bit.

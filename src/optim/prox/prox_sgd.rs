@@ -14,7 +14,7 @@
 use std::cell::Cell;
 
 use super::moments::AdamMoments;
-use super::penalty::Penalty;
+use super::penalty::ProxPenalty;
 use crate::optim::row::{fits, stamp};
 use crate::optim::{GroupUpdate, OptimizerSpec};
 
@@ -22,7 +22,7 @@ use crate::optim::{GroupUpdate, OptimizerSpec};
 pub struct ProxSgd {
     lr: f32,
     moments: AdamMoments,
-    penalty: Penalty,
+    penalty: ProxPenalty,
 }
 
 impl ProxSgd {
@@ -30,7 +30,7 @@ impl ProxSgd {
         Self {
             lr: cfg.lr,
             moments: AdamMoments::from_config(cfg),
-            penalty: Penalty::from_config(cfg),
+            penalty: ProxPenalty::from_config(cfg),
         }
     }
 }

@@ -21,7 +21,7 @@
 use std::cell::Cell;
 
 use super::moments::AdamMoments;
-use super::penalty::Penalty;
+use super::penalty::ProxPenalty;
 use crate::optim::row::{fits, stamp};
 use crate::optim::{GroupUpdate, OptimizerSpec};
 
@@ -39,7 +39,7 @@ pub struct ProxGen {
     lr: f32,
     rho: f32,
     precond: Preconditioner,
-    penalty: Penalty,
+    penalty: ProxPenalty,
 }
 
 impl ProxGen {
@@ -51,7 +51,7 @@ impl ProxGen {
                 beta: cfg.beta2,
                 delta: cfg.eps,
             },
-            penalty: Penalty::from_config(cfg),
+            penalty: ProxPenalty::from_config(cfg),
         }
     }
 
@@ -60,7 +60,7 @@ impl ProxGen {
             lr: cfg.lr,
             rho: cfg.beta1,
             precond: Preconditioner::Identity,
-            penalty: Penalty::from_config(cfg),
+            penalty: ProxPenalty::from_config(cfg),
         }
     }
 }

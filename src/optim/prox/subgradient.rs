@@ -1,14 +1,14 @@
 //! The subgradient baseline of the ProxGen paper: what TensorFlow / PyTorch
 //! do when the penalty is added to the loss. The gradient of the loss plus a
 //! subgradient of `lambda*R` at the current weights (see
-//! `Penalty::subgradient` for the choice at kinks) is fed to Adam without
+//! `ProxPenalty::subgradient` for the choice at kinks) is fed to Adam without
 //! bias correction, with the same rho / beta / delta as prox_adam, so the
 //! two differ only in how the penalty enters. Weights reach exact zero only
 //! by accident. Lazy-update semantics as in `proxgen`.
 
 use super::maps::group_norm;
 use super::moments::AdamMoments;
-use super::penalty::Penalty;
+use super::penalty::ProxPenalty;
 use crate::optim::row::{fits, stamp};
 use crate::optim::{GroupUpdate, OptimizerSpec, Regularizer};
 
@@ -16,7 +16,7 @@ use crate::optim::{GroupUpdate, OptimizerSpec, Regularizer};
 pub struct Subgradient {
     lr: f32,
     moments: AdamMoments,
-    penalty: Penalty,
+    penalty: ProxPenalty,
 }
 
 impl Subgradient {
@@ -24,7 +24,7 @@ impl Subgradient {
         Self {
             lr: cfg.lr,
             moments: AdamMoments::from_config(cfg),
-            penalty: Penalty::from_config(cfg),
+            penalty: ProxPenalty::from_config(cfg),
         }
     }
 }
