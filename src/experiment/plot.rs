@@ -54,7 +54,7 @@ pub enum PlotError {
     Font,
     #[error("drawing: {0}")]
     Backend(String),
-    #[error("writing {path}: {source}")]
+    #[error("writing {path}")]
     Io {
         path: String,
         source: std::io::Error,

@@ -15,9 +15,9 @@ use std::path::Path;
 pub enum TableError {
     #[error("row {row} has {got} cells but the table has {want} columns")]
     RowWidth { row: usize, got: usize, want: usize },
-    #[error("csv: {0}")]
+    #[error("csv")]
     Csv(#[from] csv::Error),
-    #[error("writing {path}: {source}")]
+    #[error("writing {path}")]
     Io {
         path: String,
         source: std::io::Error,

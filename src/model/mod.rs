@@ -45,7 +45,7 @@ pub enum ModelError {
     #[error("{0}")]
     Device(String),
     /// An error inside candle (shapes, device, ...).
-    #[error("candle: {0}")]
+    #[error("candle")]
     Candle(#[from] candle_core::Error),
 }
 

@@ -285,3 +285,22 @@ fn bad_input_is_a_typed_error() {
     // Nothing was written by the failed calls.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+/// An error with a source names what failed and leaves the cause to the
+/// chain, so `{:#}` (and the CLI) print the cause's text once.
+#[test]
+fn an_io_error_chain_prints_its_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no/such/folder/x");
+    let series = vec![Series {
+        label: "s".into(),
+        points: vec![Point::new(1.0, 1.0)],
+    }];
+    let err = line_chart(&ChartSpec::default(), &series, &missing).unwrap_err();
+    let cause = std::error::Error::source(&err)
+        .expect("an io error keeps its source")
+        .to_string();
+    let text = format!("{:#}", anyhow::Error::from(err));
+    assert_eq!(text.matches(cause.as_str()).count(), 1, "{text}");
+    assert!(text.starts_with("writing "), "{text}");
+}
