@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 
 use ctr_run::experiment::plot::{line_chart, ChartSpec, LegendPosition, Point, Series};
-use ctr_run::optim::prox::{lasso_study, LassoConfig};
+use ctr_run::experiment::{lasso_study, LassoConfig};
 
 fn main() -> anyhow::Result<()> {
     let out = PathBuf::from(

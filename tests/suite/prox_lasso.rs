@@ -1,5 +1,5 @@
 //! The ProxGen paper's Lasso study (Section 5, Study 1, Figure 3) on the
-//! default synthetic problem of `optim::prox::lasso` (n = 500, p = 100,
+//! default synthetic problem of `experiment::lasso` (n = 500, p = 100,
 //! 10 true non-zeros with |w| in [1, 2], noise sd 0.1, lambda = 0.1,
 //! minibatch 50, alpha = 0.01, 3,000 steps), checked against a
 //! coordinate-descent Lasso solution computed in f64.
@@ -7,7 +7,7 @@
 // Index loops over several parallel arrays read best as index loops.
 #![allow(clippy::needless_range_loop)]
 
-use ctr_run::optim::prox::{lasso_study, LassoConfig, LassoInit, LassoRun, LassoTrace};
+use ctr_run::experiment::{lasso_study, LassoConfig, LassoInit, LassoRun, LassoTrace};
 use ctr_run::optim::{Optimizer, OptimizerConfig, OptimizerName, Regularizer};
 use ctr_run::rng::SplitMix64;
 

@@ -6,7 +6,6 @@
 //! - `proxgen`: `prox_adam` and `prox_sgd_momentum` (ProxGen, Algorithm 1).
 //! - `prox_sgd`: the two-stage Prox-SGD baseline.
 //! - `subgradient`: Adam on the loss gradient plus a penalty subgradient.
-//! - `lasso`: the paper's Lasso support-recovery study (its Figure 3).
 //!
 //! The penalty applies per group: elementwise regularizers to each element,
 //! `group` to the whole group (embedding row) as `lambda * ||x_g||_2`
@@ -25,7 +24,6 @@
 //! again: Adam run per row on the steps that touched it (LazyAdam /
 //! SparseAdam semantics, without their bias correction).
 
-pub mod lasso;
 pub mod maps;
 mod moments;
 mod penalty;
@@ -33,7 +31,6 @@ mod prox_sgd;
 mod proxgen;
 mod subgradient;
 
-pub use lasso::{lasso_study, LassoConfig, LassoInit, LassoPoint, LassoRun, LassoTrace};
 pub use penalty::ProxPenalty;
 pub use prox_sgd::ProxSgd;
 pub use proxgen::{Preconditioner, ProxGen};

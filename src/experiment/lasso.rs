@@ -257,7 +257,7 @@ impl Problem {
             for j in 0..p {
                 let rho = (0..n).map(|i| self.x[i * p + j] * resid[i]).sum::<f64>() / n as f64
                     + col_sq[j] * w[j];
-                let new = super::maps::prox_l1(rho, lambda) / col_sq[j];
+                let new = crate::optim::prox::maps::prox_l1(rho, lambda) / col_sq[j];
                 let delta = new - w[j];
                 if delta != 0.0 {
                     for (i, r) in resid.iter_mut().enumerate() {
