@@ -132,6 +132,23 @@ fn default_output() -> PathBuf {
     PathBuf::from("results")
 }
 
+/// A run folder that could name a place outside `output`.
+#[derive(Debug, thiserror::Error)]
+pub enum RunDirError {
+    #[error("{key} = {name:?}: {why}")]
+    BadName {
+        key: String,
+        name: String,
+        why: &'static str,
+    },
+    #[error("{} resolves to {}, outside the output folder {}", path.display(), real.display(), root.display())]
+    Outside {
+        path: PathBuf,
+        real: PathBuf,
+        root: PathBuf,
+    },
+}
+
 /// A config that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -212,7 +229,7 @@ impl RunConfig {
         if self.threads == 0 {
             return Err("threads must be > 0".into());
         }
-        check_folder_name("name", &self.name)?;
+        check_folder_name("name", &self.name).map_err(|e| e.to_string())?;
         Ok(())
     }
 
@@ -220,7 +237,7 @@ impl RunConfig {
     /// are resolved (a run folder that is a symlink to elsewhere would write
     /// another place's results). `check` has already refused names with
     /// `..` or a root; this catches what only the file system knows.
-    pub fn checked_run_dir(&self) -> Result<PathBuf, String> {
+    pub fn checked_run_dir(&self) -> Result<PathBuf, RunDirError> {
         let dir = self.run_dir();
         check_inside(&self.output, &dir)?;
         Ok(dir)
@@ -277,9 +294,15 @@ fn require_optimizer_names(text: &str) -> Result<(), String> {
 /// A run or sweep name is a relative path of plain folder names under
 /// `output`: no `..`, no root, not `.` or empty, so that it can never
 /// name a folder outside `output`.
-pub fn check_folder_name(key: &str, name: &str) -> Result<(), String> {
+pub fn check_folder_name(key: &str, name: &str) -> Result<(), RunDirError> {
     use std::path::Component;
-    let bad = |why: &str| Err(format!("{key} = {name:?}: {why}"));
+    let bad = |why: &'static str| {
+        Err(RunDirError::BadName {
+            key: key.to_string(),
+            name: name.to_string(),
+            why,
+        })
+    };
     let mut normal = 0;
     for c in Path::new(name).components() {
         match c {
@@ -299,18 +322,17 @@ pub fn check_folder_name(key: &str, name: &str) -> Result<(), String> {
 
 /// `path` is inside `root` after resolving symlinks in the part of each
 /// that exists (either may not exist yet).
-pub fn check_inside(root: &Path, path: &Path) -> Result<(), String> {
+pub fn check_inside(root: &Path, path: &Path) -> Result<(), RunDirError> {
     let root_real = resolve_existing_prefix(root);
     let real = resolve_existing_prefix(path);
     if real.starts_with(&root_real) && real != root_real {
         Ok(())
     } else {
-        Err(format!(
-            "{} resolves to {}, outside the output folder {}",
-            path.display(),
-            real.display(),
-            root_real.display()
-        ))
+        Err(RunDirError::Outside {
+            path: path.to_path_buf(),
+            real,
+            root: root_real,
+        })
     }
 }
 

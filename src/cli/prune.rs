@@ -54,7 +54,7 @@ pub fn run(args: &PruneArgs) -> Result<()> {
             finetune: args.finetune.clone(),
         });
         cfg.check().map_err(anyhow::Error::msg)?;
-        let dir = cfg.checked_run_dir().map_err(anyhow::Error::msg)?;
+        let dir = cfg.checked_run_dir()?;
         let _lock = crate::lock::lock_folder(&dir, crate::lock::RUN_LOCK)?;
         super::init_threads(cfg.threads);
         let outcomes = prune::run(&cfg, args.quiet, false)?;

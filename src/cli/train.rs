@@ -60,7 +60,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     cfg.device.open()?;
     // One live writer per run folder (a second `train` into it, or a sweep
     // job and a hand-started run), held to the end of the run.
-    let dir = cfg.checked_run_dir().map_err(anyhow::Error::msg)?;
+    let dir = cfg.checked_run_dir()?;
     let _lock = crate::lock::lock_folder(&dir, crate::lock::RUN_LOCK)?;
     super::init_threads(cfg.threads);
     if !args.quiet {

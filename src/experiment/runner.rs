@@ -186,7 +186,7 @@ fn update_runs_csv(jobs: &[Job], sweep_dir: &Path) -> Result<Vec<PathBuf>> {
 /// One job: write its config into its folder and train from it, with the
 /// child's output kept in `log.txt` beside the results.
 fn run_one(job: &Job, exe: &Path) -> Result<()> {
-    let dir = job.config.checked_run_dir().map_err(anyhow::Error::msg)?;
+    let dir = job.config.checked_run_dir()?;
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let config_path: PathBuf = dir.join("config.toml");
     // A job stopped midway (reboot, killed sweep) continues from its last

@@ -238,7 +238,7 @@ impl SweepConfig {
                 }
                 config.check().map_err(fail)?;
                 let dir = config.run_dir();
-                check_inside(&root, &dir).map_err(fail)?;
+                check_inside(&root, &dir).map_err(|e| fail(e.to_string()))?;
                 if let Some(&other) = folders.get(&dir) {
                     let o = &jobs[other];
                     bail!(
