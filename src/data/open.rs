@@ -8,6 +8,7 @@ use super::filter::{hash_threshold, Pre, RowFilter, Rule};
 use super::hash::KeySet;
 use super::mincount::{frequent_keys, load_keys, save_keys, MappedSource};
 use super::source::{start_batch, BatchSource, Next, RawReader, TextSource};
+use super::schema::SchemaInfo;
 use super::Batch;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -189,7 +190,7 @@ pub fn open(
     } else {
         None
     };
-    open_with_frequent(cfg, split, batch_size, frequent)
+    open_checked(cfg, split, batch_size, frequent)
 }
 
 /// `open` with the `min_count` rule's frequent keys given rather than
@@ -202,6 +203,16 @@ pub fn open_with_frequent(
     frequent: Option<Arc<KeySet>>,
 ) -> Result<Box<dyn BatchSource>, DataError> {
     cfg.check()?;
+    open_checked(cfg, split, batch_size, frequent)
+}
+
+/// `open_with_frequent` on a config already checked (checked once per open).
+fn open_checked(
+    cfg: &DataConfig,
+    split: Split,
+    batch_size: usize,
+    frequent: Option<Arc<KeySet>>,
+) -> Result<Box<dyn BatchSource>, DataError> {
     let src = open_plain(cfg, split, batch_size)?;
     if frequent.is_none() && cfg.buckets.is_none() {
         return Ok(src);
@@ -249,38 +260,57 @@ pub fn frequent_set(cfg: &DataConfig) -> Result<KeySet, DataError> {
     Ok(keys)
 }
 
-/// Number of samples the split yields (exact; a pass over the cache when
-/// there is one, else over the text).
+/// What the model sees of the train data, from the config and the train
+/// file's header alone: no pass over the rows, no cache build.
+pub fn schema_of(cfg: &DataConfig) -> Result<SchemaInfo, DataError> {
+    cfg.check()?;
+    let (file, _) = file_for(cfg, Split::Train)?;
+    let (_, layout) = RawReader::open(cfg, &file)?;
+    Ok(layout.info)
+}
+
+/// Number of samples the split yields, when the cache's meta answers it
+/// without a pass over the rows (a cache on, no sampling); None otherwise.
+/// Builds the cache when it is missing: the pass `open` would make anyway.
+pub fn known_rows(cfg: &DataConfig, split: Split) -> Result<Option<u64>, DataError> {
+    if !(cfg.cache && cfg.sample_rate >= 1.0) {
+        return Ok(None);
+    }
+    let (file, by_file) = file_for(cfg, split)?;
+    let Ok((_, meta, _)) = cache::ensure(cfg, &file) else {
+        return Ok(None);
+    };
+    let plan = || {
+        Ok(Plan {
+            n_lines: meta.n_lines,
+            last_day: meta.last_day,
+        })
+    };
+    let rule = rule_for(cfg, split, by_file, &plan)?;
+    let bad_below = |b: u64| meta.bad_idx.partition_point(|&i| i < b) as u64;
+    let n = match rule {
+        Rule::All => meta.n_rows,
+        Rule::IdxBelow(b) => b.min(meta.n_lines) - bad_below(b),
+        Rule::IdxFrom(b) => meta.n_rows - (b.min(meta.n_lines) - bad_below(b)),
+        Rule::DayBelow(d) => meta.day_rows.iter().filter(|x| x.0 < d).map(|x| x.1).sum(),
+        Rule::DayIs(d) => meta.day_rows.iter().filter(|x| x.0 == d).map(|x| x.1).sum(),
+        Rule::HashBelow(_) | Rule::HashFrom(_) => {
+            // One hash per line: ~20 ms per million lines.
+            let f = RowFilter::new(rule, 1.0, None);
+            let kept = |i: &u64| f.pre(*i) == Pre::Parse;
+            let lines = (0..meta.n_lines).filter(kept).count();
+            (lines - meta.bad_idx.iter().filter(|i| kept(i)).count()) as u64
+        }
+    };
+    Ok(Some(cfg.max_rows.map_or(n, |m| n.min(m))))
+}
+
+/// Number of samples the split yields (exact; the cache's meta when it
+/// answers, else a pass over the rows).
 pub fn count_rows(cfg: &DataConfig, split: Split) -> Result<u64, DataError> {
     cfg.check()?;
-    if cfg.cache && cfg.sample_rate >= 1.0 {
-        // Without sampling, the cache's meta answers at once.
-        let (file, by_file) = file_for(cfg, split)?;
-        if let Ok((_, meta, _)) = cache::ensure(cfg, &file) {
-            let plan = || {
-                Ok(Plan {
-                    n_lines: meta.n_lines,
-                    last_day: meta.last_day,
-                })
-            };
-            let rule = rule_for(cfg, split, by_file, &plan)?;
-            let bad_below = |b: u64| meta.bad_idx.partition_point(|&i| i < b) as u64;
-            let n = match rule {
-                Rule::All => meta.n_rows,
-                Rule::IdxBelow(b) => b.min(meta.n_lines) - bad_below(b),
-                Rule::IdxFrom(b) => meta.n_rows - (b.min(meta.n_lines) - bad_below(b)),
-                Rule::DayBelow(d) => meta.day_rows.iter().filter(|x| x.0 < d).map(|x| x.1).sum(),
-                Rule::DayIs(d) => meta.day_rows.iter().filter(|x| x.0 == d).map(|x| x.1).sum(),
-                Rule::HashBelow(_) | Rule::HashFrom(_) => {
-                    // One hash per line: ~20 ms per million lines.
-                    let f = RowFilter::new(rule, 1.0, None);
-                    let kept = |i: &u64| f.pre(*i) == Pre::Parse;
-                    let lines = (0..meta.n_lines).filter(kept).count();
-                    (lines - meta.bad_idx.iter().filter(|i| kept(i)).count()) as u64
-                }
-            };
-            return Ok(cfg.max_rows.map_or(n, |m| n.min(m)));
-        }
+    if let Some(n) = known_rows(cfg, split)? {
+        return Ok(n);
     }
     let mut src = open_plain(cfg, split, 1 << 16)?;
     let mut b = Batch::default();
