@@ -39,8 +39,11 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions) -> Result<RunMetrics> {
         start_run_dir(cfg, &dir)?;
     }
     let mut trainer = Trainer::for_config(cfg)?;
-    let total = data::count_rows(&cfg.data, Split::Train)
+    // The cache's meta gives the bar its total; without one, no extra pass
+    // over the data only to count it (the bar shows rows without a total).
+    let total = data::known_rows(&cfg.data, Split::Train)
         .ok()
+        .flatten()
         .map(|n| n * cfg.train.epochs as u64);
     let pb = progress_bar(total, opts.quiet || !cfg.train.progress, "train");
     let mut progress = Progress::default();

@@ -50,7 +50,8 @@ pub use error::{DataError, RowProblem};
 pub use hash::{feature_key, fold_key, rare_key, KeySet};
 pub use inspect::{inspect, Inspection};
 pub use open::{
-    count_rows, frequent_set, ground_truth, input_files, open, open_with_frequent, Split,
+    count_rows, frequent_set, ground_truth, input_files, known_rows, open, open_with_frequent,
+    schema_of, Split,
 };
 pub use prefetch::Prefetch;
 pub use schema::SchemaInfo;

@@ -138,8 +138,9 @@ impl Trainer {
     /// training split.
     pub fn for_config(cfg: &RunConfig) -> Result<Self> {
         let device = cfg.device.open()?;
-        let source = crate::data::open(&cfg.data, crate::data::Split::Train, cfg.train.batch_size)?;
-        Self::new(cfg, source.schema(), &device)
+        // The header tells the schema: no source opened, no pass over rows.
+        let schema = crate::data::schema_of(&cfg.data)?;
+        Self::new(cfg, &schema, &device)
     }
 
     pub fn model(&self) -> &dyn Model {
@@ -419,6 +420,37 @@ batch_size = 64
 "#,
         )
         .expect("valid config")
+    }
+
+    /// The schema comes from the header: a body that a pass would reject
+    /// (a malformed last row, `max_bad_rows = 0`) does not stop `for_config`,
+    /// so no pass over the rows happens before training starts.
+    #[test]
+    fn for_config_reads_the_header_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("train.csv");
+        let header = "id,click,hour,C1,banner_pos,site_id,site_domain,site_category,app_id,app_domain,app_category,device_id,device_ip,device_model,device_type,device_conn_type,C14,C15,C16,C17,C18,C19,C20,C21";
+        let row = "1,0,14102100,1005,0,a,b,c,d,e,f,g,h,i,1,0,15706,320,50,1722,0,35,-1,79";
+        std::fs::write(&file, format!("{header}\n{row}\nnot,a,row\n")).unwrap();
+        let cfg = RunConfig::parse(&format!(
+            r#"
+name = "header-only"
+[data]
+format = "avazu"
+split = "fraction"
+cache = false
+train = "{}"
+[model]
+kind = "lr"
+[optimizer]
+name = "adam"
+"#,
+            file.display()
+        ))
+        .expect("valid config");
+        Trainer::for_config(&cfg).expect("the header is enough");
+        let schema = crate::data::schema_of(&cfg.data).unwrap();
+        assert_eq!((schema.n_fields(), schema.n_dense()), (22, 0));
     }
 
     /// The curvature a step hands AdaHessian is `optim::hessian::estimate_diag`
