@@ -333,7 +333,10 @@ fn write_curve(
         }
         return Ok(());
     }
-    writeln!(w, "batch,samples,loss,auc,seconds,epoch,valid_auc,valid_logloss")?;
+    writeln!(
+        w,
+        "batch,samples,loss,auc,seconds,epoch,valid_auc,valid_logloss"
+    )?;
     let (mut c, mut v) = (curve.iter().peekable(), valid.iter().peekable());
     loop {
         let cb = c.peek().map(|p| p.batch);

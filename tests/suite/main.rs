@@ -54,3 +54,4 @@ mod stats_table;
 mod stats_ttest;
 mod train_ftrl_lr;
 mod train_real_samples;
+mod train_validation;
