@@ -180,3 +180,64 @@ fn patience_without_a_validation_split_is_refused() {
         "{err}"
     );
 }
+
+/// `curve.csv` without its timing column (index 4).
+fn curve_untimed(run: &Path) -> Vec<String> {
+    std::fs::read_to_string(run.join("curve.csv"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut f: Vec<&str> = l.split(',').collect();
+            f.remove(4);
+            f.join(",")
+        })
+        .collect()
+}
+
+#[test]
+fn a_resumed_run_stops_at_the_same_batch_with_the_same_best_state() {
+    let tmp = setup();
+    let d = tmp.path();
+    let extra = "eval_every = 2\npatience = 3\ncheckpoint_every = 5\npredictions = true";
+    let reference = train(&write_config_with(d, "full", "flip.csv", extra));
+    let cfg = write_config_with(d, "cut", "flip.csv", extra);
+    train(&cfg);
+    // Drop the final state and the outputs: the newest checkpoint left is
+    // batch 25, with evaluations 22 and 24 since the best (20).
+    let run = d.join("cut");
+    let ck = run.join("checkpoints");
+    let mut saved: Vec<_> = std::fs::read_dir(&ck)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    saved.sort();
+    for p in saved
+        .iter()
+        .filter(|p| p.to_string_lossy().contains("checkpoint-0000000026"))
+    {
+        std::fs::remove_file(p).unwrap();
+    }
+    assert!(ck.join("checkpoint-0000000025.json").exists());
+    for f in ["metrics.json", "curve.csv", "predictions.csv"] {
+        std::fs::remove_file(run.join(f)).unwrap();
+    }
+    run_ok(&["train", "-q", "--resume", run.to_str().unwrap()]);
+    let resumed = json(&run.join("metrics.json"));
+    for key in [
+        "logloss",
+        "valid_logloss",
+        "best_step",
+        "stopped_early",
+        "train_batches",
+        "train_loss",
+    ] {
+        assert_eq!(reference[key], resumed[key], "metrics.json `{key}` differs");
+    }
+    assert_eq!(resumed["train_batches"], 26);
+    assert_eq!(curve_untimed(&d.join("full")), curve_untimed(&run));
+    assert_eq!(
+        std::fs::read(d.join("full/predictions.csv")).unwrap(),
+        std::fs::read(run.join("predictions.csv")).unwrap()
+    );
+}
