@@ -74,6 +74,9 @@ pub struct TrainConfig {
     /// Score the test split with the state of the best validation logloss
     /// rather than the last one.
     pub restore_best: bool,
+    /// Write `features.csv` and `kept_features.csv` for a sparse run (one
+    /// extra pass over the training file after training).
+    pub feature_report: bool,
 }
 
 impl Default for TrainConfig {
@@ -90,6 +93,7 @@ impl Default for TrainConfig {
             eval_every: 0,
             patience: 0,
             restore_best: true,
+            feature_report: true,
         }
     }
 }

@@ -3,6 +3,8 @@
 //! folder (`metrics.json` last). Sits above `train` and `checkpoint`, which
 //! it orchestrates.
 
+pub mod features;
+
 use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
@@ -140,6 +142,9 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions) -> Result<RunMetrics> {
     }
     pb.finish_and_clear();
     let ev = evaluate(&mut trainer, cfg)?;
+    if !opts.dry && features::wanted(cfg, &trainer) {
+        features::write(&dir, cfg, &trainer)?;
+    }
     let m = metrics_of(cfg, &trainer, &progress, &ev, wall);
     if !opts.dry {
         finish_run_dir(

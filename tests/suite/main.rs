@@ -53,6 +53,7 @@ mod reliability_special_files;
 mod stats_auc;
 mod stats_table;
 mod stats_ttest;
+mod train_feature_report;
 mod train_ftrl_lr;
 mod train_real_samples;
 mod train_validation;
