@@ -74,14 +74,17 @@ pub fn name_keys(
     let delim = layout.delimiter;
     while let Some(line) = lines.next_line()? {
         for (c, cell) in line.split(|&b| b == delim).enumerate() {
-            let (Some(field), Some(role)) = (field_of_col.get(c).copied().flatten(), layout.roles.get(c))
+            let (Some(field), Some(role)) =
+                (field_of_col.get(c).copied().flatten(), layout.roles.get(c))
             else {
                 continue;
             };
             match *role {
                 Role::Cat { seed } => note(field, cell, &mut out, seed),
                 // The feature is the hour of day, HH of YYMMDDHH.
-                Role::HourOfDay { seed } if cell.len() == 8 => note(field, &cell[6..], &mut out, seed),
+                Role::HourOfDay { seed } if cell.len() == 8 => {
+                    note(field, &cell[6..], &mut out, seed)
+                }
                 Role::IntBucket { seed } => {
                     let text = bucket_text(cell);
                     note(field, text.as_bytes(), &mut out, seed)

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use ctr_run::data::{self, BatchSource, DataConfig, Format, SchemaConfig, Split, SplitKind};
+use ctr_run::data::{self, DataConfig, Format, SchemaConfig, Split, SplitKind};
 
 /// `n` rows whose numeric column `n` is the line index: rows are known by it.
 fn config(dir: &Path, rows: usize, valid_fraction: f64, cache: bool) -> DataConfig {

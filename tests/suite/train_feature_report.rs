@@ -54,7 +54,13 @@ save_model = true
     run_ok(&["train", "-q", "-c", cfg.to_str().unwrap()]);
     let run = tmp.path().join("fr");
     let model = tmp.path().join("fr.safetensors");
-    ctr_run(&["export", "--run", run.to_str().unwrap(), "--out", model.to_str().unwrap()]);
+    ctr_run(&[
+        "export",
+        "--run",
+        run.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+    ]);
     let bytes = std::fs::read(&model).unwrap();
     let st = SafeTensors::deserialize(&bytes).unwrap();
     let keys: Vec<u64> = st
@@ -98,11 +104,16 @@ save_model = true
     }
     let m = json(&run.join("metrics.json"));
     let nonzero = m["nonzero_features"].as_u64().unwrap();
-    assert!(nonzero < m["seen_features"].as_u64().unwrap(), "nothing was sparse");
+    assert!(
+        nonzero < m["seen_features"].as_u64().unwrap(),
+        "nothing was sparse"
+    );
     assert_eq!(reported.len() as u64, nonzero);
     assert_eq!(reported.len(), exported.len());
     for (k, n) in &exported {
-        let got = reported.get(k).unwrap_or_else(|| panic!("key {k:016x} not reported"));
+        let got = reported
+            .get(k)
+            .unwrap_or_else(|| panic!("key {k:016x} not reported"));
         assert!((got - n).abs() <= 1e-6, "key {k:016x}: {got} vs {n}");
     }
 
