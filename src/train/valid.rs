@@ -1,4 +1,4 @@
-//! Early stopping on the validation split (docs/validation.md): the
+//! Early stopping on the validation split (docs/metrics.md, "Validation"): the
 //! evaluations so far, the best one, and how many came since. Plain data,
 //! saved in checkpoints, so a resumed run stops where the first would have.
 
