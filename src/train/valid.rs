@@ -36,7 +36,7 @@ impl EarlyStop {
     /// Whether an evaluation is due after `batches` batches (not one already
     /// taken there, e.g. an epoch end that is also an `eval_every` point).
     pub fn due(&self, batches: u64) -> bool {
-        self.points.last().map_or(true, |p| p.batch != batches)
+        self.points.last().is_none_or(|p| p.batch != batches)
     }
 
     /// Add an evaluation; returns whether it is the new best. Logloss is

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli_common::{json, run_ok};
 
-/// `rows` lines of `click,f` with value `a`, the label given per line.
+/// Lines of `click,f`, every value `a`, with the given labels.
 fn write_csv(path: &Path, labels: impl Iterator<Item = u8>) {
     let mut s = String::from("click,f\n");
     for y in labels {
@@ -61,8 +61,8 @@ fn setup() -> tempfile::TempDir {
     let d = tmp.path();
     // 20 batches of "a -> 1", then 20 of "a -> 0".
     write_csv(&d.join("flip.csv"), (0..4000).map(|i| (i < 2000) as u8));
-    write_csv(&d.join("ones.csv"), std::iter::repeat(1).take(300));
-    write_csv(&d.join("zeros.csv"), std::iter::repeat(0).take(1000));
+    write_csv(&d.join("ones.csv"), std::iter::repeat_n(1, 300));
+    write_csv(&d.join("zeros.csv"), std::iter::repeat_n(0, 1000));
     tmp
 }
 
