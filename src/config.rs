@@ -65,6 +65,18 @@ pub struct TrainConfig {
     pub save_model: bool,
     /// Show a progress bar (only when stderr is a terminal anyway).
     pub progress: bool,
+    /// With a validation split: evaluate on it every this many batches
+    /// (0 = only at the end of each epoch, which is always evaluated).
+    pub eval_every: u64,
+    /// Stop after this many validation evaluations without a better
+    /// validation logloss (0 = never stop early).
+    pub patience: u64,
+    /// Score the test split with the state of the best validation logloss
+    /// rather than the last one.
+    pub restore_best: bool,
+    /// Write `features.csv` and `kept_features.csv` for a sparse run (one
+    /// extra pass over the training file after training).
+    pub feature_report: bool,
 }
 
 impl Default for TrainConfig {
@@ -78,6 +90,10 @@ impl Default for TrainConfig {
             checkpoint_every: 0,
             save_model: false,
             progress: true,
+            eval_every: 0,
+            patience: 0,
+            restore_best: true,
+            feature_report: true,
         }
     }
 }
@@ -216,6 +232,18 @@ impl RunConfig {
         }
         if self.train.log_every == 0 {
             return Err("train.log_every must be > 0".into());
+        }
+        if !self.data.has_validation() {
+            for (key, set) in [
+                ("eval_every", self.train.eval_every > 0),
+                ("patience", self.train.patience > 0),
+            ] {
+                if set {
+                    return Err(format!(
+                        "train.{key} needs a validation split: set data.valid_fraction or data.valid_path"
+                    ));
+                }
+            }
         }
         if let Some(p) = &self.prune {
             p.check()?;

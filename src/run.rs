@@ -3,6 +3,8 @@
 //! folder (`metrics.json` last). Sits above `train` and `checkpoint`, which
 //! it orchestrates.
 
+pub mod features;
+
 use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
@@ -16,9 +18,13 @@ use crate::data::{self, Split};
 use crate::io::{write_atomic, write_atomic_with};
 use crate::metrics;
 use crate::train::{
-    evaluate, no_rows_error, progress_bar, train_window_with, CurvePoint, Evaluation, PhaseTimes,
-    Progress, RowWindow, Trainer,
+    evaluate, evaluate_split, no_rows_error, progress_bar, train_window_with, CurvePoint,
+    EarlyStop, Evaluation, PhaseTimes, Progress, RowWindow, Trainer, ValidPoint,
 };
+
+/// Sub-folder of the run folder holding the best-validation state
+/// (`[train] restore_best`), as a checkpoint.
+pub const BEST_DIR: &str = "best";
 
 /// How a run is carried out, beyond its config.
 #[derive(Clone, Debug, Default)]
@@ -63,10 +69,14 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions) -> Result<RunMetrics> {
     }
     if !opts.dry && !opts.resume {
         checkpoint::clear(&dir)?;
+        checkpoint::clear(&dir.join(BEST_DIR))?;
     }
+    let validating = cfg.data.has_validation();
+    let best_dir = (!opts.dry && validating && cfg.train.restore_best).then(|| dir.join(BEST_DIR));
     let ck = Checkpointer::new(cfg, (!opts.dry).then(|| dir.clone()));
     let signals = (!opts.dry).then(SignalGuard::install);
-    for epoch in start.epoch..cfg.train.epochs {
+    let mut epoch = start.epoch;
+    while epoch < cfg.train.epochs && !progress.early.stopped {
         let skip = if epoch == start.epoch {
             start.rows_in_epoch
         } else {
@@ -85,9 +95,19 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions) -> Result<RunMetrics> {
                     epoch,
                     rows_in_epoch: skip + rows,
                 };
+                let every = cfg.train.eval_every;
+                if validating && every > 0 && p.batches % every == 0 {
+                    validate(t, cfg, p, best_dir.as_deref(), pos)?;
+                    if p.early.stopped {
+                        return Ok(true);
+                    }
+                }
                 ck.after_batch(cfg, t, p, pos)
             },
         )?;
+        if progress.early.stopped {
+            break;
+        }
         if stopped {
             pb.finish_and_clear();
             anyhow::bail!(
@@ -96,10 +116,23 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions) -> Result<RunMetrics> {
                 dir.display()
             );
         }
+        if validating && progress.early.due(progress.batches) {
+            // The epoch's end; the position is that of the next epoch, so a
+            // checkpoint taken here resumes after it.
+            let pos = Position {
+                epoch: epoch + 1,
+                rows_in_epoch: 0,
+            };
+            validate(&mut trainer, cfg, &mut progress, best_dir.as_deref(), pos)?;
+        }
+        epoch += 1;
     }
     drop(signals);
     if progress.samples == 0 {
         return Err(no_rows_error(cfg, Split::Train, progress.bad_rows));
+    }
+    if let Some(best) = &best_dir {
+        trainer = restore_best(cfg, trainer, best)?;
     }
     if !opts.dry && (ck.enabled() || cfg.train.save_model) {
         // The final state: what `ctr-run export` reads, and a resume after
@@ -112,16 +145,58 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions) -> Result<RunMetrics> {
     }
     pb.finish_and_clear();
     let ev = evaluate(&mut trainer, cfg)?;
+    if !opts.dry && features::wanted(cfg, &trainer) {
+        features::write(&dir, cfg, &trainer)?;
+    }
     let m = metrics_of(cfg, &trainer, &progress, &ev, wall);
     if !opts.dry {
         finish_run_dir(
             &dir,
             &m,
             &progress.curve,
+            &progress.early.points,
             cfg.train.predictions.then_some(&ev),
         )?;
     }
     Ok(m)
+}
+
+/// Score the validation split after `progress.batches` batches and record
+/// it; a new best is saved to `best_dir` (when given) as a checkpoint at `pos`.
+fn validate(
+    trainer: &mut Trainer,
+    cfg: &RunConfig,
+    progress: &mut Progress,
+    best_dir: Option<&Path>,
+    pos: Position,
+) -> Result<()> {
+    let ev = evaluate_split(trainer, cfg, Split::Valid)?;
+    let point = ValidPoint {
+        batch: progress.batches,
+        epoch: progress.epoch,
+        samples: progress.samples,
+        auc: ev.auc,
+        logloss: ev.logloss,
+    };
+    if progress.early.record(point, cfg.train.patience) {
+        if let Some(dir) = best_dir {
+            checkpoint::save(dir, cfg, trainer, progress, pos)?;
+        }
+    }
+    Ok(())
+}
+
+/// The trainer in the state of the best validation evaluation (saved by
+/// [`validate`]); the phase times stay those of the whole run.
+fn restore_best(cfg: &RunConfig, trainer: Trainer, best_dir: &Path) -> Result<Trainer> {
+    let Some(snap) = checkpoint::latest(best_dir)? else {
+        return Ok(trainer);
+    };
+    let mut best = Trainer::for_config(cfg)?;
+    snap.apply(cfg, &mut best, &mut Progress::default())
+        .with_context(|| format!("restoring the best state from {}", best_dir.display()))?;
+    best.times = trainer.times.clone();
+    Ok(best)
 }
 
 /// Create the run folder and record the resolved config. A finished run is
@@ -132,7 +207,11 @@ pub fn start_run_dir(cfg: &RunConfig, dir: &Path) -> Result<()> {
         .with_context(|| format!("creating run folder {}", dir.display()))?;
     crate::io::remove_if_present(&dir.join("metrics.json"))?;
     // A run killed mid-write (SIGKILL, power loss) left partial temporaries.
-    for d in [dir.to_path_buf(), checkpoint::dir_of(dir)] {
+    for d in [
+        dir.to_path_buf(),
+        checkpoint::dir_of(dir),
+        checkpoint::dir_of(&dir.join(BEST_DIR)),
+    ] {
         crate::io::remove_stale_temporaries(&d)
             .with_context(|| format!("cleaning {}", d.display()))?;
     }
@@ -149,6 +228,7 @@ pub fn metrics_of(
 ) -> RunMetrics {
     let sparsity = trainer.sparsity();
     let memory = trainer.memory();
+    let scored = scored_point(cfg, &p.early);
     RunMetrics {
         run: cfg.name.clone(),
         version: env!("CARGO_PKG_VERSION"),
@@ -158,6 +238,10 @@ pub fn metrics_of(
         optimizer: cfg.optimizer.name.to_string(),
         auc: ev.auc,
         logloss: ev.logloss,
+        valid_auc: scored.and_then(|v| v.auc),
+        valid_logloss: scored.map(|v| v.logloss),
+        best_step: p.early.best_point().map(|v| v.batch),
+        stopped_early: p.early.stopped,
         feature_rate: sparsity.rate().unwrap_or(f64::NAN),
         nonzero_features: sparsity.nonzero_features,
         seen_features: sparsity.seen_features,
@@ -181,6 +265,16 @@ pub fn metrics_of(
         informative: informative_report(cfg, trainer),
         prune_finetune: None,
         prune_target_rate: None,
+    }
+}
+
+/// The validation evaluation of the state the test split scores: the best
+/// one with `restore_best`, else the last.
+fn scored_point<'a>(cfg: &RunConfig, early: &'a EarlyStop) -> Option<&'a ValidPoint> {
+    if cfg.train.restore_best {
+        early.best_point()
+    } else {
+        early.points.last()
     }
 }
 
@@ -212,20 +306,10 @@ pub fn finish_run_dir(
     dir: &Path,
     m: &RunMetrics,
     curve: &[CurvePoint],
+    valid: &[ValidPoint],
     predictions: Option<&Evaluation>,
 ) -> Result<()> {
-    write_atomic_with(&dir.join("curve.csv"), |w| {
-        writeln!(w, "batch,samples,loss,auc,seconds")?;
-        for p in curve {
-            let auc = p.auc.map(|a| format!("{a:.6}")).unwrap_or_default();
-            writeln!(
-                w,
-                "{},{},{:.6},{},{:.3}",
-                p.batch, p.samples, p.loss, auc, p.seconds
-            )?;
-        }
-        Ok(())
-    })?;
+    write_atomic_with(&dir.join("curve.csv"), |w| write_curve(w, curve, valid))?;
     if let Some(ev) = predictions {
         write_predictions(&dir.join("predictions.csv"), &ev.labels, &ev.scores)?;
     }
@@ -233,6 +317,57 @@ pub fn finish_run_dir(
         &dir.join("metrics.json"),
         serde_json::to_string_pretty(m)?.as_bytes(),
     )?;
+    Ok(())
+}
+
+/// `curve.csv`: one row per training-curve point, and with a validation
+/// split three more columns and one row per evaluation (merged into the
+/// training row of the same batch; empty cells where a row has no value).
+fn write_curve(
+    w: &mut dyn Write,
+    curve: &[CurvePoint],
+    valid: &[ValidPoint],
+) -> std::io::Result<()> {
+    let opt = |x: Option<f64>| x.map(|a| format!("{a:.6}")).unwrap_or_default();
+    if valid.is_empty() {
+        writeln!(w, "batch,samples,loss,auc,seconds")?;
+        for p in curve {
+            let auc = opt(p.auc);
+            writeln!(
+                w,
+                "{},{},{:.6},{},{:.3}",
+                p.batch, p.samples, p.loss, auc, p.seconds
+            )?;
+        }
+        return Ok(());
+    }
+    writeln!(
+        w,
+        "batch,samples,loss,auc,seconds,epoch,valid_auc,valid_logloss"
+    )?;
+    let (mut c, mut v) = (curve.iter().peekable(), valid.iter().peekable());
+    loop {
+        let cb = c.peek().map(|p| p.batch);
+        let vb = v.peek().map(|p| p.batch);
+        let (tp, vp) = match (cb, vb) {
+            (None, None) => break,
+            (Some(a), Some(b)) if a == b => (c.next(), v.next()),
+            (Some(a), Some(b)) if a < b => (c.next(), None),
+            (Some(_), None) => (c.next(), None),
+            _ => (None, v.next()),
+        };
+        let train = match tp {
+            Some(p) => format!("{:.6},{},{:.3}", p.loss, opt(p.auc), p.seconds),
+            None => ",,".into(),
+        };
+        let samples = tp.map(|p| p.samples).or(vp.map(|p| p.samples)).unwrap_or(0);
+        let batch = tp.map(|p| p.batch).or(vp.map(|p| p.batch)).unwrap_or(0);
+        let valid = match vp {
+            Some(p) => format!("{},{},{:.6}", p.epoch + 1, opt(p.auc), p.logloss),
+            None => ",,".into(),
+        };
+        writeln!(w, "{batch},{samples},{train},{valid}")?;
+    }
     Ok(())
 }
 
@@ -247,6 +382,14 @@ pub struct RunMetrics {
     pub optimizer: String,
     pub auc: Option<f64>,
     pub logloss: f64,
+    /// On the validation split, for the state the test split scored
+    /// (null without a validation split).
+    pub valid_auc: Option<f64>,
+    pub valid_logloss: Option<f64>,
+    /// Batches trained at the best validation logloss (null without one).
+    pub best_step: Option<u64>,
+    /// Whether `[train] patience` ran out before the last epoch's end.
+    pub stopped_early: bool,
     /// Non-zero embedding rows / rows seen in training.
     pub feature_rate: f64,
     pub nonzero_features: u64,

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::RunConfig;
 use crate::data::fingerprint::Fingerprint;
-use crate::train::{CurvePoint, Progress, Trainer};
+use crate::train::{CurvePoint, EarlyStop, Progress, Trainer};
 pub use signal::{interrupted, SignalGuard};
 use tensors::{Data, Entry, Tensors};
 
@@ -62,6 +62,10 @@ struct Sidecar {
     /// The data files the run reads (train, then test), as they were when
     /// it started: a resume on a changed file would mix two datasets.
     data: Vec<DataFile>,
+    /// Validation evaluations and early stopping so far (absent without a
+    /// validation split, so those sidecars are as before).
+    #[serde(default, skip_serializing_if = "EarlyStop::is_empty")]
+    early: EarlyStop,
     /// xxh3 of this sidecar's compact JSON with this field empty. Over the
     /// parsed fields, so any change of meaning is caught (not layout).
     checksum: String,
@@ -88,6 +92,7 @@ fn data_files(cfg: &RunConfig) -> Result<Vec<DataFile>> {
     let (train, test) = crate::data::input_files(&cfg.data)?;
     std::iter::once(train)
         .chain(test)
+        .chain(cfg.data.valid_path.clone())
         .map(|path| {
             let fingerprint = crate::data::fingerprint::fingerprint(&path)?;
             Ok(DataFile { path, fingerprint })
@@ -201,6 +206,7 @@ pub fn save(
         tensors_bytes: bytes,
         xxh3: format!("{hash:016x}"),
         data: data_files(cfg)?,
+        early: progress.early.clone(),
         checksum: String::new(),
     };
     side.checksum = side.checksum();
@@ -395,6 +401,7 @@ impl Snapshot {
         progress.win_batches = self.side.win_batches;
         progress.win_logits = self.win_logits;
         progress.win_labels = self.win_labels;
+        progress.early = self.side.early;
         Ok(self.position)
     }
 }

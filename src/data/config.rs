@@ -9,6 +9,8 @@
 //! # test = "..."               # a separate test file: split by file
 //! split = "paper"              # paper | fraction | hashed
 //! train_fraction = 0.8         # fraction: first 80% of the rows train; hashed: each row with p = 0.8
+//! valid_fraction = 0.0        # this share of the training side (by line hash) validates (0 = none)
+//! # valid_path = "..."         # or a separate validation file in the same format
 //! max_rows = 100000            # at most this many rows per split (default: all)
 //! sample_rate = 1.0            # keep each row with this probability (by row number)
 //! min_count = 0                # rarer train features -> the field's rare key (0 = off)
@@ -240,6 +242,12 @@ pub struct DataConfig {
     pub split: SplitKind,
     /// For `split = "fraction"` and `"hashed"`.
     pub train_fraction: f64,
+    /// This share of the training side's lines, chosen by a fixed line
+    /// hash, is the validation split instead (0 = none).
+    pub valid_fraction: f64,
+    /// A separate validation file in the same format (instead of
+    /// `valid_fraction`).
+    pub valid_path: Option<PathBuf>,
     /// At most this many rows per split (the first ones of the split).
     pub max_rows: Option<u64>,
     /// Keep each row of a split with this probability (deterministic by row number).
@@ -270,6 +278,8 @@ impl Default for DataConfig {
             test: None,
             split: SplitKind::Paper,
             train_fraction: 0.8,
+            valid_fraction: 0.0,
+            valid_path: None,
             max_rows: None,
             sample_rate: 1.0,
             min_count: 0,
@@ -296,6 +306,11 @@ impl DataConfig {
     }
 
     /// The cache directory in effect.
+    /// Whether a validation split is configured.
+    pub fn has_validation(&self) -> bool {
+        self.valid_fraction > 0.0 || self.valid_path.is_some()
+    }
+
     pub fn cache_dir(&self) -> PathBuf {
         self.cache_dir
             .clone()
@@ -322,6 +337,15 @@ impl DataConfig {
                 "sample_rate must be in (0, 1], got {}",
                 self.sample_rate
             ));
+        }
+        if !(0.0..1.0).contains(&self.valid_fraction) {
+            return err(format!(
+                "valid_fraction must be in [0, 1), got {}",
+                self.valid_fraction
+            ));
+        }
+        if self.valid_fraction > 0.0 && self.valid_path.is_some() {
+            return err("set valid_fraction or valid_path, not both".into());
         }
         if self.max_rows == Some(0) {
             return err("max_rows must be >= 1 (omit it for no limit)".into());

@@ -39,6 +39,22 @@ const SAMPLE_SALT: u64 = 0x5a4d_504c_455f_5254;
 /// sampled run keeps the split's proportions.
 const SPLIT_SALT: u64 = 0x5350_4c49_545f_4b59;
 
+/// The salt of the validation hash (`[data] valid_fraction`): independent
+/// of the split and sampling hashes, so validation rows are a uniform
+/// share of the training side.
+const VALID_SALT: u64 = 0x5641_4c49_445f_5354;
+
+/// The validation carve-out of the training side, by line hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Carve {
+    /// No validation rows taken out.
+    None,
+    /// Training: skip the lines whose validation hash is below the threshold.
+    Out(u64),
+    /// Validation: keep only those lines.
+    Only(u64),
+}
+
 /// The threshold of a hash that keeps a fraction `p` of lines.
 pub fn hash_threshold(p: f64) -> u64 {
     (p * 2f64.powi(64)) as u64
@@ -50,6 +66,7 @@ pub struct RowFilter {
     /// Keep a line when mix64(idx ^ salt) < threshold; None = keep all.
     threshold: Option<u64>,
     pub max_rows: Option<u64>,
+    carve: Carve,
 }
 
 impl RowFilter {
@@ -59,7 +76,18 @@ impl RowFilter {
             rule,
             threshold,
             max_rows,
+            carve: Carve::None,
         }
+    }
+
+    /// With the validation carve-out applied before sampling.
+    pub fn with_carve(mut self, carve: Carve) -> Self {
+        self.carve = carve;
+        self
+    }
+
+    pub fn carve(&self) -> Carve {
+        self.carve
     }
 
     #[inline]
@@ -69,6 +97,11 @@ impl RowFilter {
             SplitRule::IdxFrom(n) if idx < n => return Pre::Skip,
             SplitRule::HashBelow(t) if mix64(idx ^ SPLIT_SALT) >= t => return Pre::Skip,
             SplitRule::HashFrom(t) if mix64(idx ^ SPLIT_SALT) < t => return Pre::Skip,
+            _ => {}
+        }
+        match self.carve {
+            Carve::Out(t) if mix64(idx ^ VALID_SALT) < t => return Pre::Skip,
+            Carve::Only(t) if mix64(idx ^ VALID_SALT) >= t => return Pre::Skip,
             _ => {}
         }
         match self.threshold {
@@ -82,7 +115,7 @@ impl RowFilter {
     /// whole runs of rows at once.
     #[inline]
     pub fn run_from(&self, idx: u64) -> u64 {
-        if self.threshold.is_some() {
+        if self.threshold.is_some() || self.carve != Carve::None {
             return 0;
         }
         match self.rule {

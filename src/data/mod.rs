@@ -41,6 +41,7 @@ pub mod prefetch;
 pub mod schema;
 pub mod source;
 pub mod synth;
+pub mod values;
 
 pub use config::{
     CriteoIntegers, DataConfig, Format, Knobs, MultiValued, SchemaConfig, SplitKind,

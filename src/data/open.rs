@@ -4,7 +4,7 @@
 use super::cache::{self, CacheSource};
 use super::config::{DataConfig, Format, SplitKind};
 use super::error::DataError;
-use super::filter::{hash_threshold, Pre, RowFilter, SplitRule};
+use super::filter::{hash_threshold, Carve, Pre, RowFilter, SplitRule};
 use super::hash::KeySet;
 use super::mincount::{frequent_keys, load_keys, save_keys, MappedSource};
 use super::source::{start_batch, BatchSource, Next, RawReader, TextSource};
@@ -19,6 +19,21 @@ use std::sync::Arc;
 pub enum Split {
     Train,
     Test,
+    /// `[data] valid_fraction` of the training side, or `valid_path`.
+    Valid,
+}
+
+/// The validation carve-out a split's filter applies.
+fn carve_for(cfg: &DataConfig, split: Split) -> Carve {
+    if cfg.valid_fraction <= 0.0 {
+        return Carve::None;
+    }
+    let t = hash_threshold(cfg.valid_fraction);
+    match split {
+        Split::Train => Carve::Out(t),
+        Split::Valid => Carve::Only(t),
+        Split::Test => Carve::None,
+    }
 }
 
 /// The input files in effect: the configured ones, or the synthetic ones
@@ -64,12 +79,18 @@ fn rule_for(
     by_file: bool,
     plan: &dyn Fn() -> Result<Plan, DataError>,
 ) -> Result<SplitRule, DataError> {
-    if by_file {
+    if by_file || (split == Split::Valid && cfg.valid_path.is_some()) {
         return Ok(SplitRule::All);
     }
+    // A validation fraction is carved out of the training side.
+    let split = if split == Split::Valid {
+        Split::Train
+    } else {
+        split
+    };
     let idx_rule = |b: u64| match split {
         Split::Train => SplitRule::IdxBelow(b),
-        Split::Test => SplitRule::IdxFrom(b),
+        _ => SplitRule::IdxFrom(b),
     };
     Ok(match (cfg.split, cfg.format) {
         (SplitKind::Fraction, _) => {
@@ -80,14 +101,14 @@ fn rule_for(
             let t = hash_threshold(cfg.train_fraction);
             match split {
                 Split::Train => SplitRule::HashBelow(t),
-                Split::Test => SplitRule::HashFrom(t),
+                _ => SplitRule::HashFrom(t),
             }
         }
         (SplitKind::Paper, Format::Avazu) => {
             let d = plan()?.last_day;
             match split {
                 Split::Train => SplitRule::DayBelow(d),
-                Split::Test => SplitRule::DayIs(d),
+                _ => SplitRule::DayIs(d),
             }
         }
         (SplitKind::Paper, Format::Criteo | Format::CriteoCsv) => {
@@ -180,6 +201,9 @@ fn file_for(cfg: &DataConfig, split: Split) -> Result<(PathBuf, bool), DataError
     let (train, test) = input_files(cfg)?;
     let by_file = split_by_file(cfg, &test);
     let file = match (split, by_file) {
+        (Split::Valid, _) if cfg.valid_path.is_some() => {
+            cfg.valid_path.clone().expect("checked by the guard")
+        }
         (Split::Test, true) => {
             test.ok_or_else(|| DataError::Config("the split is by file: set `test`".into()))?
         }
@@ -208,7 +232,8 @@ fn open_plain(
                     })
                 };
                 let rule = rule_for(cfg, split, by_file, &plan)?;
-                let filter = RowFilter::new(rule, cfg.sample_rate, cfg.max_rows);
+                let filter = RowFilter::new(rule, cfg.sample_rate, cfg.max_rows)
+                    .with_carve(carve_for(cfg, split));
                 return Ok(Box::new(CacheSource::open(
                     &path, meta, filter, batch_size,
                 )?));
@@ -222,7 +247,8 @@ fn open_plain(
     let plan = || scan_plan(cfg, &file);
     let rule = rule_for(cfg, split, by_file, &plan)?;
     let (raw, layout) = RawReader::open(cfg, &file)?;
-    let filter = RowFilter::new(rule, cfg.sample_rate, cfg.max_rows);
+    let filter =
+        RowFilter::new(rule, cfg.sample_rate, cfg.max_rows).with_carve(carve_for(cfg, split));
     Ok(Box::new(TextSource::new(raw, &layout, filter, batch_size)))
 }
 
@@ -278,7 +304,7 @@ pub fn frequent_set(cfg: &DataConfig) -> Result<KeySet, DataError> {
     let canon = std::fs::canonicalize(&file).unwrap_or(file.clone());
     // Everything that changes which train rows are counted, or how they are encoded.
     let id = format!(
-        "{}|{content:016x}|{:?}|{:?}|{:?}|{}|{by_file}|{:?}|{}|{:?}|{}|{:?}",
+        "{}|{content:016x}|{:?}|{:?}|{:?}|{}|{by_file}|{:?}|{}|{:?}|{}|{:?}|{}",
         canon.display(),
         cfg.format,
         cfg.split,
@@ -289,6 +315,7 @@ pub fn frequent_set(cfg: &DataConfig) -> Result<KeySet, DataError> {
         cfg.max_rows,
         cfg.sample_rate,
         cfg.min_count,
+        cfg.valid_fraction,
     );
     let path = cfg.cache_dir().join(format!(
         "mincount-{:016x}.keys",
@@ -322,7 +349,8 @@ pub fn schema_of(cfg: &DataConfig) -> Result<SchemaInfo, DataError> {
 /// without a pass over the rows (a cache on, no sampling); None otherwise.
 /// Builds the cache when it is missing: the pass `open` would make anyway.
 pub fn known_rows(cfg: &DataConfig, split: Split) -> Result<Option<u64>, DataError> {
-    if !(cfg.cache && cfg.sample_rate >= 1.0) {
+    // A validation carve-out drops lines by hash: only a pass counts them.
+    if !(cfg.cache && cfg.sample_rate >= 1.0 && carve_for(cfg, split) == Carve::None) {
         return Ok(None);
     }
     let (file, by_file) = file_for(cfg, split)?;

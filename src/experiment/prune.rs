@@ -169,7 +169,7 @@ pub fn run(cfg: &RunConfig, quiet: bool, resume: bool) -> Result<Vec<PruneOutcom
         m.prune_target_rate = Some(spec.target_rate);
         let out = fraction_dir(&dir, r);
         std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-        crate::run::finish_run_dir(&out, &m, &tuned.curve, None)?;
+        crate::run::finish_run_dir(&out, &m, &tuned.curve, &tuned.early.points, None)?;
         if i + 1 < todo.len() {
             drop(trainer);
             (trainer, progress, reached) = restore(cfg, &dir)?;

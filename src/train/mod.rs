@@ -10,10 +10,12 @@ pub mod budget;
 mod pass;
 mod phases;
 mod step;
+mod valid;
 
 pub use pass::{
-    evaluate, max_batch_loss, no_rows_error, progress_bar, sigmoid, train_window,
+    evaluate, evaluate_split, max_batch_loss, no_rows_error, progress_bar, sigmoid, train_window,
     train_window_with, CurvePoint, Evaluation, Progress, RowWindow,
 };
 pub use phases::{Phase, PhaseTimes};
 pub use step::{score_known, Trainer};
+pub use valid::{EarlyStop, ValidPoint};

@@ -64,6 +64,9 @@ pub struct Progress {
     pub(crate) last_loss: Option<(u64, f64)>,
     /// The epoch being trained (0-based), for a divergence error.
     pub(crate) epoch: usize,
+    /// Validation evaluations and early stopping (empty without a
+    /// validation split).
+    pub early: super::EarlyStop,
 }
 
 /// The largest batch loss a run accepts: the logloss of one row scored
@@ -125,7 +128,7 @@ pub fn train_window_with(
     window: RowWindow,
     pb: &ProgressBar,
     progress: &mut Progress,
-    after_batch: &mut dyn FnMut(&Trainer, &Progress, u64) -> Result<bool>,
+    after_batch: &mut dyn FnMut(&mut Trainer, &mut Progress, u64) -> Result<bool>,
 ) -> Result<bool> {
     let mut stopped = false;
     let mut source = open_prefetched(cfg, Split::Train, window.skip)?;
@@ -222,8 +225,17 @@ impl Progress {
 
 /// Score the test split.
 pub fn evaluate(trainer: &mut Trainer, cfg: &RunConfig) -> Result<Evaluation> {
+    evaluate_split(trainer, cfg, Split::Test)
+}
+
+/// Score a split (the test split, or the validation split during training).
+pub fn evaluate_split(trainer: &mut Trainer, cfg: &RunConfig, split: Split) -> Result<Evaluation> {
     let t0 = Instant::now();
-    let mut source = open_prefetched(cfg, Split::Test, 0)?;
+    let what = match split {
+        Split::Valid => "validation",
+        _ => "test",
+    };
+    let mut source = open_prefetched(cfg, split, 0)?;
     let (mut batch, mut logits) = (Batch::default(), Vec::new());
     let mut ev = Evaluation::default();
     let mut n = 0u64;
@@ -232,7 +244,7 @@ pub fn evaluate(trainer: &mut Trainer, cfg: &RunConfig) -> Result<Evaluation> {
         trainer.logits(&batch, &mut logits)?;
         if let Some((i, x)) = logits.iter().enumerate().find(|(_, x)| !x.is_finite()) {
             anyhow::bail!(
-                "evaluation: test batch {n}, row {}: the score is {x}; the trained model's weights are not finite (training diverged)",
+                "evaluation: {what} batch {n}, row {}: the score is {x}; the trained model's weights are not finite (training diverged)",
                 ev.labels.len() + i + 1
             );
         }
@@ -241,10 +253,10 @@ pub fn evaluate(trainer: &mut Trainer, cfg: &RunConfig) -> Result<Evaluation> {
     }
     ev.bad_rows = source.bad_rows();
     if ev.labels.is_empty() {
-        return Err(no_rows_error(cfg, Split::Test, ev.bad_rows));
+        return Err(no_rows_error(cfg, split, ev.bad_rows));
     }
     ev.auc = metrics::auc(&ev.scores, &ev.labels);
-    if ev.auc.is_none() {
+    if ev.auc.is_none() && split == Split::Test {
         let positives = ev.labels.iter().filter(|&&y| y == 1.0).count();
         eprintln!(
             "warning: the test split holds one class ({positives} clicks in {} rows): AUC is undefined and recorded as null",
@@ -267,6 +279,7 @@ pub fn no_rows_error(cfg: &RunConfig, split: Split, bad_rows: u64) -> anyhow::Er
     };
     let by_file = data::open::split_by_file(d, &test);
     let file = match (split, test) {
+        (Split::Valid, _) if d.valid_path.is_some() => d.valid_path.clone().unwrap(),
         (Split::Test, Some(t)) => t,
         _ => train,
     };
@@ -278,7 +291,9 @@ pub fn no_rows_error(cfg: &RunConfig, split: Split, bad_rows: u64) -> anyhow::Er
             "split = \"paper\": {file} holds a single day (every row is on its last day); the paper split trains on the days before the last and needs at least two days"
         );
     }
-    let mut rule = if by_file {
+    let mut rule = if split == Split::Valid && d.valid_path.is_some() {
+        "the whole file (valid_path)".to_string()
+    } else if by_file {
         "the whole file".to_string()
     } else {
         match d.split {
@@ -299,9 +314,13 @@ pub fn no_rows_error(cfg: &RunConfig, split: Split, bad_rows: u64) -> anyhow::Er
     if d.sample_rate < 1.0 {
         rule += &format!(", sample_rate = {}", d.sample_rate);
     }
+    if d.valid_fraction > 0.0 && split != Split::Test {
+        rule += &format!(", valid_fraction = {}", d.valid_fraction);
+    }
     let side = match split {
         Split::Train => "training",
         Split::Test => "test",
+        Split::Valid => "validation",
     };
     let bad = if bad_rows > 0 {
         format!("; every one of its {bad_rows} rows is malformed")
