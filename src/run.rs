@@ -149,6 +149,7 @@ pub fn metrics_of(
     RunMetrics {
         run: cfg.name.clone(),
         version: env!("CARGO_PKG_VERSION"),
+        git_commit: option_env!("CTR_RUN_GIT_COMMIT"),
         seed: cfg.seed,
         threads: cfg.threads,
         model: cfg.model.kind.as_str().to_string(),
@@ -238,6 +239,9 @@ pub fn finish_run_dir(
 pub struct RunMetrics {
     pub run: String,
     pub version: &'static str,
+    /// The commit ctr-run was built from (build.rs; null outside a git
+    /// checkout).
+    pub git_commit: Option<&'static str>,
     pub seed: u64,
     pub threads: usize,
     pub model: String,

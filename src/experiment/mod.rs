@@ -2,6 +2,7 @@
 //! paper's tables and figures. Tables and plots are functions of finished
 //! run folders; nothing here reaches inside a run.
 
+pub mod group;
 pub mod plot;
 pub mod prune;
 pub mod report;

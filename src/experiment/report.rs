@@ -15,57 +15,48 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use crate::experiment::group::{Sample, TEST};
 use crate::experiment::plot::{line_chart, ChartSpec, LegendPosition, Point, Series};
 use crate::experiment::prune::{self, PruneOutcome};
 use crate::experiment::runs::{self, FailedRun, RunRecord};
 use crate::experiment::table::{best_indices, fmt_mean_std, fmt_p_value, Better, Cell, Table};
 use crate::io::write_atomic;
 use crate::optim::{GroupNorm, OptimizerName};
-use crate::stats::{self, TTestKind};
 
 const DATASETS: [&str; 3] = ["avazu", "criteo", "ipinyou"];
-/// Welch's test: the two optimizers' AUC variances need not be equal.
-const TEST: TTestKind = TTestKind::Welch;
 
 /// All seeds of one setting (a run name without its `,seed=N`).
 #[derive(Clone, Debug)]
 struct Setting {
     name: String,
     first: RunRecord,
-    auc: Vec<f64>,
-    /// Seeds whose AUC is null (one-class test set): the setting's AUC is
-    /// n/a, not the mean of the others.
-    auc_missing: usize,
-    rate: Vec<f64>,
+    /// Test AUC per seed; a null one (one-class test set) makes the
+    /// setting's AUC n/a, not the mean of the others.
+    auc: Sample,
+    rate: Sample,
     dirs: Vec<PathBuf>,
 }
 
 impl Setting {
     fn mean_auc(&self) -> f64 {
-        if self.auc_missing > 0 {
-            return f64::NAN;
-        }
-        stats::mean(&self.auc).unwrap_or(f64::NAN)
+        self.auc.mean()
     }
     fn mean_rate(&self) -> f64 {
-        stats::mean(&self.rate).unwrap_or(f64::NAN)
+        self.rate.mean()
     }
     fn auc_cell(&self) -> String {
-        if self.auc_missing > 0 {
-            return "n/a".into();
-        }
-        fmt_mean_std(self.mean_auc(), stats::sample_std(&self.auc), 4)
+        self.auc.cell(4)
     }
     fn rate_cell(&self) -> String {
-        fmt_mean_std(self.mean_rate(), stats::sample_std(&self.rate), 4)
+        self.rate.cell(4)
     }
     /// (mean feature rate, mean AUC) with std error bars both ways.
     fn rate_auc_point(&self) -> Point {
         let mut p = Point::new(self.mean_rate(), self.mean_auc());
-        if let Some(s) = stats::sample_std(&self.auc) {
+        if let Some(s) = self.auc.std() {
             p = p.with_y_err(s);
         }
-        if let Some(s) = stats::sample_std(&self.rate) {
+        if let Some(s) = self.rate.std() {
             p = p.with_x_err(s);
         }
         p
@@ -103,29 +94,24 @@ fn settings(records: &[RunRecord], sweep: &str) -> Vec<Setting> {
         let s = map.entry(name.clone()).or_insert_with(|| Setting {
             name,
             first: r.clone(),
-            auc: Vec::new(),
-            auc_missing: 0,
-            rate: Vec::new(),
+            auc: Sample::default(),
+            rate: Sample::default(),
             dirs: Vec::new(),
         });
-        match r.metrics.auc {
-            Some(a) => s.auc.push(a),
-            None => s.auc_missing += 1,
-        }
-        s.rate.push(r.metrics.feature_rate);
+        s.auc.push(r.metrics.auc);
+        s.rate.push(Some(r.metrics.feature_rate));
         s.dirs.push(r.dir.clone());
     }
     map.into_values().collect()
 }
 
+/// Welch's p-value of two samples, `n/a` when it has no value.
+fn p_text(a: &Sample, b: &Sample) -> String {
+    a.welch_p(b).map_or_else(|| "n/a".into(), fmt_p_value)
+}
+
 fn p_cell(a: &Setting, b: &Setting) -> String {
-    if a.auc_missing + b.auc_missing > 0 {
-        return "n/a".into();
-    }
-    match stats::t_test(&a.auc, &b.auc, TEST) {
-        Ok(t) => fmt_p_value(t.p),
-        Err(_) => "n/a".into(),
-    }
+    p_text(&a.auc, &b.auc)
 }
 
 /// Cells with the better of two AUCs bolded.
@@ -422,14 +408,14 @@ fn at_chosen_fraction(p: &Setting) -> Result<Option<(Setting, f64)>> {
         return Ok(None);
     };
     let mut s = Setting {
-        auc: Vec::new(),
-        auc_missing: 0,
-        rate: Vec::new(),
+        auc: Sample::default(),
+        rate: Sample::default(),
         ..p.clone()
     };
+    // choose_fraction picks an r with an AUC in every seed.
     for o in seeds.iter().flatten().filter(|o| o.finetune == r) {
-        s.auc.extend(o.metrics.auc);
-        s.rate.push(o.metrics.feature_rate);
+        s.auc.push(o.metrics.auc);
+        s.rate.push(Some(o.metrics.feature_rate));
     }
     Ok(Some((s, r)))
 }
@@ -550,9 +536,8 @@ fn table8(records: &[RunRecord], notes: &RunNotes, out: &Path, report: &mut Repo
             }
             // The mean and std of one fraction's AUCs; None if any is null.
             let summary = |v: &Vec<Option<f64>>| -> Option<(f64, Option<f64>)> {
-                let v: Option<Vec<f64>> = v.iter().copied().collect();
-                let v = v?;
-                Some((stats::mean(&v)?, stats::sample_std(&v)))
+                let s = Sample::of(v.iter().copied());
+                (s.missing == 0 && s.n() > 0).then(|| (s.mean(), s.std()))
             };
             if by_r.is_empty() {
                 continue;
@@ -679,7 +664,7 @@ fn figure3(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()>
             .iter()
             .map(|(x, s)| {
                 let mut p = Point::new(*x, s.mean_rate());
-                if let Some(e) = stats::sample_std(&s.rate) {
+                if let Some(e) = s.rate.std() {
                     p = p.with_y_err(e);
                 }
                 p
