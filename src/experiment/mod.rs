@@ -8,6 +8,7 @@ pub mod prune;
 pub mod report;
 pub mod runner;
 pub mod runs;
+pub mod summarize;
 pub mod sweep;
 pub mod table;
 

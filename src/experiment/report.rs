@@ -138,6 +138,8 @@ pub struct Report {
     pub stale: Vec<PathBuf>,
     /// Failed jobs of the sweeps read (no metrics, left out of every cell).
     pub failed: Vec<FailedRun>,
+    /// Finished (current) runs found under the root, in any folder.
+    pub finished: usize,
 }
 
 /// The notes every table carries about its runs: each failed job (left
@@ -197,6 +199,7 @@ pub fn write_report(root: &Path, out: &Path) -> Result<Report> {
     let mut report = Report {
         stale,
         failed: found.failed.clone(),
+        finished: records.len(),
         ..Report::default()
     };
     table2_and_figure1(records, &notes, out, &mut report)?;
