@@ -50,6 +50,7 @@ mod reliability_resume;
 mod reliability_selection;
 mod reliability_special_files;
 mod stats_auc;
+mod stats_search;
 mod stats_summarize;
 mod stats_table;
 mod stats_ttest;
