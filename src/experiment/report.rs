@@ -19,7 +19,9 @@ use crate::experiment::group::{flat_config, Sample, Value, TEST};
 use crate::experiment::plot::{line_chart, ChartSpec, LegendPosition, Point, Series};
 use crate::experiment::prune::{self, PruneOutcome};
 use crate::experiment::runs::{self, FailedRun, RunRecord};
-use crate::experiment::table::{best_indices, fmt_mean_std, fmt_p_value, Better, Cell, Table};
+use crate::experiment::table::{
+    best_indices, fmt_mean_std, fmt_p_value, Better, Cell, LongCsv, Table,
+};
 use crate::io::write_atomic;
 use crate::optim::{GroupNorm, OptimizerName};
 
@@ -108,6 +110,43 @@ fn settings(records: &[RunRecord], sweep: &str) -> Vec<Setting> {
         s.dirs.push(r.dir.clone());
     }
     map.into_values().collect()
+}
+
+/// The long numeric CSV every paper table writes: one row per cell value
+/// (`row` names the table row's setting, `column` the compared method),
+/// `p_value` (Welch) on the row compared against the row's reference.
+fn long_csv() -> LongCsv {
+    LongCsv::new([
+        "dataset", "row", "column", "metric", "n", "n_missing", "mean", "std", "p_value", "chosen",
+    ])
+}
+
+/// Appends `metric` of one cell to `table`'s long CSV.
+#[allow(clippy::too_many_arguments)]
+fn push_long(
+    table: &mut Table,
+    dataset: &str,
+    row: &str,
+    column: &str,
+    metric: &str,
+    s: &Sample,
+    p: Option<f64>,
+    chosen: bool,
+) -> Result<()> {
+    let num = |x: Option<f64>| x.filter(|x| x.is_finite()).map(|x| x.to_string()).unwrap_or_default();
+    table.long.get_or_insert_with(long_csv).push(vec![
+        dataset.to_string(),
+        row.to_string(),
+        column.to_string(),
+        metric.to_string(),
+        s.n().to_string(),
+        s.missing.to_string(),
+        num(Some(s.mean())),
+        num(s.std()),
+        num(p),
+        if chosen { "true".into() } else { String::new() },
+    ])?;
+    Ok(())
 }
 
 /// Welch's p-value of two samples, `n/a` when it has no value.
@@ -315,6 +354,9 @@ fn table2_and_figure1(
         };
         for g in &group {
             g_series.points.push(g.rate_auc_point());
+            let row = format!("lambda21={:e}", g.opt().lambda21);
+            push_long(&mut table, ds, &row, "Group Adam", "auc", &g.auc, None, false)?;
+            push_long(&mut table, ds, &row, "Group Adam", "feature_rate", &g.rate, None, false)?;
             let p = pruned
                 .iter()
                 .find(|p| p.name == format!("match={}", g.name));
@@ -325,6 +367,10 @@ fn table2_and_figure1(
             let (gc, pc, r, pv) = match &chosen {
                 Some((p, r)) => {
                     p_series.points.push(p.rate_auc_point());
+                    let column = format!("Adam + pruning (r={r})");
+                    let (pa, pr) = (p.auc.welch_p(&g.auc), p.rate.welch_p(&g.rate));
+                    push_long(&mut table, ds, &row, &column, "auc", &p.auc, pa, false)?;
+                    push_long(&mut table, ds, &row, &column, "feature_rate", &p.rate, pr, false)?;
                     seeds_per_setting.insert(p.dirs.len());
                     compared += 1;
                     if g.mean_auc() >= p.mean_auc() {
@@ -509,6 +555,13 @@ fn table3(records: &[RunRecord], notes: &RunNotes, out: &Path, report: &mut Repo
                 continue;
             };
             any = true;
+            for (s, pv) in [(p, None), (g, Some(p))] {
+                let column = s.opt().name.as_str();
+                for (metric, x, y) in [("auc", &s.auc, pv.map(|p| &p.auc)), ("feature_rate", &s.rate, pv.map(|p| &p.rate))] {
+                    let pval = y.and_then(|y| x.welch_p(y));
+                    push_long(&mut table, ds, plain.as_str(), column, metric, x, pval, false)?;
+                }
+            }
             let (pc, gc) = bold_pair(p, g);
             table.push_row([
                 Cell::new(ds),
@@ -544,6 +597,9 @@ fn table4(records: &[RunRecord], notes: &RunNotes, out: &Path, report: &mut Repo
     );
     let mut group_rates = Vec::new();
     for s in &all {
+        let column = format!("embed_dim={}", s.first.config.model.embed_dim);
+        push_long(&mut table, "criteo", s.opt().name.as_str(), &column, "feature_rate", &s.rate, None, false)?;
+        push_long(&mut table, "criteo", s.opt().name.as_str(), &column, "auc", &s.auc, None, false)?;
         table.push_row([
             Cell::new(s.opt().name.as_str()),
             Cell::new(s.first.config.model.embed_dim.to_string()),
@@ -613,6 +669,12 @@ fn table8(records: &[RunRecord], notes: &RunNotes, out: &Path, report: &mut Repo
                 .map(|r| by_r.get(r).and_then(summary).map_or(f64::NAN, |m| m.0))
                 .collect();
             let best = best_indices(&means, Better::Higher);
+            for (r, v) in &by_r {
+                let column = format!("r={}", *r as f64 / 100.0);
+                let chosen = best.iter().any(|&i| [0u64, 10, 20, 30][i] == *r);
+                let sample = Sample::of(v.iter().copied());
+                push_long(&mut table, ds, &format!("target_rate={target}"), &column, "auc", &sample, None, chosen)?;
+            }
             let mut row = vec![Cell::new(ds), Cell::new(format!("{target:.4}"))];
             for (i, r) in [0u64, 10, 20, 30].iter().enumerate() {
                 let text = match by_r.get(r).map(|v| (v, summary(v))) {
@@ -806,6 +868,9 @@ fn table_proxgen(
         } else {
             "none".into()
         };
+        let row = format!("{} {penalty} {:e}", o.name.as_str(), strength(s));
+        push_long(&mut table, "avazu", &row, o.name.as_str(), "auc", &s.auc, None, false)?;
+        push_long(&mut table, "avazu", &row, o.name.as_str(), "feature_rate", &s.rate, None, false)?;
         table.push_row([
             Cell::new(o.name.as_str()),
             Cell::new(penalty),
@@ -956,6 +1021,17 @@ fn search_tables(
             for (i, s) in points.iter().enumerate() {
                 let is_chosen = pick.as_ref().is_ok_and(|&c| c == i);
                 let mark = |t: String| if is_chosen { Cell::bold(t) } else { Cell::new(t) };
+                let label = spec
+                    .grid
+                    .iter()
+                    .zip(values(s))
+                    .map(|((_, l), v)| format!("{l}={}", fmt_grid(&v)))
+                    .collect::<Vec<_>>()
+                    .join(",");
+                let o = s.opt().name.as_str();
+                for (metric, x) in [("valid_auc", &s.valid), ("auc", &s.auc), ("feature_rate", &s.rate)] {
+                    push_long(&mut grid, ds, &label, o, metric, x, None, is_chosen)?;
+                }
                 let mut row = vec![Cell::new(ds), Cell::new(s.opt().name.as_str())];
                 row.extend(values(s).iter().map(|v| mark(fmt_grid(v))));
                 row.push(mark(s.valid.cell(4)));

@@ -115,6 +115,26 @@ fn table3_gives_auc_and_feature_rate_p_values_as_scipy() {
         md.contains("| avazu | adam | 0.7100 ± 0.0100 (0.5100 ± 0.0100) | **0.7300 ± 0.0100 (0.0210 ± 0.0036)** | 0.070 (2.4e-5) |"),
         "{md}"
     );
+    // The CSV: long and numeric, the formatted text only in md / tex.
+    let mut rd = csv::Reader::from_path(out.join("table3.csv")).unwrap();
+    let head = rd.headers().unwrap().clone();
+    let col = |name: &str| head.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = rd.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    let get = |column: &str, metric: &str| {
+        rows.iter()
+            .find(|r| &r[col("column")] == column && &r[col("metric")] == metric)
+            .unwrap()
+            .clone()
+    };
+    let num = |r: &csv::StringRecord, c: &str| r[col(c)].parse::<f64>().unwrap();
+    let rate = get("group_adam", "feature_rate");
+    assert_eq!(&rate[col("n")], "3");
+    assert!((num(&rate, "mean") - 0.021).abs() < 1e-12);
+    assert!((num(&rate, "p_value") / 2.436725785268906e-05 - 1.0).abs() < 1e-9);
+    let auc = get("group_adam", "auc");
+    assert!((num(&auc, "p_value") / 0.07048399691021992 - 1.0).abs() < 1e-9);
+    assert_eq!(&get("adam", "auc")[col("p_value")], "");
 }
 
 #[test]
