@@ -297,8 +297,19 @@ fn tidy_csv(groups: &[Group], keys: &[String], metrics: &[&str], baseline: Optio
     w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
+/// How many values key `k` takes over the groups.
+fn distinct(groups: &[Group], k: usize) -> usize {
+    let mut seen: Vec<&Value> = Vec::new();
+    for g in groups {
+        if !seen.contains(&&g.key[k]) {
+            seen.push(&g.key[k]);
+        }
+    }
+    seen.len()
+}
+
 /// `opts.y` against `opts.x` with std error bars; one series per value of
-/// the text-valued keys (or of the keys other than x when x is a key).
+/// the keys other than the one the curve runs along.
 fn plot(groups: &[Group], keys: &[String], _baseline: Option<usize>, opts: &Options) -> Result<Option<PathBuf>> {
     let x_is_key = keys.contains(&opts.x);
     if !x_is_key && !METRICS.contains(&opts.x.as_str()) {
@@ -313,11 +324,16 @@ fn plot(groups: &[Group], keys: &[String], _baseline: Option<usize>, opts: &Opti
         bail!("--y {}: not a metric ({})", opts.y, METRICS.join(", "));
     }
     let xi = keys.iter().position(|k| *k == opts.x);
-    // Keys that tell the series apart.
-    let series_keys: Vec<usize> = (0..keys.len())
-        .filter(|&k| Some(k) != xi)
-        .filter(|&k| x_is_key || groups.iter().any(|g| matches!(g.key[k], Value::Text(_))))
-        .collect();
+    // The key a curve runs along: x itself, or (x a metric) the numeric key
+    // with the most values (the first on a tie). Every other key tells the
+    // series apart, so no line joins points of different settings.
+    let along = xi.or_else(|| {
+        (0..keys.len())
+            .filter(|&k| groups.iter().all(|g| g.key[k].as_f64().is_some()))
+            .rev()
+            .max_by_key(|&k| distinct(groups, k))
+    });
+    let series_keys: Vec<usize> = (0..keys.len()).filter(|&k| Some(k) != along).collect();
     let mut series: BTreeMap<String, Vec<Point>> = BTreeMap::new();
     for g in groups {
         let label = series_keys
