@@ -117,7 +117,16 @@ fn settings(records: &[RunRecord], sweep: &str) -> Vec<Setting> {
 /// `p_value` (Welch) on the row compared against the row's reference.
 fn long_csv() -> LongCsv {
     LongCsv::new([
-        "dataset", "row", "column", "metric", "n", "n_missing", "mean", "std", "p_value", "chosen",
+        "dataset",
+        "row",
+        "column",
+        "metric",
+        "n",
+        "n_missing",
+        "mean",
+        "std",
+        "p_value",
+        "chosen",
     ])
 }
 
@@ -133,7 +142,11 @@ fn push_long(
     p: Option<f64>,
     chosen: bool,
 ) -> Result<()> {
-    let num = |x: Option<f64>| x.filter(|x| x.is_finite()).map(|x| x.to_string()).unwrap_or_default();
+    let num = |x: Option<f64>| {
+        x.filter(|x| x.is_finite())
+            .map(|x| x.to_string())
+            .unwrap_or_default()
+    };
     table.long.get_or_insert_with(long_csv).push(vec![
         dataset.to_string(),
         row.to_string(),
@@ -355,8 +368,26 @@ fn table2_and_figure1(
         for g in &group {
             g_series.points.push(g.rate_auc_point());
             let row = format!("lambda21={:e}", g.opt().lambda21);
-            push_long(&mut table, ds, &row, "Group Adam", "auc", &g.auc, None, false)?;
-            push_long(&mut table, ds, &row, "Group Adam", "feature_rate", &g.rate, None, false)?;
+            push_long(
+                &mut table,
+                ds,
+                &row,
+                "Group Adam",
+                "auc",
+                &g.auc,
+                None,
+                false,
+            )?;
+            push_long(
+                &mut table,
+                ds,
+                &row,
+                "Group Adam",
+                "feature_rate",
+                &g.rate,
+                None,
+                false,
+            )?;
             let p = pruned
                 .iter()
                 .find(|p| p.name == format!("match={}", g.name));
@@ -370,7 +401,16 @@ fn table2_and_figure1(
                     let column = format!("Adam + pruning (r={r})");
                     let (pa, pr) = (p.auc.welch_p(&g.auc), p.rate.welch_p(&g.rate));
                     push_long(&mut table, ds, &row, &column, "auc", &p.auc, pa, false)?;
-                    push_long(&mut table, ds, &row, &column, "feature_rate", &p.rate, pr, false)?;
+                    push_long(
+                        &mut table,
+                        ds,
+                        &row,
+                        &column,
+                        "feature_rate",
+                        &p.rate,
+                        pr,
+                        false,
+                    )?;
                     seeds_per_setting.insert(p.dirs.len());
                     compared += 1;
                     if g.mean_auc() >= p.mean_auc() {
@@ -557,9 +597,21 @@ fn table3(records: &[RunRecord], notes: &RunNotes, out: &Path, report: &mut Repo
             any = true;
             for (s, pv) in [(p, None), (g, Some(p))] {
                 let column = s.opt().name.as_str();
-                for (metric, x, y) in [("auc", &s.auc, pv.map(|p| &p.auc)), ("feature_rate", &s.rate, pv.map(|p| &p.rate))] {
+                for (metric, x, y) in [
+                    ("auc", &s.auc, pv.map(|p| &p.auc)),
+                    ("feature_rate", &s.rate, pv.map(|p| &p.rate)),
+                ] {
                     let pval = y.and_then(|y| x.welch_p(y));
-                    push_long(&mut table, ds, plain.as_str(), column, metric, x, pval, false)?;
+                    push_long(
+                        &mut table,
+                        ds,
+                        plain.as_str(),
+                        column,
+                        metric,
+                        x,
+                        pval,
+                        false,
+                    )?;
                 }
             }
             let (pc, gc) = bold_pair(p, g);
@@ -598,8 +650,26 @@ fn table4(records: &[RunRecord], notes: &RunNotes, out: &Path, report: &mut Repo
     let mut group_rates = Vec::new();
     for s in &all {
         let column = format!("embed_dim={}", s.first.config.model.embed_dim);
-        push_long(&mut table, "criteo", s.opt().name.as_str(), &column, "feature_rate", &s.rate, None, false)?;
-        push_long(&mut table, "criteo", s.opt().name.as_str(), &column, "auc", &s.auc, None, false)?;
+        push_long(
+            &mut table,
+            "criteo",
+            s.opt().name.as_str(),
+            &column,
+            "feature_rate",
+            &s.rate,
+            None,
+            false,
+        )?;
+        push_long(
+            &mut table,
+            "criteo",
+            s.opt().name.as_str(),
+            &column,
+            "auc",
+            &s.auc,
+            None,
+            false,
+        )?;
         table.push_row([
             Cell::new(s.opt().name.as_str()),
             Cell::new(s.first.config.model.embed_dim.to_string()),
@@ -673,7 +743,16 @@ fn table8(records: &[RunRecord], notes: &RunNotes, out: &Path, report: &mut Repo
                 let column = format!("r={}", *r as f64 / 100.0);
                 let chosen = best.iter().any(|&i| [0u64, 10, 20, 30][i] == *r);
                 let sample = Sample::of(v.iter().copied());
-                push_long(&mut table, ds, &format!("target_rate={target}"), &column, "auc", &sample, None, chosen)?;
+                push_long(
+                    &mut table,
+                    ds,
+                    &format!("target_rate={target}"),
+                    &column,
+                    "auc",
+                    &sample,
+                    None,
+                    chosen,
+                )?;
             }
             let mut row = vec![Cell::new(ds), Cell::new(format!("{target:.4}"))];
             for (i, r) in [0u64, 10, 20, 30].iter().enumerate() {
@@ -869,8 +948,26 @@ fn table_proxgen(
             "none".into()
         };
         let row = format!("{} {penalty} {:e}", o.name.as_str(), strength(s));
-        push_long(&mut table, "avazu", &row, o.name.as_str(), "auc", &s.auc, None, false)?;
-        push_long(&mut table, "avazu", &row, o.name.as_str(), "feature_rate", &s.rate, None, false)?;
+        push_long(
+            &mut table,
+            "avazu",
+            &row,
+            o.name.as_str(),
+            "auc",
+            &s.auc,
+            None,
+            false,
+        )?;
+        push_long(
+            &mut table,
+            "avazu",
+            &row,
+            o.name.as_str(),
+            "feature_rate",
+            &s.rate,
+            None,
+            false,
+        )?;
         table.push_row([
             Cell::new(o.name.as_str()),
             Cell::new(penalty),
@@ -1008,19 +1105,29 @@ fn search_tables(
                 .collect();
             // Grid order: optimizer, then each key's value.
             points.sort_by(|a, b| {
-                a.opt().name.as_str().cmp(b.opt().name.as_str()).then_with(|| {
-                    values(a)
-                        .iter()
-                        .zip(&values(b))
-                        .map(|(x, y)| x.cmp_total(y))
-                        .find(|o| o.is_ne())
-                        .unwrap_or(std::cmp::Ordering::Equal)
-                })
+                a.opt()
+                    .name
+                    .as_str()
+                    .cmp(b.opt().name.as_str())
+                    .then_with(|| {
+                        values(a)
+                            .iter()
+                            .zip(&values(b))
+                            .map(|(x, y)| x.cmp_total(y))
+                            .find(|o| o.is_ne())
+                            .unwrap_or(std::cmp::Ordering::Equal)
+                    })
             });
             let pick = choose_on_valid(&points);
             for (i, s) in points.iter().enumerate() {
                 let is_chosen = pick.as_ref().is_ok_and(|&c| c == i);
-                let mark = |t: String| if is_chosen { Cell::bold(t) } else { Cell::new(t) };
+                let mark = |t: String| {
+                    if is_chosen {
+                        Cell::bold(t)
+                    } else {
+                        Cell::new(t)
+                    }
+                };
                 let label = spec
                     .grid
                     .iter()
@@ -1029,7 +1136,11 @@ fn search_tables(
                     .collect::<Vec<_>>()
                     .join(",");
                 let o = s.opt().name.as_str();
-                for (metric, x) in [("valid_auc", &s.valid), ("auc", &s.auc), ("feature_rate", &s.rate)] {
+                for (metric, x) in [
+                    ("valid_auc", &s.valid),
+                    ("auc", &s.auc),
+                    ("feature_rate", &s.rate),
+                ] {
                     push_long(&mut grid, ds, &label, o, metric, x, None, is_chosen)?;
                 }
                 let mut row = vec![Cell::new(ds), Cell::new(s.opt().name.as_str())];
@@ -1040,9 +1151,12 @@ fn search_tables(
                 row.push(Cell::new(if is_chosen { "yes" } else { "" }));
                 grid.push_row(row)?;
             }
-            let optimizer = name
-                .map(str::to_string)
-                .unwrap_or_else(|| points.first().map(|s| s.opt().name.as_str().to_string()).unwrap_or_default());
+            let optimizer = name.map(str::to_string).unwrap_or_else(|| {
+                points
+                    .first()
+                    .map(|s| s.opt().name.as_str().to_string())
+                    .unwrap_or_default()
+            });
             let value = pick.map(|c| values(points[c]).iter().map(fmt_grid).collect());
             if let Err(why) = &value {
                 grid.push_note(format!("{ds} {optimizer}: {why}."));

@@ -302,7 +302,11 @@ pub fn write_runs_csv(found: &Found, root: &Path, path: &Path) -> Result<()> {
         }));
         row.push(r.finished_at.map(rfc3339_utc).unwrap_or_default());
         row.push("finished".into());
-        let note = if r.metrics.auc.is_none() { ONE_CLASS_NOTE } else { "" };
+        let note = if r.metrics.auc.is_none() {
+            ONE_CLASS_NOTE
+        } else {
+            ""
+        };
         row.push(note.into());
         w.write_record(&row)?;
     }

@@ -108,7 +108,8 @@ pub fn summarize(roots: &[PathBuf], opts: &Options) -> Result<Summary> {
             }
         );
     }
-    let flat: Vec<BTreeMap<String, Value>> = records.iter().map(|r| flat_config(&r.config)).collect();
+    let flat: Vec<BTreeMap<String, Value>> =
+        records.iter().map(|r| flat_config(&r.config)).collect();
     let keys = match &opts.by {
         Some(by) => {
             for k in by {
@@ -166,7 +167,11 @@ fn common_root(roots: &[PathBuf]) -> &Path {
 }
 
 /// The index of the one group every run of which matches `--baseline`.
-fn find_baseline(groups: &[Group], keys: &[String], want: &[(String, String)]) -> Result<Option<usize>> {
+fn find_baseline(
+    groups: &[Group],
+    keys: &[String],
+    want: &[(String, String)],
+) -> Result<Option<usize>> {
     if want.is_empty() {
         return Ok(None);
     }
@@ -219,7 +224,11 @@ fn text_table(
     failed: &[FailedRun],
     opts: &Options,
 ) -> Table {
-    let shown: Vec<&str> = SHOWN.iter().copied().filter(|m| metrics.contains(m)).collect();
+    let shown: Vec<&str> = SHOWN
+        .iter()
+        .copied()
+        .filter(|m| metrics.contains(m))
+        .collect();
     let mut headers: Vec<String> = keys.to_vec();
     headers.push("n".into());
     for m in &shown {
@@ -260,7 +269,11 @@ fn text_table(
     }
     table.push_note("n/a: a run of the group lacks the value (null in metrics.json), or fewer than 2 runs for a p-value.");
     for f in failed {
-        table.push_note(format!("FAILED, left out: {}: {}", f.dir.display(), f.error));
+        table.push_note(format!(
+            "FAILED, left out: {}: {}",
+            f.dir.display(),
+            f.error
+        ));
     }
     table
 }
@@ -269,14 +282,32 @@ fn text_table(
 /// `n_missing`, `mean`, `std`, `p_value` (Welch vs the baseline), and
 /// `baseline` (true on the baseline's rows). Empty cells where a value is
 /// undefined.
-fn tidy_csv(groups: &[Group], keys: &[String], metrics: &[&str], baseline: Option<usize>) -> Result<Vec<u8>> {
+fn tidy_csv(
+    groups: &[Group],
+    keys: &[String],
+    metrics: &[&str],
+    baseline: Option<usize>,
+) -> Result<Vec<u8>> {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(Vec::new());
     let mut header: Vec<&str> = keys.iter().map(String::as_str).collect();
-    header.extend(["runs", "metric", "n", "n_missing", "mean", "std", "p_value", "baseline"]);
+    header.extend([
+        "runs",
+        "metric",
+        "n",
+        "n_missing",
+        "mean",
+        "std",
+        "p_value",
+        "baseline",
+    ]);
     w.write_record(&header)?;
-    let num = |x: Option<f64>| x.filter(|x| x.is_finite()).map(|x| x.to_string()).unwrap_or_default();
+    let num = |x: Option<f64>| {
+        x.filter(|x| x.is_finite())
+            .map(|x| x.to_string())
+            .unwrap_or_default()
+    };
     for (i, g) in groups.iter().enumerate() {
         for m in metrics {
             let s: Sample = g.sample(m);
@@ -310,7 +341,12 @@ fn distinct(groups: &[Group], k: usize) -> usize {
 
 /// `opts.y` against `opts.x` with std error bars; one series per value of
 /// the keys other than the one the curve runs along.
-fn plot(groups: &[Group], keys: &[String], _baseline: Option<usize>, opts: &Options) -> Result<Option<PathBuf>> {
+fn plot(
+    groups: &[Group],
+    keys: &[String],
+    _baseline: Option<usize>,
+    opts: &Options,
+) -> Result<Option<PathBuf>> {
     let x_is_key = keys.contains(&opts.x);
     if !x_is_key && !METRICS.contains(&opts.x.as_str()) {
         bail!(
@@ -345,7 +381,11 @@ fn plot(groups: &[Group], keys: &[String], _baseline: Option<usize>, opts: &Opti
         let mut p = match xi {
             Some(k) => {
                 let Some(x) = g.key[k].as_f64() else {
-                    bail!("--x {}: value {:?} is not a number", opts.x, g.key[k].to_string());
+                    bail!(
+                        "--x {}: value {:?} is not a number",
+                        opts.x,
+                        g.key[k].to_string()
+                    );
                 };
                 Point::new(x, ys.mean())
             }
@@ -370,7 +410,11 @@ fn plot(groups: &[Group], keys: &[String], _baseline: Option<usize>, opts: &Opti
         .map(|(label, mut points)| {
             points.sort_by(|a, b| a.x.total_cmp(&b.x));
             Series {
-                label: if label.is_empty() { opts.y.clone() } else { label },
+                label: if label.is_empty() {
+                    opts.y.clone()
+                } else {
+                    label
+                },
                 points,
             }
         })
@@ -378,8 +422,13 @@ fn plot(groups: &[Group], keys: &[String], _baseline: Option<usize>, opts: &Opti
     if series.is_empty() {
         return Ok(None);
     }
-    let xs: Vec<f64> = series.iter().flat_map(|s| s.points.iter().map(|p| p.x)).collect();
-    let (lo, hi) = xs.iter().fold((f64::INFINITY, 0.0f64), |(l, h), &x| (l.min(x), h.max(x)));
+    let xs: Vec<f64> = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.x))
+        .collect();
+    let (lo, hi) = xs
+        .iter()
+        .fold((f64::INFINITY, 0.0f64), |(l, h), &x| (l.min(x), h.max(x)));
     let n_runs: Vec<usize> = groups.iter().map(|g| g.runs.len()).collect();
     let (nmin, nmax) = (
         n_runs.iter().copied().min().unwrap_or(0),

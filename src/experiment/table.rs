@@ -113,7 +113,10 @@ impl LongCsv {
     }
 
     pub fn to_csv(&self) -> Result<String, TableError> {
-        csv_text(&self.headers, self.rows.iter().map(|r| r.iter().map(String::as_str)))
+        csv_text(
+            &self.headers,
+            self.rows.iter().map(|r| r.iter().map(String::as_str)),
+        )
     }
 }
 

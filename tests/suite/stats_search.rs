@@ -51,7 +51,10 @@ fn table5_chooses_the_best_validation_auc_not_the_best_test_auc() {
     }
     let out = tables(root);
     let md = std::fs::read_to_string(out.join("table5.md")).unwrap();
-    assert!(md.contains("| optimizer | MLP (avazu) | OPNN (ipinyou) | DCN (criteo) |"), "{md}");
+    assert!(
+        md.contains("| optimizer | MLP (avazu) | OPNN (ipinyou) | DCN (criteo) |"),
+        "{md}"
+    );
     assert!(md.contains("| adam | 1e-4 | — | — |"), "{md}");
     assert!(md.contains("| adagrad | 1e-1 | — | — |"), "{md}");
     let md = std::fs::read_to_string(out.join("table5_search.md")).unwrap();
@@ -60,7 +63,9 @@ fn table5_chooses_the_best_validation_auc_not_the_best_test_auc() {
         "{md}"
     );
     assert!(
-        md.contains("| avazu | adam | 1e-3 | 0.7415 ± 0.0007 | 0.8015 ± 0.0007 | 1.0000 ± 0.0000 |  |"),
+        md.contains(
+            "| avazu | adam | 1e-3 | 0.7415 ± 0.0007 | 0.8015 ± 0.0007 | 1.0000 ± 0.0000 |  |"
+        ),
         "{md}"
     );
 }
@@ -79,7 +84,10 @@ fn a_search_without_validation_auc_chooses_nothing_and_says_so() {
     }
     let out = tables(root);
     let md = std::fs::read_to_string(out.join("table6.md")).unwrap();
-    assert!(md.contains("| DCN (criteo) | not chosen | not chosen | not chosen |"), "{md}");
+    assert!(
+        md.contains("| DCN (criteo) | not chosen | not chosen | not chosen |"),
+        "{md}"
+    );
     assert!(
         md.contains("criteo group_adam: no validation AUC (valid_auc) in optimizer.lambda21=1e-4; optimizer.lambda21=1e-3: nothing chosen (test AUC is never used to choose)."),
         "{md}"
@@ -156,7 +164,9 @@ fn claims_count_the_table2_settings_where_group_adam_is_significantly_better() {
                 &config(&format!("name = \"group_adam\"\nlambda21 = {l21}"), s, ""),
                 &metrics_json(group[seed], rate, None),
             );
-            let run = root.join("avazu_adam_prune/runs").join(format!("match={job}"));
+            let run = root
+                .join("avazu_adam_prune/runs")
+                .join(format!("match={job}"));
             let prune = format!("[prune]\ntarget_rate = {rate}\nfinetune = [0.0]\n");
             let m = metrics_json(pruned[seed], rate, None);
             write_run(&run, &config("name = \"adam\"", s, &prune), &m);

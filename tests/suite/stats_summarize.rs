@@ -108,11 +108,17 @@ fn a_two_axis_sweep_is_grouped_with_means_n_and_welch_p_values() {
         let (dim, lr) = (dim.to_string(), lr.to_string());
         let a = row(&dim, &lr, "auc");
         assert_eq!(&a[col("n")], "3");
-        assert!(close(num(a, "mean"), aucs.iter().sum::<f64>() / 3.0), "{a:?}");
+        assert!(
+            close(num(a, "mean"), aucs.iter().sum::<f64>() / 3.0),
+            "{a:?}"
+        );
         assert!(close(num(a, "p_value"), p_auc), "{a:?} vs scipy {p_auc}");
         assert_eq!(&a[col("baseline")], "false");
         let r = row(&dim, &lr, "feature_rate");
-        assert!(close(num(r, "mean"), rates.iter().sum::<f64>() / 3.0), "{r:?}");
+        assert!(
+            close(num(r, "mean"), rates.iter().sum::<f64>() / 3.0),
+            "{r:?}"
+        );
         assert!(close(num(r, "p_value"), p_rate), "{r:?} vs scipy {p_rate}");
     }
     // No valid_auc in any run: no such rows.
@@ -123,10 +129,15 @@ fn a_two_axis_sweep_is_grouped_with_means_n_and_welch_p_values() {
         md.contains("| 8 | 0.1 | 3 | 0.7900 ± 0.0100 | 6.1e-4 |"),
         "{md}"
     );
-    assert!(md.contains("| 4 | 0.01 | 3 | 0.7100 ± 0.0100 | baseline |"), "{md}");
+    assert!(
+        md.contains("| 4 | 0.01 | 3 | 0.7100 ± 0.0100 | baseline |"),
+        "{md}"
+    );
     assert!(md.contains("Welch"), "{md}");
     for ext in ["svg", "png"] {
-        assert!(out.join(format!("summary_auc_vs_feature_rate.{ext}")).is_file());
+        assert!(out
+            .join(format!("summary_auc_vs_feature_rate.{ext}"))
+            .is_file());
     }
 
     // runs.csv: the axes as their own numeric columns, every metric.
@@ -157,7 +168,10 @@ fn a_two_axis_sweep_is_grouped_with_means_n_and_welch_p_values() {
     let rows: Vec<csv::StringRecord> = rd.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 12);
     let r = &rows[0];
-    assert_eq!(&r[col("run")], "runs/model.embed_dim=4,optimizer.lr=0.01,seed=1");
+    assert_eq!(
+        &r[col("run")],
+        "runs/model.embed_dim=4,optimizer.lr=0.01,seed=1"
+    );
     assert_eq!(&r[col("model.embed_dim")], "4");
     assert_eq!(&r[col("optimizer.lr")], "0.01");
     assert_eq!(&r[col("auc")], "0.7");
@@ -176,7 +190,9 @@ fn a_two_axis_sweep_is_grouped_with_means_n_and_welch_p_values() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(out.join("summary_feature_rate_vs_optimizer.lr.png").is_file());
+    assert!(out
+        .join("summary_feature_rate_vs_optimizer.lr.png")
+        .is_file());
 }
 
 #[test]
@@ -193,13 +209,21 @@ fn by_picks_the_grouping_and_a_baseline_must_name_one_group() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(stdout.contains("12 runs in 2 groups by optimizer.lr"), "{stdout}");
+    assert!(
+        stdout.contains("12 runs in 2 groups by optimizer.lr"),
+        "{stdout}"
+    );
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
     // lr 0.01 pools both dims: mean of the six AUCs.
     assert!(md.contains("| 0.01 | 6 | 0.7250 ± 0.0187 |"), "{md}");
 
     let o = bin()
-        .args(["summarize", sweep.to_str().unwrap(), "--baseline", "optimizer.lr=0.01"])
+        .args([
+            "summarize",
+            sweep.to_str().unwrap(),
+            "--baseline",
+            "optimizer.lr=0.01",
+        ])
         .output()
         .unwrap();
     assert!(!o.status.success());
@@ -209,11 +233,18 @@ fn by_picks_the_grouping_and_a_baseline_must_name_one_group() {
         "{err}"
     );
     let o = bin()
-        .args(["summarize", sweep.to_str().unwrap(), "--by", "optimizer.lambda99"])
+        .args([
+            "summarize",
+            sweep.to_str().unwrap(),
+            "--by",
+            "optimizer.lambda99",
+        ])
         .output()
         .unwrap();
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--by optimizer.lambda99: no such config key"));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--by optimizer.lambda99: no such config key")
+    );
 }
 
 #[test]
