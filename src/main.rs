@@ -32,6 +32,8 @@ enum Command {
     Prune(cli::prune::PruneArgs),
     /// Regenerate the paper's tables and figures from finished runs.
     Tables(cli::tables::TablesArgs),
+    /// Any sweep or set of runs: mean, std, n and Welch p-values per group, a tidy CSV and a plot.
+    Summarize(cli::summarize::SummarizeArgs),
     /// Write a trained run's model with only its non-zero embedding rows.
     Export(cli::export::ExportArgs),
     /// Score a data file with an exported model.
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
         Command::Sweep(a) => cli::sweep::run(a),
         Command::Prune(a) => cli::prune::run(a),
         Command::Tables(a) => cli::tables::run(a),
+        Command::Summarize(a) => cli::summarize::run(a),
         Command::Export(a) => cli::export::run(a),
         Command::Predict(a) => cli::predict::run(a),
     };

@@ -232,6 +232,7 @@ pub fn metrics_of(
     RunMetrics {
         run: cfg.name.clone(),
         version: env!("CARGO_PKG_VERSION"),
+        git_commit: option_env!("CTR_RUN_GIT_COMMIT"),
         seed: cfg.seed,
         threads: cfg.threads,
         model: cfg.model.kind.as_str().to_string(),
@@ -376,6 +377,9 @@ fn write_curve(
 pub struct RunMetrics {
     pub run: String,
     pub version: &'static str,
+    /// The commit ctr-run was built from (build.rs; null outside a git
+    /// checkout).
+    pub git_commit: Option<&'static str>,
     pub seed: u64,
     pub threads: usize,
     pub model: String,

@@ -6,6 +6,7 @@ pub mod export;
 pub mod gen;
 pub mod predict;
 pub mod prune;
+pub mod summarize;
 pub mod sweep;
 pub mod tables;
 pub mod train;

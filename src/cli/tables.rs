@@ -5,6 +5,12 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use crate::experiment::report::write_report;
+use crate::experiment::summarize::{summarize, Options};
+
+/// The folders `tables` reads, for its messages.
+const PAPER_SWEEPS: &str = "<dataset>_table2, <dataset>_adam_prune, <dataset>_table3, \
+     <dataset>_table5_lr, <dataset>_table6_search, <dataset>_table7_search, criteo_table4, \
+     criteo_fig2, criteo_fig3, avazu_proxgen";
 
 #[derive(clap::Args, Debug)]
 pub struct TablesArgs {
@@ -39,10 +45,34 @@ pub fn run(args: &TablesArgs) -> Result<()> {
         println!("failed  {}: {}", f.dir.display(), f.error);
     }
     if r.tables.is_empty() && r.figures.is_empty() {
+        if r.finished == 0 {
+            anyhow::bail!(
+                "no finished runs (folders holding config.toml and metrics.json) under {}; \
+                 the paper's tables read the sweep folders {}",
+                args.runs.display(),
+                PAPER_SWEEPS
+            );
+        }
+        // Runs, but none in the paper's sweep folders: a sweep of the
+        // user's own gets the generic summary instead of nothing.
+        let opts = Options {
+            by: None,
+            baseline: Vec::new(),
+            x: "feature_rate".into(),
+            y: "auc".into(),
+            out: out.clone(),
+        };
+        let s = summarize(std::slice::from_ref(&args.runs), &opts)?;
         crate::outln!(
-            "no finished runs in the expected sweep folders under {}",
-            args.runs.display()
+            "note: none of {} runs is in the paper's sweep folders ({}); wrote the generic summary \
+             (`ctr-run summarize`) instead",
+            r.finished,
+            PAPER_SWEEPS
         );
+        crate::outln!("table   {}.{{md,tex,csv}}", s.table.display());
+        if let Some(f) = &s.figure {
+            crate::outln!("figure  {}.{{svg,png}}", f.display());
+        }
     }
     Ok(())
 }

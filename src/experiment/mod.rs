@@ -2,12 +2,14 @@
 //! paper's tables and figures. Tables and plots are functions of finished
 //! run folders; nothing here reaches inside a run.
 
+pub mod group;
 pub mod lasso;
 pub mod plot;
 pub mod prune;
 pub mod report;
 pub mod runner;
 pub mod runs;
+pub mod summarize;
 pub mod sweep;
 pub mod table;
 

@@ -15,57 +15,53 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use crate::experiment::group::{flat_config, Sample, Value, TEST};
 use crate::experiment::plot::{line_chart, ChartSpec, LegendPosition, Point, Series};
 use crate::experiment::prune::{self, PruneOutcome};
 use crate::experiment::runs::{self, FailedRun, RunRecord};
-use crate::experiment::table::{best_indices, fmt_mean_std, fmt_p_value, Better, Cell, Table};
+use crate::experiment::table::{
+    best_indices, fmt_mean_std, fmt_p_value, Better, Cell, LongCsv, Table,
+};
 use crate::io::write_atomic;
 use crate::optim::{GroupNorm, OptimizerName};
-use crate::stats::{self, TTestKind};
 
 const DATASETS: [&str; 3] = ["avazu", "criteo", "ipinyou"];
-/// Welch's test: the two optimizers' AUC variances need not be equal.
-const TEST: TTestKind = TTestKind::Welch;
 
 /// All seeds of one setting (a run name without its `,seed=N`).
 #[derive(Clone, Debug)]
 struct Setting {
     name: String,
     first: RunRecord,
-    auc: Vec<f64>,
-    /// Seeds whose AUC is null (one-class test set): the setting's AUC is
-    /// n/a, not the mean of the others.
-    auc_missing: usize,
-    rate: Vec<f64>,
+    /// Test AUC per seed; a null one (one-class test set) makes the
+    /// setting's AUC n/a, not the mean of the others.
+    auc: Sample,
+    rate: Sample,
+    /// Validation AUC per seed (`valid_auc`, null without a validation
+    /// split): what the searches of Tables 5-7 choose on.
+    valid: Sample,
     dirs: Vec<PathBuf>,
 }
 
 impl Setting {
     fn mean_auc(&self) -> f64 {
-        if self.auc_missing > 0 {
-            return f64::NAN;
-        }
-        stats::mean(&self.auc).unwrap_or(f64::NAN)
+        self.auc.mean()
     }
     fn mean_rate(&self) -> f64 {
-        stats::mean(&self.rate).unwrap_or(f64::NAN)
+        self.rate.mean()
     }
     fn auc_cell(&self) -> String {
-        if self.auc_missing > 0 {
-            return "n/a".into();
-        }
-        fmt_mean_std(self.mean_auc(), stats::sample_std(&self.auc), 4)
+        self.auc.cell(4)
     }
     fn rate_cell(&self) -> String {
-        fmt_mean_std(self.mean_rate(), stats::sample_std(&self.rate), 4)
+        self.rate.cell(4)
     }
     /// (mean feature rate, mean AUC) with std error bars both ways.
     fn rate_auc_point(&self) -> Point {
         let mut p = Point::new(self.mean_rate(), self.mean_auc());
-        if let Some(s) = stats::sample_std(&self.auc) {
+        if let Some(s) = self.auc.std() {
             p = p.with_y_err(s);
         }
-        if let Some(s) = stats::sample_std(&self.rate) {
+        if let Some(s) = self.rate.std() {
             p = p.with_x_err(s);
         }
         p
@@ -103,29 +99,76 @@ fn settings(records: &[RunRecord], sweep: &str) -> Vec<Setting> {
         let s = map.entry(name.clone()).or_insert_with(|| Setting {
             name,
             first: r.clone(),
-            auc: Vec::new(),
-            auc_missing: 0,
-            rate: Vec::new(),
+            auc: Sample::default(),
+            rate: Sample::default(),
+            valid: Sample::default(),
             dirs: Vec::new(),
         });
-        match r.metrics.auc {
-            Some(a) => s.auc.push(a),
-            None => s.auc_missing += 1,
-        }
-        s.rate.push(r.metrics.feature_rate);
+        s.auc.push(r.metrics.auc);
+        s.valid.push(r.value("valid_auc"));
+        s.rate.push(Some(r.metrics.feature_rate));
         s.dirs.push(r.dir.clone());
     }
     map.into_values().collect()
 }
 
+/// The long numeric CSV every paper table writes: one row per cell value
+/// (`row` names the table row's setting, `column` the compared method),
+/// `p_value` (Welch) on the row compared against the row's reference.
+fn long_csv() -> LongCsv {
+    LongCsv::new([
+        "dataset",
+        "row",
+        "column",
+        "metric",
+        "n",
+        "n_missing",
+        "mean",
+        "std",
+        "p_value",
+        "chosen",
+    ])
+}
+
+/// Appends `metric` of one cell to `table`'s long CSV.
+#[allow(clippy::too_many_arguments)]
+fn push_long(
+    table: &mut Table,
+    dataset: &str,
+    row: &str,
+    column: &str,
+    metric: &str,
+    s: &Sample,
+    p: Option<f64>,
+    chosen: bool,
+) -> Result<()> {
+    let num = |x: Option<f64>| {
+        x.filter(|x| x.is_finite())
+            .map(|x| x.to_string())
+            .unwrap_or_default()
+    };
+    table.long.get_or_insert_with(long_csv).push(vec![
+        dataset.to_string(),
+        row.to_string(),
+        column.to_string(),
+        metric.to_string(),
+        s.n().to_string(),
+        s.missing.to_string(),
+        num(Some(s.mean())),
+        num(s.std()),
+        num(p),
+        if chosen { "true".into() } else { String::new() },
+    ])?;
+    Ok(())
+}
+
+/// Welch's p-value of two samples, `n/a` when it has no value.
+fn p_text(a: &Sample, b: &Sample) -> String {
+    a.welch_p(b).map_or_else(|| "n/a".into(), fmt_p_value)
+}
+
 fn p_cell(a: &Setting, b: &Setting) -> String {
-    if a.auc_missing + b.auc_missing > 0 {
-        return "n/a".into();
-    }
-    match stats::t_test(&a.auc, &b.auc, TEST) {
-        Ok(t) => fmt_p_value(t.p),
-        Err(_) => "n/a".into(),
-    }
+    p_text(&a.auc, &b.auc)
 }
 
 /// Cells with the better of two AUCs bolded.
@@ -152,6 +195,8 @@ pub struct Report {
     pub stale: Vec<PathBuf>,
     /// Failed jobs of the sweeps read (no metrics, left out of every cell).
     pub failed: Vec<FailedRun>,
+    /// Finished (current) runs found under the root, in any folder.
+    pub finished: usize,
 }
 
 /// The notes every table carries about its runs: each failed job (left
@@ -211,12 +256,16 @@ pub fn write_report(root: &Path, out: &Path) -> Result<Report> {
     let mut report = Report {
         stale,
         failed: found.failed.clone(),
+        finished: records.len(),
         ..Report::default()
     };
     table2_and_figure1(records, &notes, out, &mut report)?;
     table3(records, &notes, out, &mut report)?;
     table4(records, &notes, out, &mut report)?;
     table8(records, &notes, out, &mut report)?;
+    for search in SEARCHES {
+        search_tables(records, &notes, out, &mut report, &search)?;
+    }
     figure2(records, out, &mut report)?;
     figure3(records, out, &mut report)?;
     table_proxgen(records, &notes, out, &mut report)?;
@@ -295,6 +344,7 @@ fn table2_and_figure1(
     );
     let mut seeds_per_setting = std::collections::BTreeSet::new();
     let mut any = false;
+    let mut significance = Significance::default();
     for ds in DATASETS {
         let mut group: Vec<Setting> = settings(records, &format!("{ds}_table2"))
             .into_iter()
@@ -317,6 +367,27 @@ fn table2_and_figure1(
         };
         for g in &group {
             g_series.points.push(g.rate_auc_point());
+            let row = format!("lambda21={:e}", g.opt().lambda21);
+            push_long(
+                &mut table,
+                ds,
+                &row,
+                "Group Adam",
+                "auc",
+                &g.auc,
+                None,
+                false,
+            )?;
+            push_long(
+                &mut table,
+                ds,
+                &row,
+                "Group Adam",
+                "feature_rate",
+                &g.rate,
+                None,
+                false,
+            )?;
             let p = pruned
                 .iter()
                 .find(|p| p.name == format!("match={}", g.name));
@@ -327,11 +398,25 @@ fn table2_and_figure1(
             let (gc, pc, r, pv) = match &chosen {
                 Some((p, r)) => {
                     p_series.points.push(p.rate_auc_point());
+                    let column = format!("Adam + pruning (r={r})");
+                    let (pa, pr) = (p.auc.welch_p(&g.auc), p.rate.welch_p(&g.rate));
+                    push_long(&mut table, ds, &row, &column, "auc", &p.auc, pa, false)?;
+                    push_long(
+                        &mut table,
+                        ds,
+                        &row,
+                        &column,
+                        "feature_rate",
+                        &p.rate,
+                        pr,
+                        false,
+                    )?;
                     seeds_per_setting.insert(p.dirs.len());
                     compared += 1;
                     if g.mean_auc() >= p.mean_auc() {
                         wins += 1;
                     }
+                    significance.add(g, p);
                     let (a, b) = bold_pair(g, p);
                     (a, b, format!("{r}"), p_cell(g, p))
                 }
@@ -384,6 +469,7 @@ fn table2_and_figure1(
         )?;
     }
     if any {
+        report.claims.push(significance.claim());
         table.push_note(format!(
             "Mean ± std over seeds; feature rate in parentheses; best AUC per row in bold. p: {}.",
             TEST.describe()
@@ -405,6 +491,57 @@ fn table2_and_figure1(
     Ok(())
 }
 
+/// Section 4.2's counts: the Table 2 settings where Group Adam's AUC is
+/// significantly above Adam + pruning's at 90% confidence (Welch p < 0.10,
+/// the paper's level), over all settings and over those below a 5%
+/// feature rate.
+#[derive(Default)]
+struct Significance {
+    all: (usize, usize),
+    sparse: (usize, usize),
+}
+
+/// The paper's confidence level for Section 4.2's counts.
+const SIGNIFICANCE_ALPHA: f64 = 0.10;
+/// Section 4.2's "sparsity level less than 5%": the feature rate.
+const SPARSE_RATE: f64 = 0.05;
+
+impl Significance {
+    fn add(&mut self, group: &Setting, pruned: &Setting) {
+        let better = group.mean_auc() > pruned.mean_auc()
+            && group
+                .auc
+                .welch_p(&pruned.auc)
+                .is_some_and(|p| p < SIGNIFICANCE_ALPHA);
+        let count = |c: &mut (usize, usize)| {
+            c.0 += usize::from(better);
+            c.1 += 1;
+        };
+        count(&mut self.all);
+        if group.mean_rate() < SPARSE_RATE {
+            count(&mut self.sparse);
+        }
+    }
+
+    fn claim(&self) -> String {
+        let share = |(k, n): (usize, usize)| {
+            if n == 0 {
+                "no settings".to_string()
+            } else {
+                format!("{k} of {n} ({:.1}%)", 100.0 * k as f64 / n as f64)
+            }
+        };
+        format!(
+            "Section 4.2: Group Adam significantly better than Adam + pruning (Welch p < {SIGNIFICANCE_ALPHA}, \
+             90% confidence) in {} of Table 2 settings (paper: 60%); with the feature rate below \
+             {}%: {} (paper: 87.5%)",
+            share(self.all),
+            SPARSE_RATE * 100.0,
+            share(self.sparse)
+        )
+    }
+}
+
 /// A pruning setting at the fraction it reports: r chosen once over all
 /// its seeds by mean test AUC ([`prune::choose_fraction`]), its cells
 /// from that fraction of every seed. None when no fraction has an AUC in
@@ -422,14 +559,14 @@ fn at_chosen_fraction(p: &Setting) -> Result<Option<(Setting, f64)>> {
         return Ok(None);
     };
     let mut s = Setting {
-        auc: Vec::new(),
-        auc_missing: 0,
-        rate: Vec::new(),
+        auc: Sample::default(),
+        rate: Sample::default(),
         ..p.clone()
     };
+    // choose_fraction picks an r with an AUC in every seed.
     for o in seeds.iter().flatten().filter(|o| o.finetune == r) {
-        s.auc.extend(o.metrics.auc);
-        s.rate.push(o.metrics.feature_rate);
+        s.auc.push(o.metrics.auc);
+        s.rate.push(Some(o.metrics.feature_rate));
     }
     Ok(Some((s, r)))
 }
@@ -443,7 +580,7 @@ fn table3(records: &[RunRecord], notes: &RunNotes, out: &Path, report: &mut Repo
             "plain",
             "plain AUC (rate)",
             "Group AUC (rate)",
-            "p-value",
+            "AUC p (rate p)",
         ],
     );
     let mut any = false;
@@ -458,19 +595,38 @@ fn table3(records: &[RunRecord], notes: &RunNotes, out: &Path, report: &mut Repo
                 continue;
             };
             any = true;
+            for (s, pv) in [(p, None), (g, Some(p))] {
+                let column = s.opt().name.as_str();
+                for (metric, x, y) in [
+                    ("auc", &s.auc, pv.map(|p| &p.auc)),
+                    ("feature_rate", &s.rate, pv.map(|p| &p.rate)),
+                ] {
+                    let pval = y.and_then(|y| x.welch_p(y));
+                    push_long(
+                        &mut table,
+                        ds,
+                        plain.as_str(),
+                        column,
+                        metric,
+                        x,
+                        pval,
+                        false,
+                    )?;
+                }
+            }
             let (pc, gc) = bold_pair(p, g);
             table.push_row([
                 Cell::new(ds),
                 Cell::new(plain.as_str()),
                 pc,
                 gc,
-                Cell::new(p_cell(p, g)),
+                Cell::new(format!("{} ({})", p_cell(p, g), p_text(&p.rate, &g.rate))),
             ])?;
         }
     }
     if any {
         table.push_note(format!(
-            "Mean ± std over seeds; best AUC per row in bold. p: {}.",
+            "Mean ± std over seeds; best AUC per row in bold. p: {}, of the AUCs and (in parentheses) of the feature rates.",
             TEST.describe()
         ));
         let sweeps: Vec<String> = DATASETS.iter().map(|ds| format!("{ds}_table3")).collect();
@@ -493,6 +649,27 @@ fn table4(records: &[RunRecord], notes: &RunNotes, out: &Path, report: &mut Repo
     );
     let mut group_rates = Vec::new();
     for s in &all {
+        let column = format!("embed_dim={}", s.first.config.model.embed_dim);
+        push_long(
+            &mut table,
+            "criteo",
+            s.opt().name.as_str(),
+            &column,
+            "feature_rate",
+            &s.rate,
+            None,
+            false,
+        )?;
+        push_long(
+            &mut table,
+            "criteo",
+            s.opt().name.as_str(),
+            &column,
+            "auc",
+            &s.auc,
+            None,
+            false,
+        )?;
         table.push_row([
             Cell::new(s.opt().name.as_str()),
             Cell::new(s.first.config.model.embed_dim.to_string()),
@@ -550,9 +727,8 @@ fn table8(records: &[RunRecord], notes: &RunNotes, out: &Path, report: &mut Repo
             }
             // The mean and std of one fraction's AUCs; None if any is null.
             let summary = |v: &Vec<Option<f64>>| -> Option<(f64, Option<f64>)> {
-                let v: Option<Vec<f64>> = v.iter().copied().collect();
-                let v = v?;
-                Some((stats::mean(&v)?, stats::sample_std(&v)))
+                let s = Sample::of(v.iter().copied());
+                (s.missing == 0 && s.n() > 0).then(|| (s.mean(), s.std()))
             };
             if by_r.is_empty() {
                 continue;
@@ -563,6 +739,21 @@ fn table8(records: &[RunRecord], notes: &RunNotes, out: &Path, report: &mut Repo
                 .map(|r| by_r.get(r).and_then(summary).map_or(f64::NAN, |m| m.0))
                 .collect();
             let best = best_indices(&means, Better::Higher);
+            for (r, v) in &by_r {
+                let column = format!("r={}", *r as f64 / 100.0);
+                let chosen = best.iter().any(|&i| [0u64, 10, 20, 30][i] == *r);
+                let sample = Sample::of(v.iter().copied());
+                push_long(
+                    &mut table,
+                    ds,
+                    &format!("target_rate={target}"),
+                    &column,
+                    "auc",
+                    &sample,
+                    None,
+                    chosen,
+                )?;
+            }
             let mut row = vec![Cell::new(ds), Cell::new(format!("{target:.4}"))];
             for (i, r) in [0u64, 10, 20, 30].iter().enumerate() {
                 let text = match by_r.get(r).map(|v| (v, summary(v))) {
@@ -679,7 +870,7 @@ fn figure3(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()>
             .iter()
             .map(|(x, s)| {
                 let mut p = Point::new(*x, s.mean_rate());
-                if let Some(e) = stats::sample_std(&s.rate) {
+                if let Some(e) = s.rate.std() {
                     p = p.with_y_err(e);
                 }
                 p
@@ -756,6 +947,27 @@ fn table_proxgen(
         } else {
             "none".into()
         };
+        let row = format!("{} {penalty} {:e}", o.name.as_str(), strength(s));
+        push_long(
+            &mut table,
+            "avazu",
+            &row,
+            o.name.as_str(),
+            "auc",
+            &s.auc,
+            None,
+            false,
+        )?;
+        push_long(
+            &mut table,
+            "avazu",
+            &row,
+            o.name.as_str(),
+            "feature_rate",
+            &s.rate,
+            None,
+            false,
+        )?;
         table.push_row([
             Cell::new(o.name.as_str()),
             Cell::new(penalty),
@@ -767,4 +979,259 @@ fn table_proxgen(
     table.push_note("Mean ± std over seeds. Group Adam's lambda21 includes Algorithm 1's sqrt(d) factor; ProxGen's group penalty lambda*||x_g|| does not.");
     notes.push(&mut table, &["avazu_proxgen".to_string()]);
     save(&table, out, "table_proxgen", report)
+}
+
+/// One of Appendix E's searches: which sweep, which keys form its grid,
+/// and whether a value is chosen per optimizer (Table 5) or per dataset.
+struct SearchSpec {
+    number: u8,
+    sweep_suffix: &'static str,
+    title: &'static str,
+    grid: &'static [(&'static str, &'static str)],
+    per_optimizer: bool,
+}
+
+const SEARCHES: [SearchSpec; 3] = [
+    SearchSpec {
+        number: 5,
+        sweep_suffix: "table5_lr",
+        title: "The learning rates of the optimizers",
+        grid: &[("optimizer.lr", "lr")],
+        per_optimizer: true,
+    },
+    SearchSpec {
+        number: 6,
+        sweep_suffix: "table6_search",
+        title: "The regularization terms of Group Adam",
+        grid: &[
+            ("optimizer.lambda1", "lambda1"),
+            ("optimizer.lambda21", "lambda21"),
+            ("optimizer.lambda2", "lambda2"),
+        ],
+        per_optimizer: false,
+    },
+    SearchSpec {
+        number: 7,
+        sweep_suffix: "table7_search",
+        title: "The regularization terms of Group Adagrad",
+        grid: &[
+            ("optimizer.lambda1", "lambda1"),
+            ("optimizer.lambda21", "lambda21"),
+            ("optimizer.lambda2", "lambda2"),
+        ],
+        per_optimizer: false,
+    },
+];
+
+/// The paper's column for a dataset: the model it trains there.
+fn model_of(ds: &str) -> &'static str {
+    match ds {
+        "avazu" => "MLP",
+        "ipinyou" => "OPNN",
+        _ => "DCN",
+    }
+}
+
+/// The point a search chooses: the best mean validation AUC; None (and why)
+/// when a point has no validation AUC in every seed. Test AUC never chooses.
+fn choose_on_valid(points: &[&Setting]) -> Result<usize, String> {
+    let lacking: Vec<&str> = points
+        .iter()
+        .filter(|s| s.valid.missing > 0 || s.valid.n() == 0)
+        .map(|s| s.name.as_str())
+        .collect();
+    if !lacking.is_empty() {
+        return Err(format!(
+            "no validation AUC (valid_auc) in {}: nothing chosen (test AUC is never used to choose)",
+            lacking.join("; ")
+        ));
+    }
+    let means: Vec<f64> = points.iter().map(|s| s.valid.mean()).collect();
+    best_indices(&means, Better::Higher)
+        .first()
+        .copied()
+        .ok_or_else(|| "no finite validation AUC".to_string())
+}
+
+/// Tables 5-7 (Appendix E): `table<N>_search` lists every grid point with
+/// its validation AUC, test AUC and feature rate and marks the chosen one;
+/// `table<N>` gives the chosen values in the paper's layout.
+fn search_tables(
+    records: &[RunRecord],
+    notes: &RunNotes,
+    out: &Path,
+    report: &mut Report,
+    spec: &SearchSpec,
+) -> Result<()> {
+    let mut headers = vec!["dataset".to_string(), "optimizer".to_string()];
+    headers.extend(spec.grid.iter().map(|(_, label)| label.to_string()));
+    headers.extend(["valid AUC", "test AUC", "feature rate", "chosen"].map(String::from));
+    let mut grid = Table::new(
+        format!(
+            "Table {} search. Every grid point: validation AUC (chooses), test AUC, feature rate",
+            spec.number
+        ),
+        headers,
+    );
+    // (dataset, optimizer) -> chosen grid values, or why none.
+    let mut chosen: Vec<(String, String, Result<Vec<String>, String>)> = Vec::new();
+    let mut sweeps = Vec::new();
+    for ds in DATASETS {
+        let sweep = format!("{ds}_{}", spec.sweep_suffix);
+        let all = settings(records, &sweep);
+        if all.is_empty() {
+            continue;
+        }
+        sweeps.push(sweep);
+        let values = |s: &Setting| -> Vec<Value> {
+            let flat = flat_config(&s.first.config);
+            spec.grid
+                .iter()
+                .map(|(k, _)| flat.get(*k).cloned().unwrap_or(Value::Missing))
+                .collect()
+        };
+        let mut names: Vec<&str> = all.iter().map(|s| s.opt().name.as_str()).collect();
+        names.sort();
+        names.dedup();
+        let choices: Vec<Option<&str>> = if spec.per_optimizer {
+            names.iter().map(|n| Some(*n)).collect()
+        } else {
+            vec![None]
+        };
+        for name in choices {
+            let mut points: Vec<&Setting> = all
+                .iter()
+                .filter(|s| name.is_none_or(|n| s.opt().name.as_str() == n))
+                .collect();
+            // Grid order: optimizer, then each key's value.
+            points.sort_by(|a, b| {
+                a.opt()
+                    .name
+                    .as_str()
+                    .cmp(b.opt().name.as_str())
+                    .then_with(|| {
+                        values(a)
+                            .iter()
+                            .zip(&values(b))
+                            .map(|(x, y)| x.cmp_total(y))
+                            .find(|o| o.is_ne())
+                            .unwrap_or(std::cmp::Ordering::Equal)
+                    })
+            });
+            let pick = choose_on_valid(&points);
+            for (i, s) in points.iter().enumerate() {
+                let is_chosen = pick.as_ref().is_ok_and(|&c| c == i);
+                let mark = |t: String| {
+                    if is_chosen {
+                        Cell::bold(t)
+                    } else {
+                        Cell::new(t)
+                    }
+                };
+                let label = spec
+                    .grid
+                    .iter()
+                    .zip(values(s))
+                    .map(|((_, l), v)| format!("{l}={}", fmt_grid(&v)))
+                    .collect::<Vec<_>>()
+                    .join(",");
+                let o = s.opt().name.as_str();
+                for (metric, x) in [
+                    ("valid_auc", &s.valid),
+                    ("auc", &s.auc),
+                    ("feature_rate", &s.rate),
+                ] {
+                    push_long(&mut grid, ds, &label, o, metric, x, None, is_chosen)?;
+                }
+                let mut row = vec![Cell::new(ds), Cell::new(s.opt().name.as_str())];
+                row.extend(values(s).iter().map(|v| mark(fmt_grid(v))));
+                row.push(mark(s.valid.cell(4)));
+                row.push(Cell::new(s.auc_cell()));
+                row.push(Cell::new(s.rate_cell()));
+                row.push(Cell::new(if is_chosen { "yes" } else { "" }));
+                grid.push_row(row)?;
+            }
+            let optimizer = name.map(str::to_string).unwrap_or_else(|| {
+                points
+                    .first()
+                    .map(|s| s.opt().name.as_str().to_string())
+                    .unwrap_or_default()
+            });
+            let value = pick.map(|c| values(points[c]).iter().map(fmt_grid).collect());
+            if let Err(why) = &value {
+                grid.push_note(format!("{ds} {optimizer}: {why}."));
+            }
+            chosen.push((ds.to_string(), optimizer, value));
+        }
+    }
+    if chosen.is_empty() {
+        return Ok(());
+    }
+    grid.push_note("Mean ± std over seeds. The chosen point (bold) has the best mean validation AUC of its search; test AUC is shown, never used to choose.");
+    notes.push(&mut grid, &sweeps);
+    save(&grid, out, &format!("table{}_search", spec.number), report)?;
+
+    // The paper's layout (Appendix E).
+    let cell = |v: &Result<Vec<String>, String>, i: usize| match v {
+        Ok(v) => v[i].clone(),
+        Err(_) => "not chosen".to_string(),
+    };
+    let mut table = if spec.per_optimizer {
+        let mut headers = vec!["optimizer".to_string()];
+        headers.extend(["avazu", "ipinyou", "criteo"].map(|ds| format!("{} ({ds})", model_of(ds))));
+        let mut t = Table::new(
+            format!("Table {}. {} of three datasets", spec.number, spec.title),
+            headers,
+        );
+        let mut optimizers: Vec<&str> = chosen.iter().map(|c| c.1.as_str()).collect();
+        optimizers.sort();
+        optimizers.dedup();
+        for o in optimizers {
+            let mut row = vec![o.to_string()];
+            for ds in ["avazu", "ipinyou", "criteo"] {
+                row.push(
+                    chosen
+                        .iter()
+                        .find(|c| c.0 == ds && c.1 == o)
+                        .map_or("—".into(), |c| cell(&c.2, 0)),
+                );
+            }
+            t.push_row(row)?;
+        }
+        t
+    } else {
+        let mut headers = vec!["dataset".to_string()];
+        headers.extend(spec.grid.iter().map(|(_, l)| l.to_string()));
+        let mut t = Table::new(
+            format!("Table {}. {} of three datasets", spec.number, spec.title),
+            headers,
+        );
+        for ds in ["avazu", "ipinyou", "criteo"] {
+            if let Some(c) = chosen.iter().find(|c| c.0 == ds) {
+                let mut row = vec![format!("{} ({ds})", model_of(ds))];
+                row.extend((0..spec.grid.len()).map(|i| cell(&c.2, i)));
+                t.push_row(row)?;
+            }
+        }
+        t
+    };
+    table.push_note(format!(
+        "Chosen on mean validation AUC over seeds (every point in table{}_search).",
+        spec.number
+    ));
+    for (ds, o, v) in &chosen {
+        if let Err(why) = v {
+            table.push_note(format!("{ds} {o}: {why}."));
+        }
+    }
+    save(&table, out, &format!("table{}", spec.number), report)
+}
+
+/// A grid value as configs write it (`1e-4`, `0`).
+fn fmt_grid(v: &Value) -> String {
+    match v {
+        Value::Num(x) if *x == 0.0 => "0".into(),
+        Value::Num(x) => format!("{x:e}"),
+        other => other.to_string(),
+    }
 }

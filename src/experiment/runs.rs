@@ -5,15 +5,16 @@
 //! process.
 
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
-use std::io::Write;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
 use crate::config::RunConfig;
-use crate::io::write_atomic_with;
+use crate::experiment::group::{flat_config, flatten_json, varying_keys, Value};
+use crate::io::write_atomic;
 
 /// The parts of `metrics.json` that reporting reads.
 #[derive(Clone, Debug, Deserialize)]
@@ -41,6 +42,20 @@ pub struct RunRecord {
     pub dir: PathBuf,
     pub config: RunConfig,
     pub metrics: Metrics,
+    /// Every leaf of `metrics.json` as dotted keys (`valid_auc`,
+    /// `informative.precision`): what `summarize` and `runs.csv` read, so a
+    /// metric added to the file needs no change here.
+    pub all_metrics: BTreeMap<String, Value>,
+    /// When `metrics.json` was written (the run's end).
+    pub finished_at: Option<SystemTime>,
+}
+
+impl RunRecord {
+    /// A numeric metric of `metrics.json` by its dotted key; None when
+    /// absent, null or text.
+    pub fn value(&self, metric: &str) -> Option<f64> {
+        self.all_metrics.get(metric).and_then(Value::as_f64)
+    }
 }
 
 /// Where a sweep records why a job failed (its error line); removed when
@@ -89,12 +104,22 @@ fn visit(dir: &Path, out: &mut Found) -> Result<()> {
     let failed_path = dir.join(FAILED_FILE);
     if metrics_path.is_file() && config_path.is_file() {
         let config = read_config(&config_path)?;
-        let metrics: Metrics = serde_json::from_slice(&std::fs::read(&metrics_path)?)
+        let bytes = std::fs::read(&metrics_path)
             .with_context(|| format!("reading {}", metrics_path.display()))?;
+        let metrics: Metrics = serde_json::from_slice(&bytes)
+            .with_context(|| format!("reading {}", metrics_path.display()))?;
+        let json: serde_json::Value = serde_json::from_slice(&bytes)
+            .with_context(|| format!("reading {}", metrics_path.display()))?;
+        let mut all_metrics = BTreeMap::new();
+        flatten_json(&json, "", &mut all_metrics);
         out.finished.push(RunRecord {
             dir: dir.to_path_buf(),
             config,
             metrics,
+            all_metrics,
+            finished_at: std::fs::metadata(&metrics_path)
+                .and_then(|m| m.modified())
+                .ok(),
         });
         return Ok(());
     }
@@ -193,68 +218,132 @@ fn sweep_list(sweep: &Path) -> Result<Option<HashSet<PathBuf>>> {
 /// Why a finished run's AUC is empty in `runs.csv` and `n/a` in tables.
 pub const ONE_CLASS_NOTE: &str = "one-class test set: AUC undefined (null)";
 
-/// Write one CSV row per run: its settings and its metrics, `status`
-/// `finished`; and per failed job its settings, empty metrics, `status`
-/// `failed` and the error in `note`.
+/// Settings every `runs.csv` has, varying or not: what a reader looks for
+/// first. Every other config key that varies across the runs follows.
+const HEADLINE_KEYS: [&str; 11] = [
+    "model.kind",
+    "optimizer.name",
+    "optimizer.lr",
+    "optimizer.lambda1",
+    "optimizer.lambda21",
+    "optimizer.lambda2",
+    "optimizer.group_norm",
+    "optimizer.regularizer",
+    "optimizer.lambda",
+    "model.embed_dim",
+    "seed",
+];
+
+/// Metric columns: (column, `metrics.json` key).
+const METRIC_COLUMNS: [(&str, &str); 20] = [
+    ("auc", "auc"),
+    ("logloss", "logloss"),
+    ("valid_auc", "valid_auc"),
+    ("valid_logloss", "valid_logloss"),
+    ("train_loss", "train_loss"),
+    ("feature_rate", "feature_rate"),
+    ("nonzero_features", "nonzero_features"),
+    ("seen_features", "seen_features"),
+    ("train_samples", "train_samples"),
+    ("test_samples", "test_samples"),
+    ("wall_seconds", "wall_seconds"),
+    ("train_seconds", "train_seconds"),
+    ("samples_per_second", "train_samples_per_second"),
+    ("peak_rss_bytes", "peak_rss_bytes"),
+    ("precision", "informative.precision"),
+    ("recall", "informative.recall"),
+    ("prune_finetune", "prune_finetune"),
+    ("prune_target_rate", "prune_target_rate"),
+    ("version", "version"),
+    ("git_commit", "git_commit"),
+];
+
+/// Write one CSV row per run (tidy: one column per setting, numbers as
+/// numbers): `run`, the headline settings and every other config key that
+/// varies across the runs (dotted names, `data.min_count`), the metrics,
+/// the ctr-run version and commit that ran it (empty when unknown), when it
+/// finished, `status` `finished` and `note`; per failed job its settings,
+/// empty metrics, `status` `failed` and the error in `note`.
 pub fn write_runs_csv(found: &Found, root: &Path, path: &Path) -> Result<()> {
-    let rel = |dir: &Path| csv_field(&dir.strip_prefix(root).unwrap_or(dir).display().to_string());
-    let settings = |c: &RunConfig| {
-        let o = &c.optimizer;
-        format!(
-            "{},{},{},{},{},{},{},{},{},{},{}",
-            snake(&c.model.kind),
-            o.name,
-            o.lr,
-            o.lambda1,
-            o.lambda21,
-            o.lambda2,
-            snake(&o.group_norm),
-            snake(&o.regularizer),
-            o.lambda,
-            c.model.embed_dim,
-            c.seed,
-        )
+    let rel = |dir: &Path| dir.strip_prefix(root).unwrap_or(dir).display().to_string();
+    let flat: Vec<BTreeMap<String, Value>> = found
+        .finished
+        .iter()
+        .map(|r| flat_config(&r.config))
+        .chain(found.failed.iter().map(|f| flat_config(&f.config)))
+        .collect();
+    let mut keys: Vec<String> = HEADLINE_KEYS.iter().map(|k| k.to_string()).collect();
+    for k in varying_keys(&flat) {
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    let mut header: Vec<&str> = vec!["run"];
+    header.extend(keys.iter().map(String::as_str));
+    header.extend(METRIC_COLUMNS.iter().map(|(c, _)| *c));
+    header.extend(["finished_at", "status", "note"]);
+    let setting_cells = |c: &BTreeMap<String, Value>| -> Vec<String> {
+        keys.iter()
+            .map(|k| c.get(k).map(|v| v.to_string()).unwrap_or_default())
+            .collect()
     };
-    write_atomic_with(path, |w| {
-        writeln!(
-            w,
-            "run,model,optimizer,lr,lambda1,lambda21,lambda2,group_norm,regularizer,lambda,embed_dim,seed,\
-             auc,logloss,feature_rate,nonzero_features,seen_features,train_samples,test_samples,wall_seconds,\
-             samples_per_second,prune_finetune,status,note"
-        )?;
-        for r in &found.finished {
-            let m = &r.metrics;
-            let note = if m.auc.is_none() { ONE_CLASS_NOTE } else { "" };
-            writeln!(
-                w,
-                "{},{},{},{},{},{},{},{},{},{:.3},{:.1},{},finished,{}",
-                rel(&r.dir),
-                settings(&r.config),
-                m.auc.map(|a| a.to_string()).unwrap_or_default(),
-                m.logloss,
-                m.feature_rate,
-                m.nonzero_features,
-                m.seen_features,
-                m.train_samples,
-                m.test_samples,
-                m.wall_seconds,
-                m.train_samples_per_second,
-                m.prune_finetune.map(|r| r.to_string()).unwrap_or_default(),
-                note,
-            )?;
-        }
-        for f in &found.failed {
-            writeln!(
-                w,
-                "{},{},,,,,,,,,,,failed,{}",
-                rel(&f.dir),
-                settings(&f.config),
-                csv_field(&f.error),
-            )?;
-        }
-        Ok(())
-    })?;
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    w.write_record(&header)?;
+    for (r, c) in found.finished.iter().zip(&flat) {
+        let mut row = vec![rel(&r.dir)];
+        row.extend(setting_cells(c));
+        row.extend(METRIC_COLUMNS.iter().map(|(_, k)| {
+            r.all_metrics
+                .get(*k)
+                .map(|v| v.to_string())
+                .unwrap_or_default()
+        }));
+        row.push(r.finished_at.map(rfc3339_utc).unwrap_or_default());
+        row.push("finished".into());
+        let note = if r.metrics.auc.is_none() {
+            ONE_CLASS_NOTE
+        } else {
+            ""
+        };
+        row.push(note.into());
+        w.write_record(&row)?;
+    }
+    for (f, c) in found.failed.iter().zip(&flat[found.finished.len()..]) {
+        let mut row = vec![rel(&f.dir)];
+        row.extend(setting_cells(c));
+        row.extend(METRIC_COLUMNS.iter().map(|_| String::new()));
+        row.extend([String::new(), "failed".into(), f.error.clone()]);
+        w.write_record(&row)?;
+    }
+    let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    write_atomic(path, &bytes)?;
     Ok(())
+}
+
+/// `2026-12-02T13:05:09Z` (UTC, whole seconds).
+pub fn rfc3339_utc(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// The config spelling of an enum value (`mlp`, `weighted`, `l1`).
@@ -266,11 +355,16 @@ pub fn snake<T: serde::Serialize>(v: &T) -> String {
     }
 }
 
-/// Quote a CSV field when it holds a comma or quote (run names hold commas).
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_of_known_instants() {
+        let at = |s: u64| rfc3339_utc(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(s));
+        assert_eq!(at(0), "1970-01-01T00:00:00Z");
+        // `date -u -d @1709251199`: a leap day.
+        assert_eq!(at(1_709_251_199), "2024-02-29T23:59:59Z");
+        assert_eq!(at(1_796_216_709), "2026-12-02T13:05:09Z");
     }
 }

@@ -78,6 +78,67 @@ pub struct Table {
     pub align: Vec<Align>,
     pub rows: Vec<Vec<Cell>>,
     pub notes: Vec<String>,
+    /// The numbers behind the cells, long and numeric: what `write_all`
+    /// puts in the CSV when set (the formatted cells stay in md / tex).
+    pub long: Option<LongCsv>,
+}
+
+/// A long CSV: one row per observation, numbers as numbers (empty where
+/// undefined), for pandas / R rather than for reading.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct LongCsv {
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl LongCsv {
+    pub fn new<S: Into<String>>(headers: impl IntoIterator<Item = S>) -> Self {
+        Self {
+            headers: headers.into_iter().map(Into::into).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Appends a row; it must have one value per column.
+    pub fn push(&mut self, row: Vec<String>) -> Result<(), TableError> {
+        if row.len() != self.headers.len() {
+            return Err(TableError::RowWidth {
+                row: self.rows.len(),
+                got: row.len(),
+                want: self.headers.len(),
+            });
+        }
+        self.rows.push(row);
+        Ok(())
+    }
+
+    pub fn to_csv(&self) -> Result<String, TableError> {
+        csv_text(
+            &self.headers,
+            self.rows.iter().map(|r| r.iter().map(String::as_str)),
+        )
+    }
+}
+
+/// Header then rows, RFC 4180 quoting via the csv crate, `\n` line ends.
+fn csv_text<'a, R, I>(headers: &[String], rows: R) -> Result<String, TableError>
+where
+    R: Iterator<Item = I>,
+    I: Iterator<Item = &'a str>,
+{
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    w.write_record(headers)?;
+    for row in rows {
+        w.write_record(row)?;
+    }
+    let bytes = w.into_inner().map_err(|e| TableError::Io {
+        path: "<memory>".into(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    // Every input was a &str, so the output is valid UTF-8.
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 impl Table {
@@ -95,6 +156,7 @@ impl Table {
             align,
             rows: Vec::new(),
             notes: Vec::new(),
+            long: None,
         }
     }
 
@@ -211,31 +273,26 @@ impl Table {
     /// 4180, via the csv crate). Title, notes and bold have no place in CSV
     /// and are left out.
     pub fn to_csv(&self) -> Result<String, TableError> {
-        let mut w = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::Any(b'\n'))
-            .from_writer(Vec::new());
-        w.write_record(&self.headers)?;
-        for row in &self.rows {
-            w.write_record(row.iter().map(|c| c.text.as_str()))?;
-        }
-        let bytes = w.into_inner().map_err(|e| TableError::Io {
-            path: "<memory>".into(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
-        // Every input was a &str, so the output is valid UTF-8.
-        Ok(String::from_utf8_lossy(&bytes).into_owned())
+        csv_text(
+            &self.headers,
+            self.rows.iter().map(|r| r.iter().map(|c| c.text.as_str())),
+        )
     }
 
-    /// Writes `stem.md`, `stem.tex` and `stem.csv`.
+    /// Writes `stem.md`, `stem.tex` and `stem.csv` (atomically); the CSV
+    /// is the long numeric one when set, else the cells.
     pub fn write_all(&self, stem: &Path) -> Result<(), TableError> {
-        let csv = self.to_csv()?;
+        let csv = match &self.long {
+            Some(long) => long.to_csv()?,
+            None => self.to_csv()?,
+        };
         for (ext, text) in [
             ("md", self.to_markdown()),
             ("tex", self.to_latex()),
             ("csv", csv),
         ] {
             let path = with_extension(stem, ext);
-            std::fs::write(&path, text).map_err(|source| TableError::Io {
+            crate::io::write_atomic(&path, text.as_bytes()).map_err(|source| TableError::Io {
                 path: path.display().to_string(),
                 source,
             })?;

@@ -51,6 +51,8 @@ mod reliability_resume;
 mod reliability_selection;
 mod reliability_special_files;
 mod stats_auc;
+mod stats_search;
+mod stats_summarize;
 mod stats_table;
 mod stats_ttest;
 mod train_feature_report;
