@@ -188,6 +188,13 @@ impl RunConfig {
 
     /// Parse TOML text; an unknown key gets the nearest valid key suggested.
     pub fn parse(text: &str) -> Result<Self, String> {
+        if let Ok(table) = text.parse::<toml::Table>() {
+            if table.contains_key("base") && !table.contains_key("data") {
+                return Err(
+                    "this is a sweep file (it has `base`), not a run config: run it with `ctr-run sweep --config FILE`".into(),
+                );
+            }
+        }
         let cfg = toml::from_str(text).map_err(|e| with_suggestion(&e.to_string()))?;
         require_optimizer_names(text)?;
         Ok(cfg)

@@ -128,6 +128,15 @@ impl SweepConfig {
     pub fn load(path: &Path) -> Result<(Self, PathBuf)> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading sweep {}", path.display()))?;
+        if let Ok(table) = text.parse::<toml::Table>() {
+            if !table.contains_key("base") && table.contains_key("data") {
+                bail!(
+                    "{}: this is a run config (it has [data]), not a sweep file: run it with `ctr-run train --config {}`",
+                    path.display(),
+                    path.display()
+                );
+            }
+        }
         let mut cfg: SweepConfig =
             toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         if cfg.name.is_empty() {

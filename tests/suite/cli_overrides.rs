@@ -230,3 +230,23 @@ fn prune_set_is_applied() {
         "{err}"
     );
 }
+
+#[test]
+fn a_run_config_given_to_sweep_names_train_and_the_reverse() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = base(tmp.path());
+    let (ok, _, err) = run(&["sweep", "--config", &cfg]);
+    assert!(!ok);
+    assert!(
+        err.contains("this is a run config") && err.contains("ctr-run train --config"),
+        "{err}"
+    );
+    let sweep = tmp.path().join("sweep.toml");
+    std::fs::write(&sweep, "base = \"base.toml\"\nrepeats = 1\n").unwrap();
+    let (ok, _, err) = run(&["train", "--config", sweep.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        err.contains("this is a sweep file") && err.contains("ctr-run sweep --config"),
+        "{err}"
+    );
+}

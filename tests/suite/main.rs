@@ -6,6 +6,7 @@
 
 mod architecture;
 mod cli_common;
+mod cli_help;
 mod cli_overrides;
 mod cli_sweep;
 mod cli_train;
