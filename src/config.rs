@@ -65,6 +65,9 @@ pub struct TrainConfig {
     pub save_model: bool,
     /// Show a progress bar (only when stderr is a terminal anyway).
     pub progress: bool,
+    /// Without a terminal (Slurm, nohup, a pipe): a progress line every this
+    /// many seconds instead of the bar; 0 = none.
+    pub log_seconds: f64,
 }
 
 impl Default for TrainConfig {
@@ -78,6 +81,7 @@ impl Default for TrainConfig {
             checkpoint_every: 0,
             save_model: false,
             progress: true,
+            log_seconds: 30.0,
         }
     }
 }
@@ -217,6 +221,12 @@ impl RunConfig {
         }
         if self.train.log_every == 0 {
             return Err("train.log_every must be > 0".into());
+        }
+        if !(self.train.log_seconds >= 0.0 && self.train.log_seconds.is_finite()) {
+            return Err(format!(
+                "train.log_seconds must be >= 0 (0 = no progress lines), got {}",
+                self.train.log_seconds
+            ));
         }
         if let Some(p) = &self.prune {
             p.check()?;

@@ -10,6 +10,7 @@ pub mod budget;
 mod pass;
 mod phases;
 mod step;
+pub mod textlog;
 
 pub use pass::{
     evaluate, max_batch_loss, no_rows_error, progress_bar, sigmoid, train_window,

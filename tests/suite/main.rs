@@ -7,6 +7,7 @@
 mod architecture;
 mod cli_common;
 mod cli_help;
+mod cli_logs;
 mod cli_overrides;
 mod cli_sweep;
 mod cli_train;
