@@ -17,6 +17,24 @@ pub enum DataCommand {
     /// Rows, click rate, distinct values per field and how often they occur
     /// (to choose `min_count`), malformed rows.
     Inspect(InspectArgs),
+    /// Check a copy of a dataset before training: header, every row (or a
+    /// sample) parses, and the row count matches the published file's.
+    Verify(VerifyArgs),
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct VerifyArgs {
+    /// The raw data file (plain or .gz), e.g. datasets/avazu/train.csv.
+    pub file: PathBuf,
+    /// The file's layout: avazu | criteo | criteo_csv | ipinyou | custom.
+    #[arg(long)]
+    pub format: Format,
+    /// For --format custom: a TOML file holding the schema.
+    #[arg(long)]
+    pub schema: Option<PathBuf>,
+    /// Parse only the first N rows (quick; the row count is then not checked).
+    #[arg(long, value_name = "N")]
+    pub sample: Option<u64>,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -47,7 +65,49 @@ pub struct InspectArgs {
 pub fn run(args: &DataArgs) -> anyhow::Result<()> {
     match &args.command {
         DataCommand::Inspect(a) => run_inspect(a),
+        DataCommand::Verify(a) => run_verify(a),
     }
+}
+
+fn run_verify(a: &VerifyArgs) -> anyhow::Result<()> {
+    let cfg = DataConfig {
+        format: a.format,
+        train: Some(a.file.clone()),
+        test: Some(a.file.clone()),
+        cache: false,
+        schema: read_schema(&a.schema)?,
+        ..DataConfig::default()
+    };
+    cfg.check()?;
+    let v = crate::data::verify::verify(&cfg, &a.file, a.sample).with_context(|| {
+        format!(
+            "{} is not a valid --format {} file",
+            a.file.display(),
+            a.format.as_str()
+        )
+    })?;
+    let file = a.file.display();
+    match (v.complete, v.expected_rows) {
+        (true, Some(want)) if want != v.rows => anyhow::bail!(
+            "{file}: {} rows parse, but the published file has {want} (see datasets/): incomplete or another file?",
+            v.rows
+        ),
+        (true, Some(_)) => crate::outln!("{file}: ok, {} rows, as published", v.rows),
+        (true, None) => crate::outln!("{file}: ok, {} rows parse (no published count to compare)", v.rows),
+        (false, _) => crate::outln!("{file}: ok, the first {} rows parse (row count not checked with --sample)", v.rows),
+    }
+    Ok(())
+}
+
+fn read_schema(path: &Option<PathBuf>) -> anyhow::Result<Option<SchemaConfig>> {
+    Ok(match path {
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            Some(toml::from_str(&text).with_context(|| format!("parsing schema {}", p.display()))?)
+        }
+        None => None,
+    })
 }
 
 fn run_inspect(a: &InspectArgs) -> anyhow::Result<()> {

@@ -145,3 +145,50 @@ fn inspect_with_a_wrong_format_exits_non_zero() {
         "{err}"
     );
 }
+
+#[test]
+fn verify_accepts_a_good_file_and_names_the_bad_line() {
+    let d = tempfile::tempdir().unwrap();
+    let file = d.path().join("counted.csv");
+    counted_avazu(&file);
+    let f = file.to_str().unwrap();
+    let out = crate::cli_common::ctr_run(&["data", "verify", "--format", "avazu", f]);
+    assert!(
+        out.contains("ok, 18 rows parse (no published count to compare)"),
+        "{out}"
+    );
+    let out =
+        crate::cli_common::ctr_run(&["data", "verify", "--format", "avazu", "--sample", "5", f]);
+    assert!(out.contains("ok, the first 5 rows parse"), "{out}");
+    // A named published file with the wrong row count fails.
+    let train = d.path().join("train.csv");
+    std::fs::copy(&file, &train).unwrap();
+    let run = |args: &[&str]| crate::cli_common::bin().args(args).output().unwrap();
+    let o = run(&[
+        "data",
+        "verify",
+        "--format",
+        "avazu",
+        train.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("18 rows parse, but the published file has 40428967"),
+        "{err}"
+    );
+    // A malformed row fails, naming its line.
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str("99,1,14102100,short\n");
+    std::fs::write(&file, text).unwrap();
+    let o = run(&["data", "verify", "--format", "avazu", f]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("is not a valid --format avazu file") && err.contains("line 20"),
+        "{err}"
+    );
+    // The wrong format fails at the header.
+    let o = run(&["data", "verify", "--format", "ipinyou", f]);
+    assert!(!o.status.success());
+}
