@@ -77,6 +77,9 @@ pub struct TrainConfig {
     /// Write `features.csv` and `kept_features.csv` for a sparse run (one
     /// extra pass over the training file after training).
     pub feature_report: bool,
+    /// Without a terminal (Slurm, nohup, a pipe): a progress line every this
+    /// many seconds instead of the bar; 0 = none.
+    pub log_seconds: f64,
 }
 
 impl Default for TrainConfig {
@@ -94,6 +97,7 @@ impl Default for TrainConfig {
             patience: 0,
             restore_best: true,
             feature_report: true,
+            log_seconds: 30.0,
         }
     }
 }
@@ -182,10 +186,21 @@ pub enum ConfigError {
 impl RunConfig {
     /// Read, parse and validate a config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        Self::load_with(path, &[])
+    }
+
+    /// `load` with `--set key=value` overrides applied to the file's keys
+    /// before parsing, so they are validated exactly like the file.
+    pub fn load_with(path: &Path, overrides: &[Override]) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
         })?;
+        let parse_error = |message| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message,
+        };
+        let text = apply_overrides(&text, overrides).map_err(parse_error)?;
         let mut cfg = Self::parse(&text).map_err(|message| ConfigError::Parse {
             path: path.to_path_buf(),
             message,
@@ -210,6 +225,13 @@ impl RunConfig {
 
     /// Parse TOML text; an unknown key gets the nearest valid key suggested.
     pub fn parse(text: &str) -> Result<Self, String> {
+        if let Ok(table) = text.parse::<toml::Table>() {
+            if table.contains_key("base") && !table.contains_key("data") {
+                return Err(
+                    "this is a sweep file (it has `base`), not a run config: run it with `ctr-run sweep --config FILE`".into(),
+                );
+            }
+        }
         let cfg = toml::from_str(text).map_err(|e| with_suggestion(&e.to_string()))?;
         require_optimizer_names(text)?;
         Ok(cfg)
@@ -244,6 +266,12 @@ impl RunConfig {
                     ));
                 }
             }
+        }
+        if !(self.train.log_seconds >= 0.0 && self.train.log_seconds.is_finite()) {
+            return Err(format!(
+                "train.log_seconds must be >= 0 (0 = no progress lines), got {}",
+                self.train.log_seconds
+            ));
         }
         if let Some(p) = &self.prune {
             p.check()?;
@@ -298,6 +326,86 @@ impl RunConfig {
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("a RunConfig always serializes")
     }
+}
+
+/// One `--set key=value` on the command line: a dotted config key and a
+/// TOML value (`0.01`, `256`, `true`, `[0.1, 0.2]`); a value that is not
+/// TOML is taken as a string (`--set optimizer.name=adam`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Override {
+    pub key: String,
+    pub value: toml::Value,
+}
+
+impl std::str::FromStr for Override {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (key, raw) = s
+            .split_once('=')
+            .ok_or_else(|| format!("`{s}`: expected key=value (e.g. optimizer.lr=0.01)"))?;
+        let key = key.trim();
+        if key.is_empty() || key.split('.').any(str::is_empty) {
+            return Err(format!("`{s}`: `{key}` is not a dotted config key"));
+        }
+        let raw = raw.trim();
+        let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+        Ok(Self {
+            key: key.to_string(),
+            value,
+        })
+    }
+}
+
+impl std::fmt::Display for Override {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}={}", self.key, self.value)
+    }
+}
+
+/// Set `key` (dotted: `optimizer.lambda21`) in a TOML table, creating the
+/// tables on the way.
+pub fn set_dotted(root: &mut toml::Value, key: &str, v: toml::Value) -> Result<(), String> {
+    let mut cur = root;
+    let parts: Vec<&str> = key.split('.').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let table = cur
+            .as_table_mut()
+            .ok_or_else(|| format!("key `{key}`: `{part}` is not inside a table"))?;
+        if i + 1 == parts.len() {
+            table.insert(part.to_string(), v);
+            return Ok(());
+        }
+        cur = table
+            .entry(part.to_string())
+            .or_insert_with(|| toml::Value::Table(Default::default()));
+    }
+    unreachable!("split yields at least one part")
+}
+
+/// The config text with `overrides` applied. When the file alone parses,
+/// each override is checked as it is applied, so an unknown key or a wrong
+/// type is reported with the `--set` that caused it.
+fn apply_overrides(text: &str, overrides: &[Override]) -> Result<String, String> {
+    if overrides.is_empty() {
+        return Ok(text.to_string());
+    }
+    let mut value: toml::Value =
+        toml::from_str(text).map_err(|e| with_suggestion(&e.to_string()))?;
+    let file_parses = value.clone().try_into::<RunConfig>().is_ok();
+    for o in overrides {
+        let fail = |e: String| format!("--set {o}: {e}");
+        set_dotted(&mut value, &o.key, o.value.clone()).map_err(fail)?;
+        if file_parses {
+            if let Err(e) = value.clone().try_into::<RunConfig>() {
+                return Err(fail(with_suggestion(&e.to_string())));
+            }
+        }
+    }
+    toml::to_string(&value).map_err(|e| e.to_string())
 }
 
 /// The optimizer is the experiment: a section without `name` would train

@@ -28,8 +28,10 @@ pub struct BenchArgs {
     /// Synthetic rows to generate (without --data).
     #[arg(long, default_value_t = 1_000_000)]
     pub rows: u64,
+    /// Worker threads (the rayon pool).
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
+    /// Samples per batch.
     #[arg(long, default_value_t = 512)]
     pub batch: usize,
     /// Where the dense model computes: cpu | cuda | cuda:N.

@@ -11,6 +11,7 @@ pub struct GenArgs {
     /// Data rows to write (the header, where the format has one, is extra).
     #[arg(long)]
     pub rows: u64,
+    /// Seed of the ground truth (the planted model) and of the rows.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Output file; gzip-compressed when it ends in .gz. The ground truth goes to OUT.truth.json.

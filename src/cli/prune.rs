@@ -12,7 +12,7 @@ use anyhow::{bail, Result};
 use toml::Value;
 
 use crate::config::PruneConfig;
-use crate::config::RunConfig;
+use crate::config::{Override, RunConfig};
 use crate::experiment::prune;
 use crate::experiment::runner::run_jobs;
 use crate::experiment::runs;
@@ -41,12 +41,16 @@ pub struct PruneArgs {
     /// Run only shard K of N (with --match-runs).
     #[arg(long, default_value = "1/1")]
     pub shard: Shard,
+    /// Override a key of the run config: `--set optimizer.lr=0.01` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<Override>,
+    /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
 }
 
 pub fn run(args: &PruneArgs) -> Result<()> {
-    let base = RunConfig::load(&args.config)?;
+    let base = RunConfig::load_with(&args.config, &args.set)?;
     if let Some(rate) = args.target_rate {
         let mut cfg = base;
         cfg.prune = Some(PruneConfig {

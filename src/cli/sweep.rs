@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
+use crate::config::Override;
 use crate::experiment::runner::run_jobs;
 use crate::experiment::sweep::{Shard, SweepConfig};
 
@@ -22,6 +23,10 @@ pub struct SweepArgs {
     /// List the jobs and whether each is finished; run nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Override a key of the base run config: `--set train.batch_size=256`
+    /// (repeatable); refused for a key the sweep sets (an axis, seed, ...).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<Override>,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
@@ -29,7 +34,7 @@ pub struct SweepArgs {
 
 pub fn run(args: &SweepArgs) -> Result<()> {
     let (cfg, base) = SweepConfig::load(&args.config)?;
-    let jobs = cfg.jobs(&base)?;
+    let jobs = cfg.jobs_with(&base, &args.set)?;
     let sweep_dir = jobs
         .first()
         .map(|j| {

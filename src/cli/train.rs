@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::config::RunConfig;
+use crate::config::{Override, RunConfig};
 use crate::model::DeviceSpec;
 use crate::run::{self, RunOptions};
 
@@ -15,7 +15,7 @@ pub struct TrainArgs {
     pub config: Option<PathBuf>,
     /// Continue the run in this run folder from its newest valid checkpoint
     /// (its own config.toml is used).
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "seed", "output", "device"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "seed", "output", "device", "set"])]
     pub resume: Option<PathBuf>,
     /// Override the seed of the config.
     #[arg(long)]
@@ -26,6 +26,10 @@ pub struct TrainArgs {
     /// Override the config's device: cpu | cuda | cuda:N.
     #[arg(long, value_name = "DEVICE")]
     pub device: Option<DeviceSpec>,
+    /// Override a config key: `--set optimizer.lr=0.01` (dotted key, TOML
+    /// value; repeatable). Checked like the file; recorded in the run's config.toml.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<Override>,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
@@ -43,7 +47,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             cfg.output = dir.parent().map(PathBuf::from).unwrap_or_default();
             cfg
         }
-        (None, Some(c)) => RunConfig::load(c)?,
+        (None, Some(c)) => RunConfig::load_with(c, &args.set)?,
         (None, None) => anyhow::bail!("give --config FILE or --resume DIR"),
     };
     if let Some(seed) = args.seed {

@@ -40,6 +40,7 @@ pub mod open;
 pub mod prefetch;
 pub mod schema;
 pub mod source;
+pub mod verify;
 pub mod synth;
 pub mod values;
 

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -13,6 +14,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::experiment::runs;
 use crate::experiment::sweep::{Job, Shard};
 use crate::io::write_atomic;
+use crate::train::textlog::duration_text;
 
 /// The lock file of a sweep folder (see `crate::lock`).
 pub const SWEEP_LOCK: &str = ".sweep.lock";
@@ -97,6 +99,17 @@ pub fn run_jobs(
             .expect("valid template")
             .progress_chars("=> "),
     );
+    // A line per finished job: above the bar on a terminal, as plain lines
+    // without one (the bar draws nothing there).
+    let say = |line: &str| {
+        if quiet {
+        } else if pb.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            pb.println(line);
+        }
+    };
+    let sweep_start = Instant::now();
     let next = AtomicUsize::new(0);
     let ran = Mutex::new(Vec::new());
     let failed = Mutex::new(Vec::new());
@@ -117,9 +130,18 @@ pub fn run_jobs(
                     break;
                 }
                 pb.set_message(job.name.clone());
+                let started = Instant::now();
                 match run_one(job, exe) {
-                    Ok(()) => ran.lock().expect("no poisoned lock").push(job.name.clone()),
+                    Ok(()) => {
+                        say(&job_line(job, started.elapsed().as_secs_f64()));
+                        ran.lock().expect("no poisoned lock").push(job.name.clone())
+                    }
                     Err(e) => {
+                        say(&format!(
+                            "job {} failed after {}: {e:#}",
+                            job.name,
+                            duration_text(started.elapsed().as_secs_f64())
+                        ));
                         let error = format!("{e:#}");
                         // The job's folder says why it has no metrics, so
                         // runs.csv and `tables` list it as failed.
@@ -153,7 +175,35 @@ pub fn run_jobs(
     report.ran = ran.into_inner().expect("no poisoned lock");
     report.failed = failed.into_inner().expect("no poisoned lock");
     report.stale = update_runs_csv(jobs, sweep_dir)?;
+    if !quiet {
+        eprintln!(
+            "sweep: {} finished, {} failed, {} skipped (already finished) in {}",
+            report.ran.len(),
+            report.failed.len(),
+            report.skipped_finished,
+            duration_text(sweep_start.elapsed().as_secs_f64())
+        );
+    }
     Ok(report)
+}
+
+/// `job NAME: AUC 0.71234, feature rate 0.4210, 12s` from its metrics.json.
+fn job_line(job: &Job, seconds: f64) -> String {
+    let m: Option<serde_json::Value> = std::fs::read(job.dir().join("metrics.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let num = |key: &str, digits: usize| {
+        m.as_ref()
+            .and_then(|m| m[key].as_f64())
+            .map_or_else(|| "n/a".to_string(), |x| format!("{x:.digits$}"))
+    };
+    format!(
+        "job {}: AUC {}, feature rate {}, {}",
+        job.name,
+        num("auc", 5),
+        num("feature_rate", 4),
+        duration_text(seconds)
+    )
 }
 
 /// Rewrite `runs.csv` over the finished and the failed jobs of the sweep

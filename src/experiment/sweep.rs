@@ -12,7 +12,9 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use toml::Value;
 
-use crate::config::{check_folder_name, check_inside, with_suggestion, RunConfig};
+use crate::config::{
+    check_folder_name, check_inside, set_dotted, with_suggestion, Override, RunConfig,
+};
 
 /// A sweep file.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -126,6 +128,15 @@ impl SweepConfig {
     pub fn load(path: &Path) -> Result<(Self, PathBuf)> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading sweep {}", path.display()))?;
+        if let Ok(table) = text.parse::<toml::Table>() {
+            if !table.contains_key("base") && table.contains_key("data") {
+                bail!(
+                    "{}: this is a run config (it has [data]), not a sweep file: run it with `ctr-run train --config {}`",
+                    path.display(),
+                    path.display()
+                );
+            }
+        }
         let mut cfg: SweepConfig =
             toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         if cfg.name.is_empty() {
@@ -194,7 +205,24 @@ impl SweepConfig {
     /// Each job's config is parsed and checked here, and no two jobs may share
     /// a folder, so a bad grid point fails before any job runs.
     pub fn jobs(&self, base_path: &Path) -> Result<Vec<Job>> {
-        let base = RunConfig::load(base_path)?;
+        self.jobs_with(base_path, &[])
+    }
+
+    /// `jobs` with `--set` overrides applied to the base config. An
+    /// override of a key the sweep itself sets (an axis, a point's key,
+    /// seed, name, output) is refused: it would be overwritten in every job.
+    pub fn jobs_with(&self, base_path: &Path, overrides: &[Override]) -> Result<Vec<Job>> {
+        for o in overrides {
+            let what = format!("--set {o}");
+            if self.axes.contains_key(&o.key) {
+                bail!("{what}: `{}` is an axis of this sweep; change the axis's values in the sweep file instead", o.key);
+            }
+            if self.points.iter().any(|p| p.contains_key(&o.key)) {
+                bail!("{what}: `{}` is set by this sweep's points; change them in the sweep file instead", o.key);
+            }
+            self.check_settable(&what, &o.key)?;
+        }
+        let base = RunConfig::load_with(base_path, overrides)?;
         let base_value = Value::try_from(&base).context("base config to TOML")?;
         let root = self.output.clone().unwrap_or_else(|| base.output.clone());
         let output = root.join(&self.name).join("runs");
@@ -266,7 +294,7 @@ impl SweepConfig {
 fn resolve(base: &Value, settings: &BTreeMap<String, Value>) -> Result<RunConfig, String> {
     let mut value = base.clone();
     for (key, v) in settings {
-        set_dotted(&mut value, key, v.clone()).map_err(|e| format!("{e:#}"))?;
+        set_dotted(&mut value, key, v.clone()).map_err(|e| format!("sweep {e}"))?;
     }
     value
         .try_into()
@@ -299,26 +327,6 @@ fn grid(axes: &BTreeMap<String, Vec<Value>>) -> Vec<BTreeMap<String, Value>> {
             .collect();
     }
     out
-}
-
-/// Set `a.b.c` in a TOML table, refusing keys the config does not have at
-/// the table level (the typed parse afterwards refuses unknown leaf keys).
-fn set_dotted(root: &mut Value, key: &str, v: Value) -> Result<()> {
-    let mut cur = root;
-    let parts: Vec<&str> = key.split('.').collect();
-    for (i, part) in parts.iter().enumerate() {
-        let table = cur
-            .as_table_mut()
-            .with_context(|| format!("sweep key `{key}`: `{part}` is not inside a table"))?;
-        if i + 1 == parts.len() {
-            table.insert(part.to_string(), v);
-            return Ok(());
-        }
-        cur = table
-            .entry(part.to_string())
-            .or_insert_with(|| Value::Table(Default::default()));
-    }
-    unreachable!("split yields at least one part")
 }
 
 /// `optimizer.lambda21=0.001,seed=3`: readable and unique per job.

@@ -11,6 +11,7 @@ mod pass;
 mod phases;
 mod step;
 mod valid;
+pub mod textlog;
 
 pub use pass::{
     evaluate, evaluate_split, max_batch_loss, no_rows_error, progress_bar, sigmoid, train_window,

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use serde::Serialize;
 
 use crate::config::RunConfig;
@@ -95,13 +95,17 @@ pub fn progress_bar(total: Option<u64>, quiet: bool, what: &str) -> ProgressBar 
     }
     let pb = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
     let template = if total.is_some() {
-        "{prefix} [{bar:30}] {human_pos}/{human_len} samples {per_sec} {msg} ETA {eta}"
+        "{prefix} [{bar:30}] {human_pos}/{human_len} samples {rate} {msg} ETA {eta}"
     } else {
-        "{prefix} {spinner} {human_pos} samples {per_sec} {msg}"
+        "{prefix} {spinner} {human_pos} samples {rate} {msg}"
     };
     pb.set_style(
         ProgressStyle::with_template(template)
             .expect("valid template")
+            // Whole samples per second (indicatif's {per_sec} prints 123456.789/s).
+            .with_key("rate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0}/s", s.per_sec());
+            })
             .progress_chars("=> "),
     );
     pb.set_prefix(what.to_string());
@@ -135,6 +139,7 @@ pub fn train_window_with(
     let start = Instant::now();
     let (mut batch, mut logits, mut rows) = (Batch::default(), Vec::new(), 0u64);
     let mut read = std::time::Duration::ZERO;
+    let mut text_log = super::textlog::TextLog::new(cfg.train.log_seconds, pb);
     loop {
         if cfg.train.max_batches > 0 && progress.batches >= cfg.train.max_batches {
             break;
@@ -156,6 +161,9 @@ pub fn train_window_with(
         check_loss(cfg, progress, loss)?;
         progress.record(cfg, &batch, loss, &logits, start.elapsed().as_secs_f64());
         pb.inc(batch.len as u64);
+        if let Some(t) = &mut text_log {
+            t.after_batch(pb, loss);
+        }
         if let Some(p) = progress.curve.last() {
             pb.set_message(format!("loss {:.4}", p.loss));
         }

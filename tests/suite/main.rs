@@ -6,6 +6,9 @@
 
 mod architecture;
 mod cli_common;
+mod cli_help;
+mod cli_logs;
+mod cli_overrides;
 mod cli_sweep;
 mod cli_train;
 mod config_unused;
