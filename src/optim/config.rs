@@ -316,6 +316,10 @@ pub enum GroupNorm {
     /// (the paper's Eq. 10 omits the square root; the paper's own
     /// proof, Eq. 28-29, needs it: see `core::weighted_sq`.)
     Weighted,
+    /// `||s_t / (D_t/2 + lambda2)||_2`, Eq. 10 as printed: the paper's
+    /// printed variant, not an exact minimizer (docs/math.md); kept to
+    /// reproduce the paper's Figure 2 runs.
+    PaperEq10,
 }
 
 /// Step-size schedule on top of an optimizer's own alpha_t (paper Table 1).

@@ -249,3 +249,80 @@ fn paper_eq10_weighting_is_not_the_minimizer_sqrt_form_is() {
     assert!((ours + 0.125).abs() < 1e-6, "{ours}");
     assert!(ours < eq10 - 0.1, "ours {ours} vs eq10 {eq10}");
 }
+
+fn eq10(l1: f32, l21: f32, l2: f32) -> GroupPenalty {
+    GroupPenalty {
+        norm: GroupNorm::PaperEq10,
+        ..weighted(l1, l21, l2)
+    }
+}
+
+/// `group_norm = "paper_eq10"` on a hand-computed group: z = (-3, 4),
+/// D = (2, 6), lambda1 = lambda2 = lambda21 = 0.5, so s = (2.5, -3.5),
+/// A = D/2 + lambda2 = (1.5, 3.5), s~ = s / A = (5/3, -1),
+/// |s~| = 1.943651, factor 1 - sqrt(2)*0.5/1.943651 = 0.636197,
+/// x = factor * s / (D + 2 lambda2) = (0.530164, -0.318098).
+/// (The root form gives (0.620519, -0.372312): the variants differ.)
+#[test]
+fn paper_eq10_closed_form_matches_hand_computation() {
+    let (z, dd) = ([-3.0f32, 4.0], [2.0f32, 6.0]);
+    let mut x = [0.0f32; 2];
+    closed_form(&eq10(0.5, 0.5, 0.5), &z, &dd, &mut x);
+    assert!((x[0] - 0.530_164).abs() < 1e-5, "{x:?}");
+    assert!((x[1] + 0.318_098).abs() < 1e-5, "{x:?}");
+    closed_form(&weighted(0.5, 0.5, 0.5), &z, &dd, &mut x);
+    assert!((x[0] - 0.620_519).abs() < 1e-5, "{x:?}");
+    assert!((x[1] + 0.372_312).abs() < 1e-5, "{x:?}");
+}
+
+/// The counterexample of docs/math.md (d = 1, D/2 + lambda2 = 4, z = -3,
+/// sqrt(d) lambda21 = 1): paper_eq10 zeroes the group (|s~| = 3/4 <= 1),
+/// objective 0; the root form (`weighted`) gives x = 1/8 with objective
+/// -1/16: it beats the printed form on the step's subproblem.
+#[test]
+fn paper_eq10_is_beaten_by_the_root_form_on_the_counterexample() {
+    let (z, dd) = ([-3.0f32], [8.0f32]);
+    let (mut x_eq10, mut x_root) = ([1.0f32], [0.0f32]);
+    closed_form(&eq10(0.0, 1.0, 0.0), &z, &dd, &mut x_eq10);
+    closed_form(&weighted(0.0, 1.0, 0.0), &z, &dd, &mut x_root);
+    assert_eq!(x_eq10[0], 0.0);
+    assert!((x_root[0] - 0.125).abs() < 1e-7, "{x_root:?}");
+    let p = weighted(0.0, 1.0, 0.0);
+    let f_eq10 = omega(&p, &[-3.0], &[4.0], &[f64::from(x_eq10[0])]);
+    let f_root = omega(&p, &[-3.0], &[4.0], &[f64::from(x_root[0])]);
+    assert!(f_eq10.abs() < 1e-12, "{f_eq10}");
+    assert!((f_root + 1.0 / 16.0).abs() < 1e-7, "{f_root}");
+}
+
+/// The fused Group Adagrad update with paper_eq10 equals the closed form
+/// on the z and D read back from its state (same variant, both code paths).
+#[test]
+fn paper_eq10_fused_update_equals_its_closed_form() {
+    let (d, lr) = (5usize, 0.3f32);
+    let cfg = OptimizerConfig {
+        lr,
+        lambda1: 0.05,
+        lambda21: 0.2,
+        lambda2: 0.1,
+        group_norm: GroupNorm::PaperEq10,
+        ..OptimizerConfig::named(OptimizerName::GroupAdagrad)
+    };
+    let spec = cfg.check().unwrap();
+    let mut opt = Optimizer::new(&spec);
+    let mut rng = SplitMix64::new(7);
+    let mut w = vec![0.0f32; d];
+    let mut state = vec![0.0f32; opt.state_len(d)];
+    let mut last = 0u32;
+    for _ in 0..4 {
+        opt.begin_step();
+        let g: Vec<f32> = (0..d).map(|_| 2.0 * rng.normal() as f32).collect();
+        opt.update_group(&mut w, &mut state, &mut last, &g, None);
+    }
+    let dd: Vec<f32> = state[d..].iter().map(|v| v.sqrt() / lr).collect();
+    let mut x = vec![0.0f32; d];
+    closed_form(&GroupPenalty::from_config(&spec), &state[..d], &dd, &mut x);
+    assert!(w.iter().any(|&v| v != 0.0), "{w:?}");
+    for (a, b) in w.iter().zip(&x) {
+        assert!((a - b).abs() <= 1e-6 * b.abs().max(1.0), "{w:?} vs {x:?}");
+    }
+}

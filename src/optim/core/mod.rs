@@ -160,6 +160,30 @@ pub fn weighted_sq(s: f32, d: f32, lambda2: f32) -> f32 {
     s * s / (0.5 * d + lambda2).max(f32::MIN_POSITIVE)
 }
 
+/// The per-element contribution to `||s~||^2` with the paper's Eq. (10) as
+/// printed, s~_i = s_i / (D_i/2 + lambda2) (no square root): the paper's
+/// printed variant, not an exact minimizer (see [`weighted_sq`]).
+#[inline(always)]
+pub fn paper_eq10_sq(s: f32, d: f32, lambda2: f32) -> f32 {
+    let s_tilde = s / (0.5 * d + lambda2).max(f32::MIN_POSITIVE);
+    s_tilde * s_tilde
+}
+
+/// [`GroupNorm`] as a const generic for the fused loop.
+const NORM_PLAIN: u8 = 0;
+const NORM_WEIGHTED: u8 = 1;
+const NORM_EQ10: u8 = 2;
+
+/// One element's contribution to the squared group norm under `NORM`.
+#[inline(always)]
+fn norm_sq_of<const NORM: u8>(s: f32, d: f32, lambda2: f32) -> f32 {
+    match NORM {
+        NORM_WEIGHTED => weighted_sq(s, d, lambda2),
+        NORM_EQ10 => paper_eq10_sq(s, d, lambda2),
+        _ => s * s,
+    }
+}
+
 /// The minimizer of Eq. (24) for one group given z_t and D_t (the closed
 /// form of Theorem 1 / Algorithm 1 line 10), written into `x`. Exposed for
 /// tests and tools; the optimizers run the fused loop in [`Group`].
@@ -170,6 +194,7 @@ pub fn closed_form(p: &GroupPenalty, z: &[f32], dd: &[f32], x: &mut [f32]) {
         norm_sq += match p.norm {
             GroupNorm::Plain => s * s,
             GroupNorm::Weighted => weighted_sq(s, dd, p.lambda2),
+            GroupNorm::PaperEq10 => paper_eq10_sq(s, dd, p.lambda2),
         };
         *x = s / (dd + 2.0 * p.lambda2).max(f32::MIN_POSITIVE);
     }
@@ -278,8 +303,9 @@ impl<R: Rule> GroupUpdate for Group<R> {
                 .advance(ctx, &g[lo..hi], &h[lo..hi], cols, &mut mo);
             let (x, z) = (&mut w[lo..hi], &mut z[lo..hi]);
             norm_sq += match p.norm {
-                GroupNorm::Plain => apply::<false>(&p, dec_now, dec_prev, &mo, z, x),
-                GroupNorm::Weighted => apply::<true>(&p, dec_now, dec_prev, &mo, z, x),
+                GroupNorm::Plain => apply::<NORM_PLAIN>(&p, dec_now, dec_prev, &mo, z, x),
+                GroupNorm::Weighted => apply::<NORM_WEIGHTED>(&p, dec_now, dec_prev, &mo, z, x),
+                GroupNorm::PaperEq10 => apply::<NORM_EQ10>(&p, dec_now, dec_prev, &mo, z, x),
             };
             lo = hi;
         }
@@ -296,9 +322,9 @@ const LANES: usize = 8;
 
 /// Lines 6-8 of Algorithm 1 and the unshrunk line 10 for one chunk:
 /// z += m - (D - D_prev) x; s = soft(z); x = s / (D + 2 lambda2). Returns
-/// the chunk's squared group norm (plain, or weighted when `WEIGHTED`).
+/// the chunk's squared group norm (as `NORM` measures it).
 #[inline(always)]
-fn apply<const WEIGHTED: bool>(
+fn apply<const NORM: u8>(
     p: &GroupPenalty,
     dec_now: f32,
     dec_prev: f32,
@@ -339,7 +365,7 @@ fn apply<const WEIGHTED: bool>(
             continue;
         };
         for l in 0..LANES {
-            acc[l] += element::<WEIGHTED>(
+            acc[l] += element::<NORM>(
                 p, two_l2, dec_now, dec_prev, m8[l], dn8[l], dp8[l], &mut z8[l], &mut x8[l],
             );
         }
@@ -350,7 +376,7 @@ fn apply<const WEIGHTED: bool>(
         .zip(dns.remainder())
         .zip(dps.remainder())
     {
-        acc[0] += element::<WEIGHTED>(p, two_l2, dec_now, dec_prev, m, dn, dp, z, x);
+        acc[0] += element::<NORM>(p, two_l2, dec_now, dec_prev, m, dn, dp, z, x);
     }
     acc.iter().sum()
 }
@@ -358,7 +384,7 @@ fn apply<const WEIGHTED: bool>(
 /// One parameter of [`apply`]; returns its norm contribution.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn element<const WEIGHTED: bool>(
+fn element<const NORM: u8>(
     p: &GroupPenalty,
     two_l2: f32,
     dec_now: f32,
@@ -375,11 +401,7 @@ fn element<const WEIGHTED: bool>(
     *z += m - (d_now - d_prev) * *x;
     let s = soft_threshold(*z, p.lambda1);
     *x = s / (d_now + two_l2).max(f32::MIN_POSITIVE);
-    if WEIGHTED {
-        weighted_sq(s, d_now, p.lambda2)
-    } else {
-        s * s
-    }
+    norm_sq_of::<NORM>(s, d_now, p.lambda2)
 }
 
 /// Ask the CPU to start loading `data` into cache (one hint per 64-byte
