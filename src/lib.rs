@@ -1,11 +1,11 @@
 //! ctr-run: an experiment runner for click-through-rate prediction with
 //! sparsity-inducing optimizers (Group Lasso adaptive optimizers and ProxGen).
 //!
-//! The library holds all the work; `src/main.rs` and `src/cli/` are a thin
-//! command-line edge over it. See `ARCHITECTURE.md` for the picture.
+//! The library holds all the work; the binary (`src/main.rs` with its
+//! `src/cli/` modules, not part of the library) is a thin command-line edge
+//! over it. See `ARCHITECTURE.md` for the picture.
 
 pub mod checkpoint;
-pub mod cli;
 pub mod config;
 pub mod data;
 pub mod embedding;

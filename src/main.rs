@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use ctr_run::cli;
+mod cli;
 
 #[derive(Parser)]
 #[command(

@@ -4,11 +4,11 @@
 
 use anyhow::Result;
 
-use crate::config::{RunConfig, TrainConfig};
-use crate::data::{DataConfig, Format, SyntheticConfig};
-use crate::model::{DeviceSpec, ModelConfig, ModelKind};
-use crate::optim::{OptimizerConfig, OptimizerName};
-use crate::run::{self, RunOptions};
+use ctr_run::config::{RunConfig, TrainConfig};
+use ctr_run::data::{DataConfig, Format, SyntheticConfig};
+use ctr_run::model::{DeviceSpec, ModelConfig, ModelKind};
+use ctr_run::optim::{OptimizerConfig, OptimizerName};
+use ctr_run::run::{self, RunOptions};
 
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
@@ -62,7 +62,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         output: std::env::temp_dir(),
         device: args.device,
         data: DataConfig {
-            split: crate::data::SplitKind::Fraction,
+            split: ctr_run::data::SplitKind::Fraction,
             train_fraction: 0.9,
             ..match &args.data {
                 Some(path) => DataConfig::for_file(format, path),
@@ -111,7 +111,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             .total_cmp(&b.train_samples_per_second)
     });
     let m = &runs[runs.len() / 2];
-    crate::outln!(
+    ctr_run::outln!(
         "{} + {} | {} | {} threads, batch {} | {} train samples",
         args.model,
         args.optimizer,
@@ -120,19 +120,19 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         args.batch,
         m.train_samples
     );
-    crate::outln!(
+    ctr_run::outln!(
         "throughput (median of {}): {:.0} samples/s",
         runs.len(),
         m.train_samples_per_second
     );
-    crate::outln!("per-phase time (us per sample):");
+    ctr_run::outln!("per-phase time (us per sample):");
     let samples = m.train_samples.max(1) as f64;
     for (phase, secs) in m.phases.rows() {
         if phase != "evaluate" && secs > 0.0 {
-            crate::outln!("  {phase:<18} {:>8.3}", secs * 1e6 / samples);
+            ctr_run::outln!("  {phase:<18} {:>8.3}", secs * 1e6 / samples);
         }
     }
-    crate::outln!(
+    ctr_run::outln!(
         "test: AUC {}  logloss {:.5}  feature rate {:.4}",
         m.auc
             .map(|a| format!("{a:.5}"))
@@ -141,7 +141,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         m.feature_rate
     );
     let rows = m.embedding_rows.max(1) as f64;
-    crate::outln!(
+    ctr_run::outln!(
         "embedding memory: {} rows, {:.1} B/row needed (weights + slots), {:.1} B/row held ({:.3}x); peak RSS {:.1} MiB",
         m.embedding_rows,
         m.embedding_needed_bytes as f64 / rows,

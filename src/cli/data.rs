@@ -1,8 +1,8 @@
 //! `ctr-run data inspect FILE --format F`: rows, click rate, distinct values
 //! per field, how often values occur, and malformed rows of a raw file.
 
-use crate::data::inspect::FREQUENCY_THRESHOLDS;
-use crate::data::{inspect, CriteoIntegers, DataConfig, Format, SchemaConfig};
+use ctr_run::data::inspect::FREQUENCY_THRESHOLDS;
+use ctr_run::data::{inspect, CriteoIntegers, DataConfig, Format, SchemaConfig};
 use anyhow::Context;
 use std::path::PathBuf;
 
@@ -79,7 +79,7 @@ fn run_verify(a: &VerifyArgs) -> anyhow::Result<()> {
         ..DataConfig::default()
     };
     cfg.check()?;
-    let v = crate::data::verify::verify(&cfg, &a.file, a.sample).with_context(|| {
+    let v = ctr_run::data::verify::verify(&cfg, &a.file, a.sample).with_context(|| {
         format!(
             "{} is not a valid --format {} file",
             a.file.display(),
@@ -92,9 +92,9 @@ fn run_verify(a: &VerifyArgs) -> anyhow::Result<()> {
             "{file}: {} rows parse, but the published file has {want} (see datasets/): incomplete or another file?",
             v.rows
         ),
-        (true, Some(_)) => crate::outln!("{file}: ok, {} rows, as published", v.rows),
-        (true, None) => crate::outln!("{file}: ok, {} rows parse (no published count to compare)", v.rows),
-        (false, _) => crate::outln!("{file}: ok, the first {} rows parse (row count not checked with --sample)", v.rows),
+        (true, Some(_)) => ctr_run::outln!("{file}: ok, {} rows, as published", v.rows),
+        (true, None) => ctr_run::outln!("{file}: ok, {} rows parse (no published count to compare)", v.rows),
+        (false, _) => ctr_run::outln!("{file}: ok, the first {} rows parse (row count not checked with --sample)", v.rows),
     }
     Ok(())
 }
@@ -152,43 +152,43 @@ fn run_inspect(a: &InspectArgs) -> anyhow::Result<()> {
         );
     }
     if a.json {
-        crate::outln!("{}", serde_json::to_string_pretty(&r)?);
+        ctr_run::outln!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(());
     }
-    crate::outln!("file        {}", r.file);
-    crate::outln!("rows        {}", r.rows);
-    crate::outln!("clicks      {} (rate {:.4})", r.clicks, r.click_rate);
-    crate::outln!("bad rows    {}", r.bad_rows);
+    ctr_run::outln!("file        {}", r.file);
+    ctr_run::outln!("rows        {}", r.rows);
+    ctr_run::outln!("clicks      {} (rate {:.4})", r.clicks, r.click_rate);
+    ctr_run::outln!("bad rows    {}", r.bad_rows);
     for e in &r.first_errors {
-        crate::outln!("  {e}");
+        ctr_run::outln!("  {e}");
     }
-    crate::outln!("features    {} (distinct (field, value) pairs)", r.features);
+    ctr_run::outln!("features    {} (distinct (field, value) pairs)", r.features);
     // Values of each field occurring at least k times: what `min_count = k` keeps.
     let mut head = format!("{:<18} {:>12}", "field", "distinct");
     for t in &FREQUENCY_THRESHOLDS[1..] {
         head.push_str(&format!(" {:>10}", format!(">={t}x")));
     }
-    crate::outln!("{head}");
+    ctr_run::outln!("{head}");
     for (name, at_least) in &r.frequency {
         let mut line = format!("{name:<18}");
         for n in at_least {
             let width = if line.len() == 18 { 13 } else { 11 };
             line.push_str(&format!("{n:>width$}"));
         }
-        crate::outln!("{line}");
+        ctr_run::outln!("{line}");
     }
-    crate::outln!(
+    ctr_run::outln!(
         "(distinct = values seen; >=Kx = values seen at least K times, what min_count = K keeps)"
     );
     if a.format == Format::Avazu {
-        crate::outln!(
+        ctr_run::outln!(
             "(hour: the raw value is YYMMDDHH; the feature is the hour of day HH, the day YYMMDD is what split = \"paper\" splits by)"
         );
     }
     if !r.dense.is_empty() {
-        crate::outln!("{:<18} {:>12} {:>12} {:>12}", "dense", "min", "max", "mean");
+        ctr_run::outln!("{:<18} {:>12} {:>12} {:>12}", "dense", "min", "max", "mean");
         for d in &r.dense {
-            crate::outln!(
+            ctr_run::outln!(
                 "{:<18} {:>12.4} {:>12.4} {:>12.4}",
                 d.name,
                 d.min,

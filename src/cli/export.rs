@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::checkpoint::export::export;
+use ctr_run::checkpoint::export::export;
 
 #[derive(clap::Args, Debug)]
 pub struct ExportArgs {
@@ -31,14 +31,14 @@ pub fn run(args: &ExportArgs) -> Result<()> {
             r.batches
         );
     }
-    crate::outln!(
+    ctr_run::outln!(
         "{}: {} of {} embedding rows kept (non-zero), {} bytes",
         out.display(),
         r.kept_rows,
         r.seen_rows,
         r.bytes
     );
-    crate::outln!(
+    ctr_run::outln!(
         "dense model (every row): {} bytes; the sparse model is {:.1}% of it ({:.2}x smaller)",
         r.dense_bytes,
         100.0 * r.bytes as f64 / r.dense_bytes.max(1) as f64,
@@ -51,14 +51,14 @@ pub fn run(args: &ExportArgs) -> Result<()> {
 /// checkpoints, its config or its metrics (compared as files, so a symlink
 /// or hard link to one of them is refused too).
 fn refuse_own_inputs(run: &std::path::Path, out: &std::path::Path) -> Result<()> {
-    let checkpoints = std::fs::read_dir(crate::checkpoint::dir_of(run))
+    let checkpoints = std::fs::read_dir(ctr_run::checkpoint::dir_of(run))
         .into_iter()
         .flatten()
         .flatten()
         .map(|e| e.path());
     let inputs = checkpoints.chain([run.join("config.toml"), run.join("metrics.json")]);
     for input in inputs {
-        if crate::io::same_file(out, &input) {
+        if ctr_run::io::same_file(out, &input) {
             anyhow::bail!(
                 "--out {} is {} (same file), which the export reads: choose another --out",
                 out.display(),

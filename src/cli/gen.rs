@@ -1,6 +1,6 @@
 //! `ctr-run gen`: write a synthetic file in a raw format, with its ground truth.
 
-use crate::data::{generate, informative_keys, truth_path, Format, Knobs};
+use ctr_run::data::{generate, informative_keys, truth_path, Format, Knobs};
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -68,7 +68,7 @@ pub fn run(args: &GenArgs) -> anyhow::Result<()> {
         .filter(|f| f.informative)
         .map(|f| f.name.as_str())
         .collect();
-    crate::outln!(
+    ctr_run::outln!(
         "wrote {} rows ({} clicks, rate {:.4}; target {:.4}) to {} in {:.1}s",
         truth.rows,
         truth.clicks,
@@ -77,7 +77,7 @@ pub fn run(args: &GenArgs) -> anyhow::Result<()> {
         args.out.display(),
         t.elapsed().as_secs_f64()
     );
-    crate::outln!("informative fields: {}", informative.join(", "));
+    ctr_run::outln!("informative fields: {}", informative.join(", "));
     let dense: Vec<&str> = truth
         .dense
         .iter()
@@ -85,9 +85,9 @@ pub fn run(args: &GenArgs) -> anyhow::Result<()> {
         .map(|d| d.name.as_str())
         .collect();
     if !dense.is_empty() {
-        crate::outln!("informative integer columns: {}", dense.join(", "));
+        ctr_run::outln!("informative integer columns: {}", dense.join(", "));
     }
-    crate::outln!(
+    ctr_run::outln!(
         "informative features: {}; ground truth: {}",
         informative_keys(&truth).len(),
         truth_path(&args.out).display()

@@ -20,7 +20,7 @@ pub mod train;
 /// Values already in the environment win, so users can experiment.
 pub fn init_threads(threads: usize) {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if let Some(w) = crate::train::budget::threads_warning(threads, cores) {
+    if let Some(w) = ctr_run::train::budget::threads_warning(threads, cores) {
         eprintln!("{w}");
     }
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {

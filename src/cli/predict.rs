@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::data::Format;
-use crate::model::DeviceSpec;
-use crate::serve::ServingModel;
+use ctr_run::data::Format;
+use ctr_run::model::DeviceSpec;
+use ctr_run::serve::ServingModel;
 
 #[derive(clap::Args, Debug)]
 pub struct PredictArgs {
@@ -34,7 +34,7 @@ pub struct PredictArgs {
 
 pub fn run(args: &PredictArgs) -> Result<()> {
     for (what, input) in [("model", &args.model), ("data", &args.data)] {
-        if crate::io::same_file(&args.out, input) {
+        if ctr_run::io::same_file(&args.out, input) {
             anyhow::bail!(
                 "--out {} is the {what} file {} (same file): writing the scores would destroy it; choose another --out",
                 args.out.display(),
@@ -45,15 +45,15 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     let mut m = ServingModel::load(&args.model, args.device)?;
     super::init_threads(m.cfg.threads);
     let s = m.score_file(&args.data, args.format, args.batch_size)?;
-    crate::run::write_predictions(&args.out, &s.labels, &s.scores)?;
-    let auc = crate::metrics::auc(&s.scores, &s.labels)
+    ctr_run::run::write_predictions(&args.out, &s.labels, &s.scores)?;
+    let auc = ctr_run::metrics::auc(&s.scores, &s.labels)
         .map(|a| format!("{a:.5}"))
         .unwrap_or_else(|| "n/a".into());
-    crate::outln!(
+    ctr_run::outln!(
         "{} rows scored with {} embedding rows: AUC {auc}  logloss {:.5}{} -> {}",
         s.scores.len(),
         m.rows(),
-        crate::metrics::logloss(&s.scores, &s.labels),
+        ctr_run::metrics::logloss(&s.scores, &s.labels),
         if s.bad_rows > 0 {
             format!(" ({} bad rows skipped)", s.bad_rows)
         } else {

@@ -11,12 +11,12 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use toml::Value;
 
-use crate::config::PruneConfig;
-use crate::config::{Override, RunConfig};
-use crate::experiment::prune;
-use crate::experiment::runner::run_jobs;
-use crate::experiment::runs;
-use crate::experiment::sweep::{Job, Shard};
+use ctr_run::config::PruneConfig;
+use ctr_run::config::{Override, RunConfig};
+use ctr_run::experiment::prune;
+use ctr_run::experiment::runner::run_jobs;
+use ctr_run::experiment::runs;
+use ctr_run::experiment::sweep::{Job, Shard};
 
 #[derive(clap::Args, Debug)]
 pub struct PruneArgs {
@@ -59,12 +59,12 @@ pub fn run(args: &PruneArgs) -> Result<()> {
         });
         cfg.check().map_err(anyhow::Error::msg)?;
         let dir = cfg.checked_run_dir()?;
-        let _lock = crate::lock::lock_folder(&dir, crate::lock::RUN_LOCK)?;
+        let _lock = ctr_run::lock::lock_folder(&dir, ctr_run::lock::RUN_LOCK)?;
         super::init_threads(cfg.threads);
         let outcomes = prune::run(&cfg, args.quiet, false)?;
         for o in &outcomes {
             let m = &o.metrics;
-            crate::outln!(
+            ctr_run::outln!(
                 "r={:<4} AUC {}  logloss {:.5}  feature rate {:.4}",
                 o.finetune,
                 m.auc
@@ -74,7 +74,7 @@ pub fn run(args: &PruneArgs) -> Result<()> {
                 m.feature_rate
             );
         }
-        crate::outln!("results in {}", cfg.run_dir().display());
+        ctr_run::outln!("results in {}", cfg.run_dir().display());
         return Ok(());
     }
     let Some(dir) = &args.match_runs else {
@@ -127,7 +127,7 @@ pub fn run(args: &PruneArgs) -> Result<()> {
     let sweep_dir = output.parent().unwrap_or(&output).to_path_buf();
     let exe = std::env::current_exe()?;
     let r = run_jobs(&jobs, args.shard, args.jobs, &exe, &sweep_dir, args.quiet)?;
-    crate::outln!(
+    ctr_run::outln!(
         "prune: {} matched settings, {} jobs ({} already finished, {} ran, {} failed); runs.csv in {}",
         rates.len(),
         r.in_shard,

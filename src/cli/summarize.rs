@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::experiment::summarize::{parse_baseline, summarize, Options};
+use ctr_run::experiment::summarize::{parse_baseline, summarize, Options};
 
 #[derive(clap::Args, Debug)]
 pub struct SummarizeArgs {
@@ -47,7 +47,7 @@ pub fn run(args: &SummarizeArgs) -> Result<()> {
         out,
     };
     let s = summarize(&args.runs, &opts)?;
-    crate::outln!(
+    ctr_run::outln!(
         "{} runs in {} groups by {}",
         s.runs,
         s.groups,
@@ -57,20 +57,20 @@ pub fn run(args: &SummarizeArgs) -> Result<()> {
             s.keys.join(", ")
         }
     );
-    crate::outln!("table   {}.{{md,tex,csv}}", s.table.display());
+    ctr_run::outln!("table   {}.{{md,tex,csv}}", s.table.display());
     match &s.figure {
-        Some(f) => crate::outln!("figure  {}.{{svg,png}}", f.display()),
-        None => crate::outln!("figure  none: no group has both {} and {}", opts.y, opts.x),
+        Some(f) => ctr_run::outln!("figure  {}.{{svg,png}}", f.display()),
+        None => ctr_run::outln!("figure  none: no group has both {} and {}", opts.y, opts.x),
     }
     if let Some(first) = s.stale.first() {
-        crate::outln!(
+        ctr_run::outln!(
             "note: left out {} finished runs that their sweep's runs.csv no longer lists, e.g. {}",
             s.stale.len(),
             first.display()
         );
     }
     for f in &s.failed {
-        crate::outln!("failed  {}: {}", f.dir.display(), f.error);
+        ctr_run::outln!("failed  {}: {}", f.dir.display(), f.error);
     }
     Ok(())
 }

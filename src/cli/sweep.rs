@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::config::Override;
-use crate::experiment::runner::run_jobs;
-use crate::experiment::sweep::{Shard, SweepConfig};
+use ctr_run::config::Override;
+use ctr_run::experiment::runner::run_jobs;
+use ctr_run::experiment::sweep::{Shard, SweepConfig};
 
 #[derive(clap::Args, Debug)]
 pub struct SweepArgs {
@@ -52,24 +52,24 @@ pub fn run(args: &SweepArgs) -> Result<()> {
             } else {
                 "to run"
             };
-            crate::outln!("{:>4}  {:<8}  {}", j.index, state, j.dir().display());
+            ctr_run::outln!("{:>4}  {:<8}  {}", j.index, state, j.dir().display());
         }
         return Ok(());
     }
     let exe = std::env::current_exe()?;
     let parallel = args.jobs.unwrap_or(cfg.jobs);
     // A signal stops the sweep between jobs (see run_jobs), and main exits 130.
-    let signals = crate::checkpoint::SignalGuard::install();
+    let signals = ctr_run::checkpoint::SignalGuard::install();
     let r = run_jobs(&jobs, args.shard, parallel, &exe, &sweep_dir, args.quiet)?;
     drop(signals);
-    if crate::checkpoint::interrupted() {
+    if ctr_run::checkpoint::interrupted() {
         anyhow::bail!(
             "sweep interrupted: {} jobs ran, {} failed or stopped; run it again to continue",
             r.ran.len(),
             r.failed.len()
         );
     }
-    crate::outln!(
+    ctr_run::outln!(
         "sweep {}: {} jobs, {} in shard {}/{}, {} already finished, {} ran, {} failed; runs.csv in {}",
         cfg.name,
         r.total,

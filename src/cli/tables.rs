@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::experiment::report::write_report;
-use crate::experiment::summarize::{summarize, Options};
+use ctr_run::experiment::report::write_report;
+use ctr_run::experiment::summarize::{summarize, Options};
 
 /// The folders `tables` reads, for its messages.
 const PAPER_SWEEPS: &str = "<dataset>_table2, <dataset>_adam_prune, <dataset>_table3, \
@@ -26,16 +26,16 @@ pub fn run(args: &TablesArgs) -> Result<()> {
     let out = args.out.clone().unwrap_or_else(|| args.runs.join("tables"));
     let r = write_report(&args.runs, &out)?;
     for t in &r.tables {
-        crate::outln!("table   {}.{{md,tex,csv}}", t.display());
+        ctr_run::outln!("table   {}.{{md,tex,csv}}", t.display());
     }
     for f in &r.figures {
-        crate::outln!("figure  {}.{{svg,png}}", f.display());
+        ctr_run::outln!("figure  {}.{{svg,png}}", f.display());
     }
     for c in &r.claims {
-        crate::outln!("claim   {c}");
+        ctr_run::outln!("claim   {c}");
     }
     if let Some(first) = r.stale.first() {
-        crate::outln!(
+        ctr_run::outln!(
             "note: left out {} finished runs that their sweep's runs.csv no longer lists (an old grid value or config), e.g. {}",
             r.stale.len(),
             first.display()
@@ -63,15 +63,15 @@ pub fn run(args: &TablesArgs) -> Result<()> {
             out: out.clone(),
         };
         let s = summarize(std::slice::from_ref(&args.runs), &opts)?;
-        crate::outln!(
+        ctr_run::outln!(
             "note: none of {} runs is in the paper's sweep folders ({}); wrote the generic summary \
              (`ctr-run summarize`) instead",
             r.finished,
             PAPER_SWEEPS
         );
-        crate::outln!("table   {}.{{md,tex,csv}}", s.table.display());
+        ctr_run::outln!("table   {}.{{md,tex,csv}}", s.table.display());
         if let Some(f) = &s.figure {
-            crate::outln!("figure  {}.{{svg,png}}", f.display());
+            ctr_run::outln!("figure  {}.{{svg,png}}", f.display());
         }
     }
     Ok(())

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::config::{Override, RunConfig};
-use crate::model::DeviceSpec;
-use crate::run::{self, RunOptions};
+use ctr_run::config::{Override, RunConfig};
+use ctr_run::model::DeviceSpec;
+use ctr_run::run::{self, RunOptions};
 
 #[derive(clap::Args, Debug)]
 pub struct TrainArgs {
@@ -65,14 +65,14 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     // One live writer per run folder (a second `train` into it, or a sweep
     // job and a hand-started run), held to the end of the run.
     let dir = cfg.checked_run_dir()?;
-    let _lock = crate::lock::lock_folder(&dir, crate::lock::RUN_LOCK)?;
+    let _lock = ctr_run::lock::lock_folder(&dir, ctr_run::lock::RUN_LOCK)?;
     super::init_threads(cfg.threads);
     if !args.quiet {
         eprintln!("{}", cfg.optimizers_line().map_err(anyhow::Error::msg)?);
     }
     if cfg.prune.is_some() {
-        crate::experiment::prune::run(&cfg, args.quiet, args.resume.is_some())?;
-        crate::outln!("results in {}", cfg.run_dir().display());
+        ctr_run::experiment::prune::run(&cfg, args.quiet, args.resume.is_some())?;
+        ctr_run::outln!("results in {}", cfg.run_dir().display());
         return Ok(());
     }
     let m = run::run(
@@ -87,7 +87,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         .auc
         .map(|a| format!("{a:.5}"))
         .unwrap_or_else(|| "n/a (one class)".into());
-    crate::outln!(
+    ctr_run::outln!(
         "{}: AUC {auc}  logloss {:.5}  feature rate {:.4} ({} of {} features)  {} train samples in {:.1}s ({:.0}/s)",
         m.run,
         m.logloss,
@@ -103,7 +103,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             x.map(|x| format!("{:.1}%", 100.0 * x))
                 .unwrap_or_else(|| "n/a".into())
         };
-        crate::outln!(
+        ctr_run::outln!(
             "planted model: {} of {} kept features are informative (precision {}), {} of {} informative features kept (recall {})",
             pr.true_positives,
             pr.kept,
@@ -113,6 +113,6 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             pct(pr.recall)
         );
     }
-    crate::outln!("results in {}", cfg.run_dir().display());
+    ctr_run::outln!("results in {}", cfg.run_dir().display());
     Ok(())
 }

@@ -59,7 +59,16 @@ fn check_line(line: &str) -> u64 {
 fn train_without_a_terminal_prints_progress_lines() {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = base(tmp.path());
-    let err = stderr_of(&["train", "--config", &cfg, "--set", "train.log_seconds=1e-9"]);
+    // The cache's meta gives the total (no pass over the rows for it).
+    let err = stderr_of(&[
+        "train",
+        "--config",
+        &cfg,
+        "--set",
+        "train.log_seconds=1e-9",
+        "--set",
+        "data.cache=true",
+    ]);
     let done: Vec<u64> = err
         .lines()
         .filter(|l| l.starts_with("train: "))
@@ -67,6 +76,18 @@ fn train_without_a_terminal_prints_progress_lines() {
         .collect();
     // Every batch is past a 1 ns interval: one line per batch, in order.
     assert_eq!(done, (1..=8).map(|b| b * 200).collect::<Vec<_>>(), "{err}");
+    // Without a cache the total is unknown (counting it would be a whole
+    // extra pass): samples, rate and loss, no ETA.
+    let err = stderr_of(&["train", "--config", &cfg, "--set", "train.log_seconds=1e-9"]);
+    let plain: Vec<&str> = err.lines().filter(|l| l.starts_with("train: ")).collect();
+    assert_eq!(plain.len(), 8, "{err}");
+    for (i, line) in plain.iter().enumerate() {
+        let parts: Vec<&str> = line["train: ".len()..].split(", ").collect();
+        assert_eq!(parts.len(), 3, "{line}");
+        assert_eq!(parts[0], format!("{} samples", (i + 1) * 200), "{line}");
+        assert!(parts[1].strip_suffix(" samples/s").unwrap().parse::<u64>().is_ok(), "{line}");
+        assert!(parts[2].starts_with("loss "), "{line}");
+    }
     // Off with 0, and with --quiet.
     let err = stderr_of(&["train", "--config", &cfg, "--set", "train.log_seconds=0"]);
     assert!(!err.contains("train: "), "{err}");

@@ -1,51 +1,46 @@
-//! The `gen` and `data inspect` commands, called through their run functions.
+//! The `gen`, `data inspect` and `data verify` commands, run through the
+//! binary (the command-line layer is not part of the library).
 
-use ctr_run::cli::data::{DataArgs, DataCommand, InspectArgs};
-use ctr_run::cli::gen::GenArgs;
+use crate::cli_common::{bin, ctr_run as run_ok};
 use ctr_run::data::{load_truth, truth_path, Format};
 
 #[test]
 fn gen_then_inspect() {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("a.csv.gz");
-    let args = GenArgs {
-        format: Format::Avazu,
-        rows: 2000,
-        seed: 4,
-        out: out.clone(),
-        click_rate: Some(0.3),
-        signal: None,
-        informative_fields: Some(5),
-        informative_values: None,
-        zipf: None,
-        cardinality_scale: Some(0.01),
-        days: None,
-        stream: None,
+    let o = out.to_str().unwrap();
+    let gen = |extra: &[&str]| {
+        let mut args = vec![
+            "gen", "--format", "avazu", "--rows", "2000", "--seed", "4", "--out", o,
+            "--click-rate", "0.3", "--informative-fields", "5", "--cardinality-scale", "0.01",
+        ];
+        args.extend_from_slice(extra);
+        bin().args(&args).output().unwrap()
     };
-    ctr_run::cli::gen::run(&args).unwrap();
+    let g = gen(&[]);
+    assert!(g.status.success(), "{}", String::from_utf8_lossy(&g.stderr));
     let truth = load_truth(&truth_path(&out)).unwrap();
     assert_eq!(truth.rows, 2000);
     assert_eq!(truth.fields.iter().filter(|f| f.informative).count(), 5);
     assert_eq!(truth.knobs.click_rate, Some(0.3));
-    let inspect = |format: Format, json: bool| {
-        ctr_run::cli::data::run(&DataArgs {
-            command: DataCommand::Inspect(InspectArgs {
-                file: out.clone(),
-                format,
-                schema: None,
-                criteo_integers: "log2_bucket".into(),
-                usertag: false,
-                max_rows: None,
-                json,
-            }),
-        })
+    let inspect = |format: &str, json: bool| {
+        let mut args = vec!["data", "inspect", "--format", format, o];
+        if json {
+            args.push("--json");
+        }
+        bin().args(&args).output().unwrap()
     };
-    inspect(Format::Avazu, false).unwrap();
-    inspect(Format::Avazu, true).unwrap();
+    assert!(inspect("avazu", false).status.success());
+    let j = inspect("avazu", true);
+    assert!(j.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&j.stdout).unwrap();
+    assert_eq!(v["rows"], 2000);
     // The wrong format: the command fails (it used to report 0 rows and
     // exit 0); the library still reports every line as malformed (the header
     // too: Criteo has none), quoting the first errors.
-    let e = inspect(Format::Criteo, false).unwrap_err().to_string();
+    let w = inspect("criteo", false);
+    assert!(!w.status.success());
+    let e = String::from_utf8_lossy(&w.stderr);
     assert!(
         e.contains("no row parses as --format criteo (2001 malformed rows; first: ")
             && e.contains("line 1: expected 40 columns, found 1"),
@@ -61,16 +56,13 @@ fn gen_then_inspect() {
         r.first_errors[0],
         format!("{}: line 1: expected 40 columns, found 1", out.display())
     ); // tab-separated: one column
-       // Bad knobs are refused.
-    let e = ctr_run::cli::gen::run(&GenArgs {
-        zipf: Some(1.0),
-        ..args
-    })
-    .unwrap_err()
-    .to_string();
-    assert_eq!(
-        e,
-        "data config: synthetic.knobs.zipf must be > 0 and != 1, got 1"
+    // Bad knobs are refused.
+    let z = gen(&["--zipf", "1.0"]);
+    assert!(!z.status.success());
+    let e = String::from_utf8_lossy(&z.stderr);
+    assert!(
+        e.contains("data config: synthetic.knobs.zipf must be > 0 and != 1, got 1"),
+        "{e}"
     );
 }
 
@@ -109,7 +101,7 @@ fn inspect_counts_how_often_values_occur() {
     assert_eq!(freq("hour"), vec![2, 2, 2, 0]); // 9 rows at each hour of day
     assert_eq!(freq("site_id"), vec![1, 1, 1, 1]);
     // The printed table carries the same numbers and labels `hour`.
-    let out = crate::cli_common::ctr_run(&[
+    let out = run_ok(&[
         "data",
         "inspect",
         "--format",
@@ -128,7 +120,7 @@ fn inspect_with_a_wrong_format_exits_non_zero() {
     let d = tempfile::tempdir().unwrap();
     let file = d.path().join("counted.csv");
     counted_avazu(&file);
-    let out = crate::cli_common::bin()
+    let out = bin()
         .args([
             "data",
             "inspect",
@@ -152,18 +144,18 @@ fn verify_accepts_a_good_file_and_names_the_bad_line() {
     let file = d.path().join("counted.csv");
     counted_avazu(&file);
     let f = file.to_str().unwrap();
-    let out = crate::cli_common::ctr_run(&["data", "verify", "--format", "avazu", f]);
+    let out = run_ok(&["data", "verify", "--format", "avazu", f]);
     assert!(
         out.contains("ok, 18 rows parse (no published count to compare)"),
         "{out}"
     );
     let out =
-        crate::cli_common::ctr_run(&["data", "verify", "--format", "avazu", "--sample", "5", f]);
+        run_ok(&["data", "verify", "--format", "avazu", "--sample", "5", f]);
     assert!(out.contains("ok, the first 5 rows parse"), "{out}");
     // A named published file with the wrong row count fails.
     let train = d.path().join("train.csv");
     std::fs::copy(&file, &train).unwrap();
-    let run = |args: &[&str]| crate::cli_common::bin().args(args).output().unwrap();
+    let run = |args: &[&str]| bin().args(args).output().unwrap();
     let o = run(&[
         "data",
         "verify",
