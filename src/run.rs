@@ -330,46 +330,39 @@ fn write_curve(
     valid: &[ValidPoint],
 ) -> std::io::Result<()> {
     let opt = |x: Option<f64>| x.map(|a| format!("{a:.6}")).unwrap_or_default();
+    let mut c = csv::Writer::from_writer(w);
+    let train_cells = |p: &CurvePoint| [format!("{:.6}", p.loss), opt(p.auc), format!("{:.3}", p.seconds)];
     if valid.is_empty() {
-        writeln!(w, "batch,samples,loss,auc,seconds")?;
+        c.write_record(["batch", "samples", "loss", "auc", "seconds"])?;
         for p in curve {
-            let auc = opt(p.auc);
-            writeln!(
-                w,
-                "{},{},{:.6},{},{:.3}",
-                p.batch, p.samples, p.loss, auc, p.seconds
-            )?;
+            let [loss, auc, seconds] = train_cells(p);
+            c.write_record([p.batch.to_string(), p.samples.to_string(), loss, auc, seconds])?;
         }
-        return Ok(());
+        return Ok(c.flush()?);
     }
-    writeln!(
-        w,
-        "batch,samples,loss,auc,seconds,epoch,valid_auc,valid_logloss"
-    )?;
-    let (mut c, mut v) = (curve.iter().peekable(), valid.iter().peekable());
+    c.write_record([
+        "batch", "samples", "loss", "auc", "seconds", "epoch", "valid_auc", "valid_logloss",
+    ])?;
+    let (mut cv, mut v) = (curve.iter().peekable(), valid.iter().peekable());
     loop {
-        let cb = c.peek().map(|p| p.batch);
+        let cb = cv.peek().map(|p| p.batch);
         let vb = v.peek().map(|p| p.batch);
         let (tp, vp) = match (cb, vb) {
             (None, None) => break,
-            (Some(a), Some(b)) if a == b => (c.next(), v.next()),
-            (Some(a), Some(b)) if a < b => (c.next(), None),
-            (Some(_), None) => (c.next(), None),
+            (Some(a), Some(b)) if a == b => (cv.next(), v.next()),
+            (Some(a), Some(b)) if a < b => (cv.next(), None),
+            (Some(_), None) => (cv.next(), None),
             _ => (None, v.next()),
         };
-        let train = match tp {
-            Some(p) => format!("{:.6},{},{:.3}", p.loss, opt(p.auc), p.seconds),
-            None => ",,".into(),
-        };
+        let [loss, auc, seconds] = tp.map(train_cells).unwrap_or_default();
         let samples = tp.map(|p| p.samples).or(vp.map(|p| p.samples)).unwrap_or(0);
         let batch = tp.map(|p| p.batch).or(vp.map(|p| p.batch)).unwrap_or(0);
-        let valid = match vp {
-            Some(p) => format!("{},{},{:.6}", p.epoch + 1, opt(p.auc), p.logloss),
-            None => ",,".into(),
-        };
-        writeln!(w, "{batch},{samples},{train},{valid}")?;
+        let [epoch, vauc, vloss] = vp
+            .map(|p| [(p.epoch + 1).to_string(), opt(p.auc), format!("{:.6}", p.logloss)])
+            .unwrap_or_default();
+        c.write_record([batch.to_string(), samples.to_string(), loss, auc, seconds, epoch, vauc, vloss])?;
     }
-    Ok(())
+    Ok(c.flush()?)
 }
 
 /// What `metrics.json` holds.
@@ -431,12 +424,13 @@ pub struct RunMetrics {
 /// in the same format so the two compare byte for byte).
 pub fn write_predictions(path: &Path, labels: &[f32], scores: &[f32]) -> std::io::Result<()> {
     write_atomic_with(path, |w| {
-        writeln!(w, "label,score")?;
+        let mut c = csv::Writer::from_writer(w);
+        c.write_record(["label", "score"])?;
         for (y, s) in labels.iter().zip(scores) {
             // 9 significant digits round-trip an f32 exactly.
-            writeln!(w, "{},{:.8e}", *y as u8, s)?;
+            c.write_record([(*y as u8).to_string(), format!("{s:.8e}")])?;
         }
-        Ok(())
+        Ok(c.flush()?)
     })
 }
 

@@ -14,7 +14,6 @@
 //! A run config with a `[prune]` section is a pruning run: `ctr-run train`
 //! and sweeps run it like any other, so repeats and grids come for free.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -232,26 +231,29 @@ pub fn choose_fraction(seeds: &[Vec<PruneOutcome>]) -> Option<f64> {
 fn summarize(dir: &Path, spec: &PruneConfig, wall: Instant) -> Result<Vec<PruneOutcome>> {
     let outcomes = read_fractions(dir, spec)?;
     write_atomic_with(&dir.join("prune.csv"), |w| {
-        writeln!(
-            w,
-            "finetune,target_rate,auc,logloss,feature_rate,nonzero_features,seen_features"
-        )?;
+        let mut c = csv::Writer::from_writer(w);
+        c.write_record([
+            "finetune",
+            "target_rate",
+            "auc",
+            "logloss",
+            "feature_rate",
+            "nonzero_features",
+            "seen_features",
+        ])?;
         for o in &outcomes {
             let m = &o.metrics;
-            let auc = m.auc.map(|a| a.to_string()).unwrap_or_default();
-            writeln!(
-                w,
-                "{},{},{},{},{},{},{}",
-                o.finetune,
-                spec.target_rate,
-                auc,
-                m.logloss,
-                m.feature_rate,
-                m.nonzero_features,
-                m.seen_features
-            )?;
+            c.write_record([
+                o.finetune.to_string(),
+                spec.target_rate.to_string(),
+                m.auc.map(|a| a.to_string()).unwrap_or_default(),
+                m.logloss.to_string(),
+                m.feature_rate.to_string(),
+                m.nonzero_features.to_string(),
+                m.seen_features.to_string(),
+            ])?;
         }
-        Ok(())
+        Ok(c.flush()?)
     })?;
     let from = fraction_dir(dir, spec.finetune[0]);
     let curve = std::fs::read(from.join("curve.csv"))
