@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::RunConfig;
 use crate::data::fingerprint::Fingerprint;
-use crate::train::{CurvePoint, EarlyStop, Progress, Trainer};
+use crate::train::{CurvePoint, EarlyStop, Progress, ProgressRecord, Trainer};
 pub use signal::{interrupted, SignalGuard};
 use tensors::{Data, Entry, Tensors};
 
@@ -161,6 +161,7 @@ pub fn save(
             Data::U32(last),
         ));
     }
+    let progress = progress.to_record();
     let scalars = [progress.loss_sum, progress.seconds, progress.win_loss];
     let curve_u: Vec<u64> = progress
         .curve
@@ -206,7 +207,7 @@ pub fn save(
         tensors_bytes: bytes,
         xxh3: format!("{hash:016x}"),
         data: data_files(cfg)?,
-        early: progress.early.clone(),
+        early: progress.early,
         checksum: String::new(),
     };
     side.checksum = side.checksum();
@@ -391,17 +392,19 @@ impl Snapshot {
         trainer
             .restore_state((self.side.emb_step, self.side.dense_step), self.dense)
             .with_context(ctx)?;
-        progress.curve = self.curve;
-        progress.samples = self.side.samples;
-        progress.batches = self.side.batches;
-        progress.bad_rows = self.side.bad_rows;
-        progress.loss_sum = self.scalars[0];
-        progress.seconds = self.scalars[1];
-        progress.win_loss = self.scalars[2];
-        progress.win_batches = self.side.win_batches;
-        progress.win_logits = self.win_logits;
-        progress.win_labels = self.win_labels;
-        progress.early = self.side.early;
+        progress.restore(ProgressRecord {
+            curve: self.curve,
+            samples: self.side.samples,
+            batches: self.side.batches,
+            bad_rows: self.side.bad_rows,
+            loss_sum: self.scalars[0],
+            seconds: self.scalars[1],
+            win_loss: self.scalars[2],
+            win_batches: self.side.win_batches,
+            win_logits: self.win_logits,
+            win_labels: self.win_labels,
+            early: self.side.early,
+        });
         Ok(self.position)
     }
 }

@@ -15,7 +15,7 @@ pub mod textlog;
 
 pub use pass::{
     evaluate, evaluate_split, max_batch_loss, no_rows_error, progress_bar, sigmoid, train_window,
-    train_window_with, CurvePoint, Evaluation, Progress, RowWindow,
+    train_window_with, CurvePoint, Evaluation, Progress, ProgressRecord, RowWindow,
 };
 pub use phases::{Phase, PhaseTimes};
 pub use step::{score_known, Trainer};

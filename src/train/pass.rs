@@ -54,11 +54,12 @@ pub struct Progress {
     pub loss_sum: f64,
     pub bad_rows: u64,
     pub seconds: f64,
-    // The open curve window (checkpoints save it so a resumed curve matches).
-    pub(crate) win_loss: f64,
-    pub(crate) win_batches: u64,
-    pub(crate) win_logits: Vec<f32>,
-    pub(crate) win_labels: Vec<f32>,
+    // The open curve window (checkpoints save it, through `to_record`, so a
+    // resumed curve matches).
+    win_loss: f64,
+    win_batches: u64,
+    win_logits: Vec<f32>,
+    win_labels: Vec<f32>,
     /// The newest finite batch loss and its batch, for a divergence error
     /// (not checkpointed: a resumed run names only losses it saw).
     pub(crate) last_loss: Option<(u64, f64)>,
@@ -67,6 +68,59 @@ pub struct Progress {
     /// Validation evaluations and early stopping (empty without a
     /// validation split).
     pub early: super::EarlyStop,
+}
+
+/// What a checkpoint keeps of a [`Progress`] (state as a record): `train`
+/// owns the fields, `checkpoint` stores and gives back the record.
+#[derive(Clone, Debug, Default)]
+pub struct ProgressRecord {
+    pub curve: Vec<CurvePoint>,
+    pub samples: u64,
+    pub batches: u64,
+    pub bad_rows: u64,
+    pub loss_sum: f64,
+    pub seconds: f64,
+    /// The open curve window: its loss sum, batches, logits and labels.
+    pub win_loss: f64,
+    pub win_batches: u64,
+    pub win_logits: Vec<f32>,
+    pub win_labels: Vec<f32>,
+    pub early: super::EarlyStop,
+}
+
+impl Progress {
+    /// The record a checkpoint saves.
+    pub fn to_record(&self) -> ProgressRecord {
+        ProgressRecord {
+            curve: self.curve.clone(),
+            samples: self.samples,
+            batches: self.batches,
+            bad_rows: self.bad_rows,
+            loss_sum: self.loss_sum,
+            seconds: self.seconds,
+            win_loss: self.win_loss,
+            win_batches: self.win_batches,
+            win_logits: self.win_logits.clone(),
+            win_labels: self.win_labels.clone(),
+            early: self.early.clone(),
+        }
+    }
+
+    /// Continue from a saved record (the divergence bookkeeping and the
+    /// epoch start fresh: a resumed run names only losses it saw).
+    pub fn restore(&mut self, r: ProgressRecord) {
+        self.curve = r.curve;
+        self.samples = r.samples;
+        self.batches = r.batches;
+        self.bad_rows = r.bad_rows;
+        self.loss_sum = r.loss_sum;
+        self.seconds = r.seconds;
+        self.win_loss = r.win_loss;
+        self.win_batches = r.win_batches;
+        self.win_logits = r.win_logits;
+        self.win_labels = r.win_labels;
+        self.early = r.early;
+    }
 }
 
 /// The largest batch loss a run accepts: the logloss of one row scored
