@@ -58,7 +58,7 @@ pub(crate) fn start_batch(batch: &mut Batch, info: &SchemaInfo) {
 
 /// Saved lengths of a batch, to drop the last row again.
 #[derive(Clone, Copy)]
-pub(crate) struct Mark(usize, usize, usize, usize, usize);
+pub(crate) struct Mark(usize, usize, usize, usize, usize, usize);
 
 impl Mark {
     pub fn of(b: &Batch) -> Self {
@@ -68,6 +68,7 @@ impl Mark {
             b.offsets.len(),
             b.dense.len(),
             b.labels.len(),
+            b.ids.len(),
         )
     }
     pub fn restore(self, b: &mut Batch) {
@@ -76,6 +77,7 @@ impl Mark {
         b.offsets.truncate(self.2);
         b.dense.truncate(self.3);
         b.labels.truncate(self.4);
+        b.ids.truncate(self.5);
     }
 }
 
@@ -131,9 +133,9 @@ impl RawReader {
                     })
                 }
             };
-            let layout = super::schema::compile(cfg, Some(&h), file)?;
-            layout.check_header(&h, file)?;
-            layout
+            header_layout(cfg, &h, file)?
+        } else if cfg.scoring {
+            headerless_layout(cfg, file)?
         } else {
             super::schema::compile(cfg, None, file)?
         };
@@ -208,6 +210,68 @@ impl RawReader {
                 Ok(Next::Skipped)
             }
         }
+    }
+}
+
+/// The layout whose columns `header` names: the labelled one, or when
+/// scoring the one without the label column; an error names the header's
+/// columns and every layout tried.
+fn header_layout(
+    cfg: &super::config::DataConfig,
+    header: &str,
+    file: &Path,
+) -> Result<Layout, DataError> {
+    let labelled = super::schema::compile(cfg, Some(header), file)?;
+    match labelled.check_header(header, file) {
+        Ok(()) => return Ok(labelled),
+        Err(e) if !cfg.scoring => return Err(e),
+        Err(_) => {}
+    }
+    let unlabelled = super::schema::compile_as(cfg, Some(header), file, false)?;
+    if unlabelled.check_header(header, file).is_ok() {
+        return Ok(unlabelled);
+    }
+    Err(DataError::Header {
+        file: file.to_path_buf(),
+        problem: format!(
+            "the header's {} columns ({}) match no {} layout; tried with the label column ({} columns: {}) and without it ({} columns: {})",
+            header.split(labelled.delimiter as char).count(),
+            header,
+            cfg.format.as_str(),
+            labelled.columns.len(),
+            labelled.columns.join(","),
+            unlabelled.columns.len(),
+            unlabelled.columns.join(","),
+        ),
+    })
+}
+
+/// A file without a header (Criteo's TSV) when scoring: the first line's
+/// column count says whether it has the label column.
+fn headerless_layout(cfg: &super::config::DataConfig, file: &Path) -> Result<Layout, DataError> {
+    let labelled = super::schema::compile(cfg, None, file)?;
+    let unlabelled = super::schema::compile_as(cfg, None, file, false)?;
+    let mut lines = LineReader::open(file)?;
+    let Some(first) = lines.next_line()? else {
+        return Err(DataError::Empty {
+            file: file.to_path_buf(),
+        });
+    };
+    let n = 1 + memchr::memchr_iter(labelled.delimiter, first).count();
+    if n == labelled.columns.len() {
+        Ok(labelled)
+    } else if n == unlabelled.columns.len() {
+        Ok(unlabelled)
+    } else {
+        Err(DataError::Row {
+            file: file.to_path_buf(),
+            line: 1,
+            problem: super::error::RowProblem::ScoringColumnCount {
+                labelled: labelled.columns.len(),
+                unlabelled: unlabelled.columns.len(),
+                found: n,
+            },
+        })
     }
 }
 
