@@ -233,9 +233,9 @@ impl RowEncoder {
                 Role::Id => {
                     // The column's check (unsigned) has passed.
                     let id = std::str::from_utf8(cell).ok().and_then(|s| s.parse().ok());
-                    batch
-                        .ids
-                        .push(id.ok_or_else(|| self.expected(col, "an unsigned integer id", cell))?);
+                    batch.ids.push(
+                        id.ok_or_else(|| self.expected(col, "an unsigned integer id", cell))?,
+                    );
                 }
                 Role::Label => {
                     let y = match cell {

@@ -229,7 +229,7 @@ pub fn compile_as(
     file: &Path,
     labelled: bool,
 ) -> Result<Layout, DataError> {
-    let (delimiter, has_header, mut columns, mut roles): (u8, bool, Vec<String>, Vec<Role>) = match cfg
+    let (delimiter, has_header, columns, roles): (u8, bool, Vec<String>, Vec<Role>) = match cfg
         .format
     {
         Format::Avazu => {
@@ -360,6 +360,7 @@ pub fn compile_as(
             (delim, s.header, columns, roles)
         }
     };
+    let (mut columns, mut roles) = (columns, roles);
     if !labelled {
         if let Some(i) = roles.iter().position(|r| *r == Role::Label) {
             roles.remove(i);

@@ -364,3 +364,56 @@ impl Resizable for TextSource {
         &mut self.batch_size
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::config::{DataConfig, Format};
+    use crate::data::filter::Pre;
+
+    /// A Criteo TSV file of one row with `n` columns (label 1 first when
+    /// `n` = 40), opened for scoring.
+    fn open_criteo(n: usize) -> Result<(Layout, Batch), DataError> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.txt");
+        let mut cells: Vec<String> = Vec::new();
+        let ints = if n == 40 { 14 } else { 13 };
+        cells.extend((0..ints).map(|i| {
+            if n == 40 && i == 0 {
+                "1".into()
+            } else {
+                "2".into()
+            }
+        }));
+        cells.extend((ints..n).map(|_| "68fd1e64".to_string()));
+        std::fs::write(&file, cells.join("\t") + "\n").unwrap();
+        let mut cfg = DataConfig::for_file(Format::Criteo, &file);
+        cfg.scoring = true;
+        let (mut raw, layout) = RawReader::open(&cfg, &file)?;
+        let mut batch = Batch::default();
+        start_batch(&mut batch, &layout.info);
+        assert!(matches!(
+            raw.next(&mut batch, |_| Pre::Parse)?,
+            Next::Row { .. }
+        ));
+        Ok((layout, batch))
+    }
+
+    #[test]
+    fn headerless_criteo_to_score_is_told_apart_by_its_column_count() {
+        let (l, b) = open_criteo(40).unwrap();
+        assert_eq!(l.columns.len(), 40);
+        assert_eq!(b.labels, [1.0]);
+        let (l, b) = open_criteo(39).unwrap();
+        assert_eq!(l.columns.len(), 39);
+        assert!(!l.columns.iter().any(|c| c == "label"));
+        assert_eq!((b.len, b.labels.len()), (1, 0));
+        assert_eq!(l.info.field_names.len(), 26);
+        assert_eq!(l.info.dense_names.len(), 13);
+        let e = open_criteo(38).unwrap_err().to_string();
+        assert!(
+            e.ends_with("t.txt: line 1: expected 40 columns (with the label) or 39 (without it, a file to score), found 38"),
+            "{e}"
+        );
+    }
+}

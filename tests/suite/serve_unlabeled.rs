@@ -35,8 +35,17 @@ fn tiny_model(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let (train, test) = (dir.join("train.csv"), dir.join("test.csv"));
     for (f, rows, stream) in [(&train, "1500", "0"), (&test, "300", "1")] {
         ctr_run(&[
-            "gen", "--format", "avazu", "--rows", rows, "--seed", "3", "--stream", stream,
-            "--out", f.to_str().unwrap(),
+            "gen",
+            "--format",
+            "avazu",
+            "--rows",
+            rows,
+            "--seed",
+            "3",
+            "--stream",
+            stream,
+            "--out",
+            f.to_str().unwrap(),
         ]);
     }
     let cfg = dir.join("run.toml");
@@ -71,7 +80,10 @@ save_model = true
     ctr_run(&["train", "-q", "-c", cfg.to_str().unwrap()]);
     let model = dir.join("tiny.safetensors");
     ctr_run(&[
-        "export", "--run", dir.join("tiny").to_str().unwrap(), "--out",
+        "export",
+        "--run",
+        dir.join("tiny").to_str().unwrap(),
+        "--out",
         model.to_str().unwrap(),
     ]);
     (model, test)
@@ -86,11 +98,23 @@ fn predict_without_the_label_column_passes_ids_and_matches_the_labelled_scores()
     let (with, without) = (tmp.path().join("with.csv"), tmp.path().join("without.csv"));
     for (data, out) in [(&test, &with), (&unlabelled, &without)] {
         ctr_run(&[
-            "predict", "--model", model.to_str().unwrap(), "--data", data.to_str().unwrap(),
-            "--out", out.to_str().unwrap(),
+            "predict",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
         ]);
     }
-    let header = |f: &Path| std::fs::read_to_string(f).unwrap().lines().next().unwrap().to_string();
+    let header = |f: &Path| {
+        std::fs::read_to_string(f)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .to_string()
+    };
     assert_eq!(header(&with), "label,score");
     assert_eq!(header(&without), "id,score");
     let (input, labelled, scored) = (rows(&test), rows(&with), rows(&without));
@@ -100,7 +124,10 @@ fn predict_without_the_label_column_passes_ids_and_matches_the_labelled_scores()
     for (i, ((row, l), s)) in input.iter().zip(&labelled).zip(&scored).enumerate() {
         assert_eq!(s[0], row[0], "row {i}: the id comes through in file order");
         assert_eq!(l[0], row[1], "row {i}: the label of the labelled file");
-        assert_eq!(s[1], l[1], "row {i}: the same score with and without labels");
+        assert_eq!(
+            s[1], l[1],
+            "row {i}: the same score with and without labels"
+        );
     }
     // The scores are real: not all equal.
     assert!(scored.iter().any(|s| s[1] != scored[0][1]));
@@ -112,8 +139,13 @@ fn predict_without_the_label_column_passes_ids_and_matches_the_labelled_scores()
     std::fs::write(&bad, text.replacen("hour,", "hours,", 1)).unwrap();
     let out = bin()
         .args([
-            "predict", "--model", model.to_str().unwrap(), "--data", bad.to_str().unwrap(),
-            "--out", tmp.path().join("x.csv").to_str().unwrap(),
+            "predict",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            bad.to_str().unwrap(),
+            "--out",
+            tmp.path().join("x.csv").to_str().unwrap(),
         ])
         .output()
         .unwrap();
@@ -135,10 +167,24 @@ fn predict_without_the_label_column_passes_ids_and_matches_the_labelled_scores()
 fn training_still_refuses_a_file_without_the_label_column() {
     let tmp = tempfile::tempdir().unwrap();
     let (f, nolabel) = (tmp.path().join("a.csv"), tmp.path().join("b.csv"));
-    ctr_run(&["gen", "--format", "avazu", "--rows", "50", "--out", f.to_str().unwrap()]);
+    ctr_run(&[
+        "gen",
+        "--format",
+        "avazu",
+        "--rows",
+        "50",
+        "--out",
+        f.to_str().unwrap(),
+    ]);
     drop_click(&f, &nolabel);
     let out = bin()
-        .args(["data", "verify", "--format", "avazu", nolabel.to_str().unwrap()])
+        .args([
+            "data",
+            "verify",
+            "--format",
+            "avazu",
+            nolabel.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
