@@ -434,6 +434,25 @@ pub fn write_predictions(path: &Path, labels: &[f32], scores: &[f32]) -> std::io
     })
 }
 
+/// Scores of a file without labels: `id,score` (or `score` for a format
+/// without an id column), one line per row in file order.
+pub fn write_unlabelled_scores(path: &Path, ids: &[u64], scores: &[f32]) -> std::io::Result<()> {
+    write_atomic_with(path, |w| {
+        if ids.len() == scores.len() {
+            writeln!(w, "id,score")?;
+            for (id, s) in ids.iter().zip(scores) {
+                writeln!(w, "{id},{s:.8e}")?;
+            }
+        } else {
+            writeln!(w, "score")?;
+            for s in scores {
+                writeln!(w, "{s:.8e}")?;
+            }
+        }
+        Ok(())
+    })
+}
+
 /// Peak resident set size of this process (Linux `VmHWM`).
 pub fn peak_rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;

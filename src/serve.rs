@@ -38,9 +38,20 @@ pub struct ServingModel {
 /// Scores of a data file.
 #[derive(Debug, Default)]
 pub struct Scores {
+    /// Empty when the file has no label column.
     pub labels: Vec<f32>,
+    /// Each row's id when the format has an id column (Avazu `id`, Criteo
+    /// CSV `Id`); empty otherwise.
+    pub ids: Vec<u64>,
     pub scores: Vec<f32>,
     pub bad_rows: u64,
+}
+
+impl Scores {
+    /// The file had the label column.
+    pub fn labelled(&self) -> bool {
+        self.labels.len() == self.scores.len()
+    }
 }
 
 impl ServingModel {
@@ -165,6 +176,8 @@ impl ServingModel {
         d.max_rows = None;
         d.sample_rate = 1.0;
         d.cache = false;
+        // Accept a file without the label column; keep the ids.
+        d.scoring = true;
         Ok(d)
     }
 
@@ -196,6 +209,7 @@ impl ServingModel {
             self.logits(&batch, &mut logits)?;
             out.scores.extend(logits.iter().map(|&x| sigmoid(x)));
             out.labels.extend_from_slice(&batch.labels);
+            out.ids.extend_from_slice(&batch.ids);
         }
         out.bad_rows = src.bad_rows();
         Ok(out)

@@ -19,7 +19,8 @@ pub struct PredictArgs {
     /// avazu | criteo | criteo_csv | ipinyou | custom (default: the run's).
     #[arg(long)]
     pub format: Option<Format>,
-    /// Output `label,score` CSV (default: scores.csv).
+    /// Output CSV (default: scores.csv): `label,score`, or for a file
+    /// without the label column `id,score` (`score` without an id column).
     #[arg(long, default_value = "scores.csv")]
     pub out: PathBuf,
     /// Rows per batch (default: the run's batch size, which reproduces its
@@ -45,20 +46,30 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     let mut m = ServingModel::load(&args.model, args.device)?;
     super::init_threads(m.cfg.threads);
     let s = m.score_file(&args.data, args.format, args.batch_size)?;
+    let bad = if s.bad_rows > 0 {
+        format!(" ({} bad rows skipped)", s.bad_rows)
+    } else {
+        String::new()
+    };
+    if !s.labelled() {
+        ctr_run::run::write_unlabelled_scores(&args.out, &s.ids, &s.scores)?;
+        ctr_run::outln!(
+            "{} rows scored with {} embedding rows (no label column){bad} -> {}",
+            s.scores.len(),
+            m.rows(),
+            args.out.display()
+        );
+        return Ok(());
+    }
     ctr_run::run::write_predictions(&args.out, &s.labels, &s.scores)?;
     let auc = ctr_run::metrics::auc(&s.scores, &s.labels)
         .map(|a| format!("{a:.5}"))
         .unwrap_or_else(|| "n/a".into());
     ctr_run::outln!(
-        "{} rows scored with {} embedding rows: AUC {auc}  logloss {:.5}{} -> {}",
+        "{} rows scored with {} embedding rows: AUC {auc}  logloss {:.5}{bad} -> {}",
         s.scores.len(),
         m.rows(),
         ctr_run::metrics::logloss(&s.scores, &s.labels),
-        if s.bad_rows > 0 {
-            format!(" ({} bad rows skipped)", s.bad_rows)
-        } else {
-            String::new()
-        },
         args.out.display()
     );
     Ok(())

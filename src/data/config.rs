@@ -268,6 +268,10 @@ pub struct DataConfig {
     pub cache_dir: Option<PathBuf>,
     pub schema: Option<SchemaConfig>,
     pub synthetic: Option<SyntheticConfig>,
+    /// Set only by the scorer (`ctr-run predict`), never read from a file:
+    /// accept a file without the label column and keep each row's id.
+    #[serde(skip)]
+    pub scoring: bool,
 }
 
 impl Default for DataConfig {
@@ -291,6 +295,7 @@ impl Default for DataConfig {
             cache_dir: None,
             schema: None,
             synthetic: None,
+            scoring: false,
         }
     }
 }

@@ -158,11 +158,12 @@ impl RowEncoder {
 
     /// Append `line` to `batch`; returns the row's day tag (Avazu, else 0).
     pub fn encode(&self, line: &[u8], batch: &mut Batch) -> Result<u32, RowProblem> {
-        let (nk, no, nd, nl) = (
+        let (nk, no, nd, nl, ni) = (
             batch.keys.len(),
             batch.offsets.len(),
             batch.dense.len(),
             batch.labels.len(),
+            batch.ids.len(),
         );
         match self.encode_inner(line, batch) {
             Ok(day) => {
@@ -174,6 +175,7 @@ impl RowEncoder {
                 batch.offsets.truncate(no);
                 batch.dense.truncate(nd);
                 batch.labels.truncate(nl);
+                batch.ids.truncate(ni);
                 Err(p)
             }
         }
@@ -228,6 +230,13 @@ impl RowEncoder {
             }
             match self.roles[col] {
                 Role::Drop => {}
+                Role::Id => {
+                    // The column's check (unsigned) has passed.
+                    let id = std::str::from_utf8(cell).ok().and_then(|s| s.parse().ok());
+                    batch.ids.push(
+                        id.ok_or_else(|| self.expected(col, "an unsigned integer id", cell))?,
+                    );
+                }
                 Role::Label => {
                     let y = match cell {
                         b"0" => 0.0,
@@ -324,7 +333,7 @@ impl RowEncoder {
                 found: col,
             });
         }
-        debug_assert!(label_seen);
+        debug_assert!(label_seen || !self.roles.contains(&Role::Label));
         Ok(day)
     }
 

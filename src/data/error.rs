@@ -8,6 +8,13 @@ use std::path::PathBuf;
 pub enum RowProblem {
     #[error("expected {expected} columns, found {found}")]
     ColumnCount { expected: usize, found: usize },
+    /// A headerless file to score has neither column count.
+    #[error("expected {labelled} columns (with the label) or {unlabelled} (without it, a file to score), found {found}")]
+    ScoringColumnCount {
+        labelled: usize,
+        unlabelled: usize,
+        found: usize,
+    },
     #[error("label must be 0 or 1, found {found:?}")]
     Label { found: String },
     #[error("bytes that are not UTF-8 (column {column})")]

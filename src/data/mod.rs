@@ -83,6 +83,9 @@ pub struct Batch {
     pub dense: Vec<f32>,
     /// `len` labels, 0.0 or 1.0.
     pub labels: Vec<f32>,
+    /// Each row's id (Avazu `id`, Criteo CSV `Id`), only when scoring;
+    /// empty otherwise.
+    pub ids: Vec<u64>,
 }
 
 impl Batch {
@@ -94,6 +97,7 @@ impl Batch {
         self.offsets.push(0);
         self.dense.clear();
         self.labels.clear();
+        self.ids.clear();
     }
 
     /// The keys of sample `i`, field `f`.
@@ -115,6 +119,7 @@ impl Batch {
         self.offsets.truncate(bags + 1);
         self.dense.truncate(n * self.n_dense);
         self.labels.truncate(n);
+        self.ids.truncate(n);
         self.len = n;
     }
 }

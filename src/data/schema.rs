@@ -39,6 +39,8 @@ pub enum DenseTf {
 pub enum Role {
     Drop,
     Label,
+    /// The row's id, kept per row only when scoring (`DataConfig::scoring`).
+    Id,
     /// One categorical value; `seed` is the field seed.
     Cat {
         seed: u64,
@@ -216,6 +218,17 @@ pub fn criteo_columns(csv: bool) -> Vec<String> {
 /// Compile the layout of `cfg`. `header` is the first line of the file, needed
 /// only by a custom schema with a header (to find its columns by name).
 pub fn compile(cfg: &DataConfig, header: Option<&str>, file: &Path) -> Result<Layout, DataError> {
+    compile_as(cfg, header, file, true)
+}
+
+/// [`compile`], or with `labelled = false` the same layout without its label
+/// column (a file to score, e.g. Kaggle's Avazu `test.csv`).
+pub fn compile_as(
+    cfg: &DataConfig,
+    header: Option<&str>,
+    file: &Path,
+    labelled: bool,
+) -> Result<Layout, DataError> {
     let (delimiter, has_header, columns, roles): (u8, bool, Vec<String>, Vec<Role>) = match cfg
         .format
     {
@@ -223,6 +236,7 @@ pub fn compile(cfg: &DataConfig, header: Option<&str>, file: &Path) -> Result<La
             let roles = AVAZU_COLUMNS
                 .iter()
                 .map(|&c| match c {
+                    "id" if cfg.scoring => Role::Id,
                     "id" => Role::Drop,
                     "click" => Role::Label,
                     "hour" => Role::HourOfDay {
@@ -261,6 +275,7 @@ pub fn compile(cfg: &DataConfig, header: Option<&str>, file: &Path) -> Result<La
                         seed: field_seed(c),
                     },
                     b'l' | b'L' => Role::Label,
+                    _ if cfg.scoring => Role::Id,
                     _ => Role::Drop,
                 })
                 .collect();
@@ -332,7 +347,9 @@ pub fn compile(cfg: &DataConfig, header: Option<&str>, file: &Path) -> Result<La
                 .chain(s.multi_valued.iter().map(|m| &m.column))
                 .chain(&s.drop);
             for n in named {
-                if !columns.contains(n) {
+                // A file to score may lack the label column.
+                let optional = !labelled && *n == s.label;
+                if !columns.contains(n) && !optional {
                     return Err(DataError::Config(format!(
                         "schema: column {n:?} is not in {} (columns: {})",
                         file.display(),
@@ -343,6 +360,13 @@ pub fn compile(cfg: &DataConfig, header: Option<&str>, file: &Path) -> Result<La
             (delim, s.header, columns, roles)
         }
     };
+    let (mut columns, mut roles) = (columns, roles);
+    if !labelled {
+        if let Some(i) = roles.iter().position(|r| *r == Role::Label) {
+            roles.remove(i);
+            columns.remove(i);
+        }
+    }
     let mut info = SchemaInfo {
         field_names: Vec::new(),
         dense_names: Vec::new(),
@@ -354,7 +378,7 @@ pub fn compile(cfg: &DataConfig, header: Option<&str>, file: &Path) -> Result<La
             | Role::IntBucket { .. }
             | Role::Multi { .. } => info.field_names.push(c.clone()),
             Role::Dense { .. } => info.dense_names.push(c.clone()),
-            Role::Drop | Role::Label => {}
+            Role::Drop | Role::Label | Role::Id => {}
         }
     }
     let has_day = roles.iter().any(|r| matches!(r, Role::HourOfDay { .. }));

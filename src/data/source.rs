@@ -58,7 +58,7 @@ pub(crate) fn start_batch(batch: &mut Batch, info: &SchemaInfo) {
 
 /// Saved lengths of a batch, to drop the last row again.
 #[derive(Clone, Copy)]
-pub(crate) struct Mark(usize, usize, usize, usize, usize);
+pub(crate) struct Mark(usize, usize, usize, usize, usize, usize);
 
 impl Mark {
     pub fn of(b: &Batch) -> Self {
@@ -68,6 +68,7 @@ impl Mark {
             b.offsets.len(),
             b.dense.len(),
             b.labels.len(),
+            b.ids.len(),
         )
     }
     pub fn restore(self, b: &mut Batch) {
@@ -76,6 +77,7 @@ impl Mark {
         b.offsets.truncate(self.2);
         b.dense.truncate(self.3);
         b.labels.truncate(self.4);
+        b.ids.truncate(self.5);
     }
 }
 
@@ -131,9 +133,9 @@ impl RawReader {
                     })
                 }
             };
-            let layout = super::schema::compile(cfg, Some(&h), file)?;
-            layout.check_header(&h, file)?;
-            layout
+            header_layout(cfg, &h, file)?
+        } else if cfg.scoring {
+            headerless_layout(cfg, file)?
         } else {
             super::schema::compile(cfg, None, file)?
         };
@@ -208,6 +210,68 @@ impl RawReader {
                 Ok(Next::Skipped)
             }
         }
+    }
+}
+
+/// The layout whose columns `header` names: the labelled one, or when
+/// scoring the one without the label column; an error names the header's
+/// columns and every layout tried.
+fn header_layout(
+    cfg: &super::config::DataConfig,
+    header: &str,
+    file: &Path,
+) -> Result<Layout, DataError> {
+    let labelled = super::schema::compile(cfg, Some(header), file)?;
+    match labelled.check_header(header, file) {
+        Ok(()) => return Ok(labelled),
+        Err(e) if !cfg.scoring => return Err(e),
+        Err(_) => {}
+    }
+    let unlabelled = super::schema::compile_as(cfg, Some(header), file, false)?;
+    if unlabelled.check_header(header, file).is_ok() {
+        return Ok(unlabelled);
+    }
+    Err(DataError::Header {
+        file: file.to_path_buf(),
+        problem: format!(
+            "the header's {} columns ({}) match no {} layout; tried with the label column ({} columns: {}) and without it ({} columns: {})",
+            header.split(labelled.delimiter as char).count(),
+            header,
+            cfg.format.as_str(),
+            labelled.columns.len(),
+            labelled.columns.join(","),
+            unlabelled.columns.len(),
+            unlabelled.columns.join(","),
+        ),
+    })
+}
+
+/// A file without a header (Criteo's TSV) when scoring: the first line's
+/// column count says whether it has the label column.
+fn headerless_layout(cfg: &super::config::DataConfig, file: &Path) -> Result<Layout, DataError> {
+    let labelled = super::schema::compile(cfg, None, file)?;
+    let unlabelled = super::schema::compile_as(cfg, None, file, false)?;
+    let mut lines = LineReader::open(file)?;
+    let Some(first) = lines.next_line()? else {
+        return Err(DataError::Empty {
+            file: file.to_path_buf(),
+        });
+    };
+    let n = 1 + memchr::memchr_iter(labelled.delimiter, first).count();
+    if n == labelled.columns.len() {
+        Ok(labelled)
+    } else if n == unlabelled.columns.len() {
+        Ok(unlabelled)
+    } else {
+        Err(DataError::Row {
+            file: file.to_path_buf(),
+            line: 1,
+            problem: super::error::RowProblem::ScoringColumnCount {
+                labelled: labelled.columns.len(),
+                unlabelled: unlabelled.columns.len(),
+                found: n,
+            },
+        })
     }
 }
 
@@ -298,5 +362,58 @@ impl BatchSource for TextSource {
 impl Resizable for TextSource {
     fn batch_size_mut(&mut self) -> &mut usize {
         &mut self.batch_size
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::config::{DataConfig, Format};
+    use crate::data::filter::Pre;
+
+    /// A Criteo TSV file of one row with `n` columns (label 1 first when
+    /// `n` = 40), opened for scoring.
+    fn open_criteo(n: usize) -> Result<(Layout, Batch), DataError> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.txt");
+        let mut cells: Vec<String> = Vec::new();
+        let ints = if n == 40 { 14 } else { 13 };
+        cells.extend((0..ints).map(|i| {
+            if n == 40 && i == 0 {
+                "1".into()
+            } else {
+                "2".into()
+            }
+        }));
+        cells.extend((ints..n).map(|_| "68fd1e64".to_string()));
+        std::fs::write(&file, cells.join("\t") + "\n").unwrap();
+        let mut cfg = DataConfig::for_file(Format::Criteo, &file);
+        cfg.scoring = true;
+        let (mut raw, layout) = RawReader::open(&cfg, &file)?;
+        let mut batch = Batch::default();
+        start_batch(&mut batch, &layout.info);
+        assert!(matches!(
+            raw.next(&mut batch, |_| Pre::Parse)?,
+            Next::Row { .. }
+        ));
+        Ok((layout, batch))
+    }
+
+    #[test]
+    fn headerless_criteo_to_score_is_told_apart_by_its_column_count() {
+        let (l, b) = open_criteo(40).unwrap();
+        assert_eq!(l.columns.len(), 40);
+        assert_eq!(b.labels, [1.0]);
+        let (l, b) = open_criteo(39).unwrap();
+        assert_eq!(l.columns.len(), 39);
+        assert!(!l.columns.iter().any(|c| c == "label"));
+        assert_eq!((b.len, b.labels.len()), (1, 0));
+        assert_eq!(l.info.field_names.len(), 26);
+        assert_eq!(l.info.dense_names.len(), 13);
+        let e = open_criteo(38).unwrap_err().to_string();
+        assert!(
+            e.ends_with("t.txt: line 1: expected 40 columns (with the label) or 39 (without it, a file to score), found 38"),
+            "{e}"
+        );
     }
 }

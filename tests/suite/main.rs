@@ -53,6 +53,7 @@ mod reliability_paths;
 mod reliability_resume;
 mod reliability_selection;
 mod reliability_special_files;
+mod serve_unlabeled;
 mod stats_auc;
 mod stats_search;
 mod stats_summarize;
