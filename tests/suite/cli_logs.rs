@@ -4,19 +4,10 @@
 
 use std::path::Path;
 
-use crate::cli_common::bin;
+use crate::cli_common::{bin, write_lr_base};
 
 fn base(dir: &Path) -> String {
-    let p = dir.join("base.toml");
-    std::fs::write(
-        &p,
-        format!(
-            "threads = 1\noutput = \"{}\"\n[data]\nformat = \"avazu\"\nsplit = \"fraction\"\ncache = false\n[data.synthetic]\nrows = 2000\nseed = 9\n[model]\nkind = \"lr\"\n[optimizer]\nname = \"group_adagrad\"\nlr = 0.05\n[train]\nbatch_size = 200\n",
-            dir.display()
-        ),
-    )
-    .unwrap();
-    p.display().to_string()
+    write_lr_base(dir, 200)
 }
 
 fn stderr_of(args: &[&str]) -> String {

@@ -4,45 +4,10 @@
 
 use std::path::Path;
 
-use crate::cli_common::bin;
+use crate::cli_common::{run_capture as run, write_lr_base};
 
 fn base(dir: &Path) -> String {
-    let p = dir.join("base.toml");
-    std::fs::write(
-        &p,
-        format!(
-            r#"
-threads = 1
-output = "{out}"
-[data]
-format = "avazu"
-split = "fraction"
-cache = false
-[data.synthetic]
-rows = 2000
-seed = 9
-[model]
-kind = "lr"
-[optimizer]
-name = "group_adagrad"
-lr = 0.05
-[train]
-batch_size = 256
-"#,
-            out = dir.display()
-        ),
-    )
-    .unwrap();
-    p.display().to_string()
-}
-
-fn run(args: &[&str]) -> (bool, String, String) {
-    let out = bin().args(args).output().expect("binary runs");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    write_lr_base(dir, 256)
 }
 
 #[test]
