@@ -264,7 +264,7 @@ impl RowEncoder {
     }
 
     /// Check and encode cell `col` of a row; `day` receives Avazu's day tag.
-    #[inline]
+    #[inline(always)]
     fn encode_cell(
         &self,
         col: usize,
