@@ -400,7 +400,11 @@ fn check_unique(columns: &[String], from_header: bool, file: &Path) -> Result<()
     let mut first: std::collections::HashMap<&str, usize> = Default::default();
     for (i, c) in columns.iter().enumerate() {
         if let Some(j) = first.insert(c.as_str(), i) {
-            let problem = format!("column name {c:?} appears twice: columns {} and {}", j + 1, i + 1);
+            let problem = format!(
+                "column name {c:?} appears twice: columns {} and {}",
+                j + 1,
+                i + 1
+            );
             return Err(if from_header {
                 DataError::Header {
                     file: file.to_path_buf(),

@@ -5,17 +5,23 @@
 use crate::cli_common::{json, run_ok};
 use ctr_run::data::open::open_text_all;
 use ctr_run::data::schema::{IPINYOU_COLUMNS, IPINYOU_FIELDS};
-use ctr_run::data::{feature_key, inspect, BatchSource, Batch, DataConfig};
+use ctr_run::data::{feature_key, inspect, Batch, BatchSource, DataConfig};
 use std::path::Path;
 
 /// iPinYou's columns without the constant `urlid`: 26.
 fn columns() -> Vec<&'static str> {
-    IPINYOU_COLUMNS.iter().copied().filter(|&c| c != "urlid").collect()
+    IPINYOU_COLUMNS
+        .iter()
+        .copied()
+        .filter(|&c| c != "urlid")
+        .collect()
 }
 
 /// The tags of row `i`: 0 to 4 of them (0 = an empty cell).
 fn tags(i: usize) -> Vec<String> {
-    (0..i % 5).map(|k| format!("{}", 10006 + 18 * k + i % 3)).collect()
+    (0..i % 5)
+        .map(|k| format!("{}", 10006 + 18 * k + i % 3))
+        .collect()
 }
 
 /// The user agent of row `i`: a quoted comma and an escaped quote on odd rows.
@@ -59,7 +65,11 @@ fn write_ipinyou_csv(path: &Path, rows: usize, offset: usize) {
 }
 
 fn quoted(names: &[&str]) -> String {
-    names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|n| format!("{n:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The `[data]` section: 16 fields, usertag multi-valued, the rest dropped.
@@ -106,7 +116,10 @@ fn quoted_usertag_gives_each_row_its_tags() {
     let mut row = 0;
     while src.next_batch(&mut b).unwrap() {
         for i in 0..b.len {
-            let want: Vec<u64> = tags(row).iter().map(|t| feature_key("usertag", t)).collect();
+            let want: Vec<u64> = tags(row)
+                .iter()
+                .map(|t| feature_key("usertag", t))
+                .collect();
             assert_eq!(b.bag(i, tag_f), &want[..], "row {row}: usertag keys");
             assert_eq!(
                 b.bag(i, ua_f),
