@@ -136,8 +136,8 @@ pub struct MultiValued {
 /// A generic schema for `format = "custom"`. Every column of the file must be
 /// named in exactly one of `label`, `categorical`, `numeric`, `multi_valued`,
 /// `drop`, so that a typo is an error rather than a silently ignored column.
-/// Cells are split at the delimiter byte with no quoting rules (like the raw
-/// CTR files); a quoted delimiter is not supported.
+/// Cells follow RFC-4180 quoting (a quoted field may hold the delimiter;
+/// `""` is a quote), within one line; docs/data.md "Custom files".
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SchemaConfig {

@@ -2,6 +2,7 @@
 //! place (no String per field, no allocation per row); a bad row leaves the
 //! batch exactly as it was.
 
+use super::cells::{needs_unquoting, split_quoted};
 use super::error::RowProblem;
 use super::hash::key_with_seed;
 use super::schema::{Check, DenseTf, Layout, Role};
@@ -9,6 +10,8 @@ use super::Batch;
 
 pub struct RowEncoder {
     delimiter: u8,
+    /// Custom files: RFC-4180 quotes (see [`super::cells`]).
+    quoted: bool,
     roles: Vec<Role>,
     checks: Vec<Option<Check>>,
     names: Vec<String>,
@@ -146,6 +149,7 @@ impl RowEncoder {
     pub fn new(layout: &Layout) -> Self {
         Self {
             delimiter: layout.delimiter,
+            quoted: layout.quoted,
             roles: layout.roles.clone(),
             checks: layout.checks.clone(),
             names: layout.columns.clone(),
@@ -194,6 +198,8 @@ impl RowEncoder {
             // A wrong column count explains any cell error (a blank line's
             // "label" is empty), so it is reported first; counting only on
             // the error path keeps the hot path to one pass over the bytes.
+            // A quoted line counted its cells already.
+            Err(p) if needs_unquoting(self.quoted, line) => Err(p),
             Err(p) => {
                 let found = 1 + memchr::memchr_iter(self.delimiter, line).count();
                 if found != self.roles.len() {
@@ -209,11 +215,13 @@ impl RowEncoder {
     }
 
     fn encode_cells(&self, line: &[u8], batch: &mut Batch) -> Result<u32, RowProblem> {
+        if needs_unquoting(self.quoted, line) {
+            return self.encode_quoted(line, batch);
+        }
         let n_cols = self.roles.len();
         let mut day = 0u32;
         let mut start = 0usize;
         let mut col = 0usize;
-        let mut label_seen = false;
         let mut ends = memchr::memchr_iter(self.delimiter, line);
         loop {
             let end = ends.next();
@@ -225,102 +233,7 @@ impl RowEncoder {
                     found: col + 1,
                 });
             }
-            if let Some(check) = self.checks[col] {
-                self.check(col, check, cell)?;
-            }
-            match self.roles[col] {
-                Role::Drop => {}
-                Role::Id => {
-                    // The column's check (unsigned) has passed.
-                    let id = std::str::from_utf8(cell).ok().and_then(|s| s.parse().ok());
-                    batch.ids.push(
-                        id.ok_or_else(|| self.expected(col, "an unsigned integer id", cell))?,
-                    );
-                }
-                Role::Label => {
-                    let y = match cell {
-                        b"0" => 0.0,
-                        b"1" => 1.0,
-                        _ => {
-                            return Err(RowProblem::Label {
-                                found: String::from_utf8_lossy(cell).into_owned(),
-                            })
-                        }
-                    };
-                    batch.labels.push(y);
-                    label_seen = true;
-                }
-                Role::Cat { seed } => {
-                    batch.keys.push(key_with_seed(seed, cell));
-                    batch.offsets.push(batch.keys.len() as u32);
-                }
-                Role::HourOfDay { seed } => {
-                    if cell.len() != 8 || !cell.iter().all(u8::is_ascii_digit) {
-                        return Err(self.expected(col, "YYMMDDHH (8 digits)", cell));
-                    }
-                    // Avazu's YY is 20YY (the data is from 2014).
-                    check_date(
-                        2000 + digits_value(&cell[..2]),
-                        digits_value(&cell[2..4]),
-                        digits_value(&cell[4..6]),
-                        &[("hour", digits_value(&cell[6..]), 23)],
-                    )
-                    .map_err(|what| self.out_of_range(col, what, cell))?;
-                    day = digits_value(&cell[..6]);
-                    batch.keys.push(key_with_seed(seed, &cell[6..]));
-                    batch.offsets.push(batch.keys.len() as u32);
-                }
-                Role::IntBucket { seed } => {
-                    let key = if cell.is_empty() {
-                        key_with_seed(seed, b"")
-                    } else {
-                        let x = self.int(col, cell)?;
-                        let b = log2_bucket(x);
-                        let mut buf = [0u8; 24];
-                        if b < 0 {
-                            // Only raw values <= 2 stay as they are; keep their text.
-                            key_with_seed(seed, cell)
-                        } else {
-                            key_with_seed(seed, write_int(b as u64, &mut buf))
-                        }
-                    };
-                    batch.keys.push(key);
-                    batch.offsets.push(batch.keys.len() as u32);
-                }
-                Role::Dense { tf } => {
-                    let v = if cell.is_empty() {
-                        0.0
-                    } else {
-                        match tf {
-                            DenseTf::IntLog1p => {
-                                let x = self.int(col, cell)?;
-                                log1p_int(x)
-                            }
-                            DenseTf::IntLogPlus3 => {
-                                let x = self.int(col, cell)?;
-                                log_plus3_int(x)
-                            }
-                            DenseTf::Float => {
-                                // The line is valid UTF-8 and the cell is cut at ASCII bytes.
-                                let s = std::str::from_utf8(cell).unwrap_or("");
-                                match s.trim().parse::<f32>() {
-                                    Ok(v) if v.is_finite() => v,
-                                    _ => return Err(self.expected(col, "a number", cell)),
-                                }
-                            }
-                        }
-                    };
-                    batch.dense.push(v);
-                }
-                Role::Multi { seed, sep } => {
-                    for v in cell.split(|&b| b == sep) {
-                        if !v.is_empty() {
-                            batch.keys.push(key_with_seed(seed, v));
-                        }
-                    }
-                    batch.offsets.push(batch.keys.len() as u32);
-                }
-            }
+            self.encode_cell(col, cell, batch, &mut day)?;
             col += 1;
             match end {
                 Some(e) => start = e + 1,
@@ -333,8 +246,130 @@ impl RowEncoder {
                 found: col,
             });
         }
-        debug_assert!(label_seen || !self.roles.contains(&Role::Label));
         Ok(day)
+    }
+
+    /// A custom line with quotes: its RFC-4180 cells (see [`super::cells`]).
+    fn encode_quoted(&self, line: &[u8], batch: &mut Batch) -> Result<u32, RowProblem> {
+        let rec = split_quoted(line, self.delimiter).map_err(RowProblem::Quoting)?;
+        if rec.len() != self.roles.len() {
+            return Err(RowProblem::ColumnCount {
+                expected: self.roles.len(),
+                found: rec.len(),
+            });
+        }
+        let mut day = 0u32;
+        for (col, cell) in rec.iter().enumerate() {
+            self.encode_cell(col, cell, batch, &mut day)?;
+        }
+        Ok(day)
+    }
+
+    /// Check and encode cell `col` of a row; `day` receives Avazu's day tag.
+    #[inline(always)]
+    fn encode_cell(
+        &self,
+        col: usize,
+        cell: &[u8],
+        batch: &mut Batch,
+        day: &mut u32,
+    ) -> Result<(), RowProblem> {
+        if let Some(check) = self.checks[col] {
+            self.check(col, check, cell)?;
+        }
+        match self.roles[col] {
+            Role::Drop => {}
+            Role::Id => {
+                // The column's check (unsigned) has passed.
+                let id = std::str::from_utf8(cell).ok().and_then(|s| s.parse().ok());
+                batch
+                    .ids
+                    .push(id.ok_or_else(|| self.expected(col, "an unsigned integer id", cell))?);
+            }
+            Role::Label => {
+                let y = match cell {
+                    b"0" => 0.0,
+                    b"1" => 1.0,
+                    _ => {
+                        return Err(RowProblem::Label {
+                            found: String::from_utf8_lossy(cell).into_owned(),
+                        })
+                    }
+                };
+                batch.labels.push(y);
+            }
+            Role::Cat { seed } => {
+                batch.keys.push(key_with_seed(seed, cell));
+                batch.offsets.push(batch.keys.len() as u32);
+            }
+            Role::HourOfDay { seed } => {
+                if cell.len() != 8 || !cell.iter().all(u8::is_ascii_digit) {
+                    return Err(self.expected(col, "YYMMDDHH (8 digits)", cell));
+                }
+                // Avazu's YY is 20YY (the data is from 2014).
+                check_date(
+                    2000 + digits_value(&cell[..2]),
+                    digits_value(&cell[2..4]),
+                    digits_value(&cell[4..6]),
+                    &[("hour", digits_value(&cell[6..]), 23)],
+                )
+                .map_err(|what| self.out_of_range(col, what, cell))?;
+                *day = digits_value(&cell[..6]);
+                batch.keys.push(key_with_seed(seed, &cell[6..]));
+                batch.offsets.push(batch.keys.len() as u32);
+            }
+            Role::IntBucket { seed } => {
+                let key = if cell.is_empty() {
+                    key_with_seed(seed, b"")
+                } else {
+                    let x = self.int(col, cell)?;
+                    let b = log2_bucket(x);
+                    let mut buf = [0u8; 24];
+                    if b < 0 {
+                        // Only raw values <= 2 stay as they are; keep their text.
+                        key_with_seed(seed, cell)
+                    } else {
+                        key_with_seed(seed, write_int(b as u64, &mut buf))
+                    }
+                };
+                batch.keys.push(key);
+                batch.offsets.push(batch.keys.len() as u32);
+            }
+            Role::Dense { tf } => {
+                let v = if cell.is_empty() {
+                    0.0
+                } else {
+                    match tf {
+                        DenseTf::IntLog1p => {
+                            let x = self.int(col, cell)?;
+                            log1p_int(x)
+                        }
+                        DenseTf::IntLogPlus3 => {
+                            let x = self.int(col, cell)?;
+                            log_plus3_int(x)
+                        }
+                        DenseTf::Float => {
+                            // The line is valid UTF-8 and the cell is cut at ASCII bytes.
+                            let s = std::str::from_utf8(cell).unwrap_or("");
+                            match s.trim().parse::<f32>() {
+                                Ok(v) if v.is_finite() => v,
+                                _ => return Err(self.expected(col, "a number", cell)),
+                            }
+                        }
+                    }
+                };
+                batch.dense.push(v);
+            }
+            Role::Multi { seed, sep } => {
+                for v in cell.split(|&b| b == sep) {
+                    if !v.is_empty() {
+                        batch.keys.push(key_with_seed(seed, v));
+                    }
+                }
+                batch.offsets.push(batch.keys.len() as u32);
+            }
+        }
+        Ok(())
     }
 
     fn int(&self, col: usize, cell: &[u8]) -> Result<i128, RowProblem> {

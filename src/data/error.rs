@@ -19,6 +19,9 @@ pub enum RowProblem {
     Label { found: String },
     #[error("bytes that are not UTF-8 (column {column})")]
     NotUtf8 { column: usize },
+    /// A custom line whose quotes the RFC-4180 reader refuses.
+    #[error("{0}")]
+    Quoting(String),
     /// A typed column whose text has the wrong shape (`what`: "an integer",
     /// "YYMMDDHH (8 digits)", ...).
     #[error("column {column}: expected {what}, found {found:?}")]

@@ -27,6 +27,7 @@
 //! Keys ([`hash`]): xxh3(value bytes, seed = xxh3(field name, fixed seed)).
 
 pub mod cache;
+mod cells;
 pub mod config;
 pub mod encode;
 pub mod error;

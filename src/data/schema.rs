@@ -1,6 +1,7 @@
 //! Schema presets of the raw formats and the generic TOML schema, compiled
 //! into a [`Layout`]: what each column of a row is and where it goes.
 
+use super::cells::header_cells;
 use super::config::{multi_separator, schema_delimiter, CriteoIntegers, DataConfig, Format};
 use super::error::DataError;
 use super::hash::field_seed;
@@ -87,6 +88,8 @@ pub enum Check {
 pub struct Layout {
     pub format: Format,
     pub delimiter: u8,
+    /// Cells follow RFC-4180 quoting (custom files; see `cells.rs`).
+    pub quoted: bool,
     /// The file starts with a header line naming `columns`.
     pub header: bool,
     pub columns: Vec<String>,
@@ -312,10 +315,14 @@ pub fn compile_as(
                 let h = header.ok_or_else(|| DataError::Empty {
                     file: file.to_path_buf(),
                 })?;
-                h.split(delim as char).map(|c| c.to_string()).collect()
+                header_cells(h, delim, true).map_err(|problem| DataError::Header {
+                    file: file.to_path_buf(),
+                    problem,
+                })?
             } else {
                 s.columns.clone()
             };
+            check_unique(&columns, s.header, file)?;
             let mut roles = Vec::with_capacity(columns.len());
             for c in &columns {
                 let role = if *c == s.label {
@@ -392,10 +399,15 @@ pub fn compile_as(
         "v{ENCODING_VERSION}|{}|{delimiter}|{has_header}|{columns:?}|{roles:?}|{checks:?}",
         cfg.format.as_str()
     );
+    let quoted = cfg.format == Format::Custom;
+    // Presets keep their hash (and caches); custom ones built before quoting
+    // was read are rebuilt.
+    let canon = if quoted { canon + "|rfc4180" } else { canon };
     let hash = xxhash_rust::xxh3::xxh3_64(canon.as_bytes());
     Ok(Layout {
         format: cfg.format,
         delimiter,
+        quoted,
         header: has_header,
         columns,
         roles,
@@ -406,10 +418,39 @@ pub fn compile_as(
     })
 }
 
+/// Two columns of one name would make `categorical = ["x"]` ambiguous (and
+/// give two fields one seed): an error naming both positions (1-based).
+fn check_unique(columns: &[String], from_header: bool, file: &Path) -> Result<(), DataError> {
+    let mut first: std::collections::HashMap<&str, usize> = Default::default();
+    for (i, c) in columns.iter().enumerate() {
+        if let Some(j) = first.insert(c.as_str(), i) {
+            let problem = format!(
+                "column name {c:?} appears twice: columns {} and {}",
+                j + 1,
+                i + 1
+            );
+            return Err(if from_header {
+                DataError::Header {
+                    file: file.to_path_buf(),
+                    problem,
+                }
+            } else {
+                DataError::Config(format!("schema.columns: {problem}"))
+            });
+        }
+    }
+    Ok(())
+}
+
 impl Layout {
     /// Check a file's header line against the expected column names.
     pub fn check_header(&self, line: &str, file: &Path) -> Result<(), DataError> {
-        let got: Vec<&str> = line.split(self.delimiter as char).collect();
+        let got = header_cells(line, self.delimiter, self.quoted).map_err(|problem| {
+            DataError::Header {
+                file: file.to_path_buf(),
+                problem,
+            }
+        })?;
         if got.len() != self.columns.len() {
             return Err(DataError::Header {
                 file: file.to_path_buf(),

@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use super::cells::{needs_unquoting, split_quoted};
 use super::config::DataConfig;
 use super::error::DataError;
 use super::hash::{fold_key, key_with_seed, rare_key, KeyMap};
@@ -72,8 +73,20 @@ pub fn name_keys(
         }
     };
     let delim = layout.delimiter;
+    let mut quoted_cells;
     while let Some(line) = lines.next_line()? {
-        for (c, cell) in line.split(|&b| b == delim).enumerate() {
+        // Cells as the encoder cuts them (a custom line may quote).
+        let cells: Box<dyn Iterator<Item = &[u8]>> = if needs_unquoting(layout.quoted, line) {
+            quoted_cells = match split_quoted(line, delim) {
+                Ok(r) => r,
+                // The encoder refused this row too: it has no keys.
+                Err(_) => continue,
+            };
+            Box::new(quoted_cells.iter())
+        } else {
+            Box::new(line.split(move |&b| b == delim))
+        };
+        for (c, cell) in cells.enumerate() {
             let (Some(field), Some(role)) =
                 (field_of_col.get(c).copied().flatten(), layout.roles.get(c))
             else {

@@ -14,6 +14,7 @@ mod cli_train;
 mod config_unused;
 mod data_cache;
 mod data_cli;
+mod data_custom_csv;
 mod data_errors;
 mod data_gen;
 mod data_ranges;
