@@ -331,17 +331,36 @@ fn write_curve(
 ) -> std::io::Result<()> {
     let opt = |x: Option<f64>| x.map(|a| format!("{a:.6}")).unwrap_or_default();
     let mut c = csv::Writer::from_writer(w);
-    let train_cells = |p: &CurvePoint| [format!("{:.6}", p.loss), opt(p.auc), format!("{:.3}", p.seconds)];
+    let train_cells = |p: &CurvePoint| {
+        [
+            format!("{:.6}", p.loss),
+            opt(p.auc),
+            format!("{:.3}", p.seconds),
+        ]
+    };
     if valid.is_empty() {
         c.write_record(["batch", "samples", "loss", "auc", "seconds"])?;
         for p in curve {
             let [loss, auc, seconds] = train_cells(p);
-            c.write_record([p.batch.to_string(), p.samples.to_string(), loss, auc, seconds])?;
+            c.write_record([
+                p.batch.to_string(),
+                p.samples.to_string(),
+                loss,
+                auc,
+                seconds,
+            ])?;
         }
         return Ok(c.flush()?);
     }
     c.write_record([
-        "batch", "samples", "loss", "auc", "seconds", "epoch", "valid_auc", "valid_logloss",
+        "batch",
+        "samples",
+        "loss",
+        "auc",
+        "seconds",
+        "epoch",
+        "valid_auc",
+        "valid_logloss",
     ])?;
     let (mut cv, mut v) = (curve.iter().peekable(), valid.iter().peekable());
     loop {
@@ -358,9 +377,24 @@ fn write_curve(
         let samples = tp.map(|p| p.samples).or(vp.map(|p| p.samples)).unwrap_or(0);
         let batch = tp.map(|p| p.batch).or(vp.map(|p| p.batch)).unwrap_or(0);
         let [epoch, vauc, vloss] = vp
-            .map(|p| [(p.epoch + 1).to_string(), opt(p.auc), format!("{:.6}", p.logloss)])
+            .map(|p| {
+                [
+                    (p.epoch + 1).to_string(),
+                    opt(p.auc),
+                    format!("{:.6}", p.logloss),
+                ]
+            })
             .unwrap_or_default();
-        c.write_record([batch.to_string(), samples.to_string(), loss, auc, seconds, epoch, vauc, vloss])?;
+        c.write_record([
+            batch.to_string(),
+            samples.to_string(),
+            loss,
+            auc,
+            seconds,
+            epoch,
+            vauc,
+            vloss,
+        ])?;
     }
     Ok(c.flush()?)
 }

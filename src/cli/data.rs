@@ -1,9 +1,9 @@
 //! `ctr-run data inspect FILE --format F`: rows, click rate, distinct values
 //! per field, how often values occur, and malformed rows of a raw file.
 
+use anyhow::Context;
 use ctr_run::data::inspect::FREQUENCY_THRESHOLDS;
 use ctr_run::data::{inspect, CriteoIntegers, DataConfig, Format, SchemaConfig};
-use anyhow::Context;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug, Clone)]

@@ -41,9 +41,9 @@ pub mod open;
 pub mod prefetch;
 pub mod schema;
 pub mod source;
-pub mod verify;
 pub mod synth;
 pub mod values;
+pub mod verify;
 
 pub use config::{
     CriteoIntegers, DataConfig, Format, Knobs, MultiValued, SchemaConfig, SplitKind,

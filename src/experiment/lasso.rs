@@ -16,7 +16,7 @@
 
 use std::io::Write;
 
-use crate::optim::{OptimizerConfigError, Optimizer, OptimizerConfig, OptimizerName, Regularizer};
+use crate::optim::{Optimizer, OptimizerConfig, OptimizerConfigError, OptimizerName, Regularizer};
 use crate::rng::SplitMix64;
 
 /// Sizes and hyperparameters of the study.

@@ -26,6 +26,8 @@ pub fn configure_threads(n: usize) -> usize {
     }
     // Fails only when the pool already exists (tests, repeated calls); then
     // it keeps its size.
-    let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build_global();
     rayon::current_num_threads()
 }

@@ -20,7 +20,7 @@
 
 mod config;
 pub use config::{
-    OptimizerConfigError, Family, GroupNorm, GroupRule, LrDecay, OptimizerConfig, OptimizerName,
+    Family, GroupNorm, GroupRule, LrDecay, OptimizerConfig, OptimizerConfigError, OptimizerName,
     OptimizerSpec, PlainRule, ProxRule, Regularizer,
 };
 

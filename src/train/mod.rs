@@ -10,8 +10,8 @@ pub mod budget;
 mod pass;
 mod phases;
 mod step;
-mod valid;
 pub mod textlog;
+mod valid;
 
 pub use pass::{
     evaluate, evaluate_split, max_batch_loss, no_rows_error, progress_bar, sigmoid, train_window,

@@ -76,7 +76,14 @@ fn train_without_a_terminal_prints_progress_lines() {
         let parts: Vec<&str> = line["train: ".len()..].split(", ").collect();
         assert_eq!(parts.len(), 3, "{line}");
         assert_eq!(parts[0], format!("{} samples", (i + 1) * 200), "{line}");
-        assert!(parts[1].strip_suffix(" samples/s").unwrap().parse::<u64>().is_ok(), "{line}");
+        assert!(
+            parts[1]
+                .strip_suffix(" samples/s")
+                .unwrap()
+                .parse::<u64>()
+                .is_ok(),
+            "{line}"
+        );
         assert!(parts[2].starts_with("loss "), "{line}");
     }
     // Off with 0, and with --quiet.

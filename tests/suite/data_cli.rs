@@ -11,8 +11,21 @@ fn gen_then_inspect() {
     let o = out.to_str().unwrap();
     let gen = |extra: &[&str]| {
         let mut args = vec![
-            "gen", "--format", "avazu", "--rows", "2000", "--seed", "4", "--out", o,
-            "--click-rate", "0.3", "--informative-fields", "5", "--cardinality-scale", "0.01",
+            "gen",
+            "--format",
+            "avazu",
+            "--rows",
+            "2000",
+            "--seed",
+            "4",
+            "--out",
+            o,
+            "--click-rate",
+            "0.3",
+            "--informative-fields",
+            "5",
+            "--cardinality-scale",
+            "0.01",
         ];
         args.extend_from_slice(extra);
         bin().args(&args).output().unwrap()
@@ -56,7 +69,7 @@ fn gen_then_inspect() {
         r.first_errors[0],
         format!("{}: line 1: expected 40 columns, found 1", out.display())
     ); // tab-separated: one column
-    // Bad knobs are refused.
+       // Bad knobs are refused.
     let z = gen(&["--zipf", "1.0"]);
     assert!(!z.status.success());
     let e = String::from_utf8_lossy(&z.stderr);
@@ -149,8 +162,7 @@ fn verify_accepts_a_good_file_and_names_the_bad_line() {
         out.contains("ok, 18 rows parse (no published count to compare)"),
         "{out}"
     );
-    let out =
-        run_ok(&["data", "verify", "--format", "avazu", "--sample", "5", f]);
+    let out = run_ok(&["data", "verify", "--format", "avazu", "--sample", "5", f]);
     assert!(out.contains("ok, the first 5 rows parse"), "{out}");
     // A named published file with the wrong row count fails.
     let train = d.path().join("train.csv");

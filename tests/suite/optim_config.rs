@@ -1,7 +1,7 @@
 //! Hyperparameter validation through `Optimizer::new`, the `lr_decay` key,
 //! and the state sizes each optimizer declares (memory per embedding row).
 
-use ctr_run::optim::{OptimizerConfigError, LrDecay, Optimizer, OptimizerConfig, OptimizerName};
+use ctr_run::optim::{LrDecay, Optimizer, OptimizerConfig, OptimizerConfigError, OptimizerName};
 
 #[test]
 fn optimizer_new_refuses_bad_hyperparameters_with_typed_errors() {
