@@ -101,13 +101,7 @@ impl LongCsv {
 
     /// Appends a row; it must have one value per column.
     pub fn push(&mut self, row: Vec<String>) -> Result<(), TableError> {
-        if row.len() != self.headers.len() {
-            return Err(TableError::RowWidth {
-                row: self.rows.len(),
-                got: row.len(),
-                want: self.headers.len(),
-            });
-        }
+        check_width(self.rows.len(), row.len(), self.headers.len())?;
         self.rows.push(row);
         Ok(())
     }
@@ -166,13 +160,7 @@ impl Table {
         cells: impl IntoIterator<Item = C>,
     ) -> Result<(), TableError> {
         let row: Vec<Cell> = cells.into_iter().map(Into::into).collect();
-        if row.len() != self.headers.len() {
-            return Err(TableError::RowWidth {
-                row: self.rows.len(),
-                got: row.len(),
-                want: self.headers.len(),
-            });
-        }
+        check_width(self.rows.len(), row.len(), self.headers.len())?;
         self.rows.push(row);
         Ok(())
     }
@@ -412,6 +400,15 @@ pub fn best_indices(values: &[f64], better: Better) -> Vec<usize> {
     match best {
         Some(b) => (0..values.len()).filter(|&i| values[i] == b).collect(),
         None => Vec::new(),
+    }
+}
+
+/// A row (number `row`) must have one value per column.
+fn check_width(row: usize, got: usize, want: usize) -> Result<(), TableError> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(TableError::RowWidth { row, got, want })
     }
 }
 
