@@ -1,7 +1,7 @@
 //! Running the `ctr-run` binary from the tests.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The binary under test.
@@ -42,15 +42,174 @@ pub fn run_capture(args: &[&str]) -> (bool, String, String) {
 
 /// `DIR/base.toml`: logistic regression + Group Adagrad on 2000 synthetic
 /// Avazu rows (80% train by position, no cache), output into DIR; its path.
-pub fn write_lr_base(dir: &Path, batch_size: usize) -> String {
-    let p = dir.join("base.toml");
-    std::fs::write(
-        &p,
-        format!(
-            "threads = 1\noutput = \"{}\"\n[data]\nformat = \"avazu\"\nsplit = \"fraction\"\ncache = false\n[data.synthetic]\nrows = 2000\nseed = 9\n[model]\nkind = \"lr\"\n[optimizer]\nname = \"group_adagrad\"\nlr = 0.05\n[train]\nbatch_size = {batch_size}\n",
-            dir.display()
-        ),
-    )
-    .unwrap();
+pub fn write_lr_base(dir: &Path, batch_size: u32) -> String {
+    let p = TomlConfig::on_synthetic(dir, 2000)
+        .remove("data.cache_dir")
+        .set("data.cache", false)
+        .set("model.kind", "lr")
+        .optimizer("group_adagrad", 0.05)
+        .set("train.batch_size", batch_size)
+        .write(&dir.join("base.toml"));
+    path(&p)
+}
+
+/// The Avazu sample of the shared datasets (8,000 rows, one day).
+pub const AVAZU_SAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/datasets/avazu/avazu_train8k.csv"
+);
+
+/// A run config for a test, set key by key and written as TOML.
+///
+/// Keys are dotted (`seed`, `data.train`, `data.synthetic.rows`): what
+/// stands before the last dot is the section. Setting a key again replaces
+/// its value where it stands, so a test changes a preset by name; `raw`
+/// adds text verbatim (a section of its own, or TOML wrong on purpose).
+#[derive(Clone, Debug, Default)]
+pub struct TomlConfig {
+    /// (section, lines as (key, text)); the top level ("") first. Raw text
+    /// has no key, so `set` never replaces it.
+    sections: Vec<(String, Vec<(Option<String>, String)>)>,
+}
+
+impl TomlConfig {
+    /// No keys; the sections in their usual order (an empty one is not
+    /// written).
+    pub fn new() -> Self {
+        let sections = ["", "data", "model", "optimizer", "train"];
+        Self {
+            sections: sections.map(|s| (s.to_string(), Vec::new())).into(),
+        }
+    }
+
+    /// `name`, seed 5, one thread, output into `out`; the Avazu sample
+    /// split 80/20 by position, no cache; batches of 128. The model and the
+    /// optimizer are the test's.
+    pub fn on_avazu_sample(out: &Path, name: &str) -> Self {
+        Self::new()
+            .set("name", name)
+            .set("seed", 5)
+            .set("threads", 1)
+            .set("output", path(out))
+            .set("data.format", "avazu")
+            .set("data.train", AVAZU_SAMPLE)
+            .set("data.split", "fraction")
+            .set("data.train_fraction", 0.8)
+            .set("data.cache", false)
+            .set("train.batch_size", 128)
+    }
+
+    /// `name`, output into `out`: logistic regression with Adam at its
+    /// default rate on the Avazu file `data`, split 80/20 by position, no
+    /// cache; every other key at its default.
+    pub fn lr_on(out: &Path, name: &str, data: &Path) -> Self {
+        Self::new()
+            .set("name", name)
+            .set("output", path(out))
+            .set("data.format", "avazu")
+            .set("data.train", path(data))
+            .set("data.split", "fraction")
+            .set("data.cache", false)
+            .set("model.kind", "lr")
+            .set("optimizer.name", "adam")
+    }
+
+    /// One thread, output into `out`; `rows` synthetic Avazu rows (seed
+    /// 9) split 80/20 by position, the cache under `out/cache`.
+    pub fn on_synthetic(out: &Path, rows: u32) -> Self {
+        Self::new()
+            .set("threads", 1)
+            .set("output", path(out))
+            .set("data.format", "avazu")
+            .set("data.split", "fraction")
+            .set("data.cache_dir", path(&out.join("cache")))
+            .set("data.synthetic.rows", rows)
+            .set("data.synthetic.seed", 9)
+    }
+
+    /// `optimizer.name` and `optimizer.lr`.
+    pub fn optimizer(self, name: &str, lr: f64) -> Self {
+        self.set("optimizer.name", name).set("optimizer.lr", lr)
+    }
+
+    /// `key = value`, replacing the key's value if it is set.
+    pub fn set(self, key: &str, value: impl Into<toml::Value>) -> Self {
+        let text = value.into().to_string();
+        self.set_raw(key, &text)
+    }
+
+    /// `key = TEXT` with TEXT verbatim (`1e30`, `[32, 16]`, a wrong type).
+    pub fn set_raw(mut self, key: &str, text: &str) -> Self {
+        let (section, name) = key.rsplit_once('.').unwrap_or(("", key));
+        let line = format!("{name} = {text}");
+        let lines = self.section(section);
+        match lines.iter_mut().find(|(k, _)| k.as_deref() == Some(name)) {
+            Some(l) => l.1 = line,
+            None => lines.push((Some(name.to_string()), line)),
+        }
+        self
+    }
+
+    /// Drop `key` if it is set.
+    pub fn remove(mut self, key: &str) -> Self {
+        let (section, name) = key.rsplit_once('.').unwrap_or(("", key));
+        self.section(section)
+            .retain(|(k, _)| k.as_deref() != Some(name));
+        self
+    }
+
+    /// TEXT verbatim at the end of `section` ("" for the top level); the
+    /// section is opened if it is not there yet.
+    pub fn raw(mut self, section: &str, text: &str) -> Self {
+        self.section(section).push((None, text.to_string()));
+        self
+    }
+
+    fn section(&mut self, name: &str) -> &mut Vec<(Option<String>, String)> {
+        let i = match self.sections.iter().position(|(s, _)| s == name) {
+            Some(i) => i,
+            None => {
+                // `data.synthetic` goes after `data` and its other tables.
+                let parent = name.rsplit_once('.').map_or("", |(p, _)| p);
+                let i = match self.sections.iter().rposition(|(s, _)| {
+                    !parent.is_empty() && (s == parent || s.starts_with(&format!("{parent}.")))
+                }) {
+                    Some(i) => i + 1,
+                    None => self.sections.len(),
+                };
+                self.sections.insert(i, (name.to_string(), Vec::new()));
+                i
+            }
+        };
+        &mut self.sections[i].1
+    }
+
+    /// The TOML text.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for (section, lines) in &self.sections {
+            if lines.is_empty() {
+                continue;
+            }
+            if !section.is_empty() {
+                out += &format!("[{section}]\n");
+            }
+            for (_, line) in lines {
+                out += line;
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// Write the text to `file`; its path.
+    pub fn write(&self, file: &Path) -> PathBuf {
+        std::fs::write(file, self.text()).unwrap();
+        file.to_path_buf()
+    }
+}
+
+/// `p` as a TOML string value.
+pub fn path(p: &Path) -> String {
     p.display().to_string()
 }

@@ -3,49 +3,24 @@
 //! bad-config errors, and determinism (same config and seed twice, and
 //! 1 vs 2 threads).
 
-use crate::cli_common::bin;
+use crate::cli_common::{bin, TomlConfig, AVAZU_SAMPLE};
 use std::path::{Path, PathBuf};
-
-const SAMPLE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/datasets/avazu/avazu_train8k.csv"
-);
 
 /// `ctr-run ARGS`, successful or not (the bad-config tests expect failures).
 fn ctr_run(args: &[&str]) -> std::process::Output {
     bin().args(args).output().expect("binary runs")
 }
 
-fn write_config(dir: &Path, name: &str, threads: usize, extra: &str) -> PathBuf {
-    let text = format!(
-        r#"
-name = "{name}"
-seed = 5
-threads = {threads}
-output = "{out}"
-[data]
-format = "avazu"
-train = "{SAMPLE}"
-split = "fraction"
-train_fraction = 0.8
-cache = false
-[model]
-kind = "mlp"
-[optimizer]
-name = "group_adam"
-lr = 0.002
-lambda21 = 0.0005
-[train]
-batch_size = 128
-log_every = 10
-predictions = true
-{extra}
-"#,
-        out = dir.display()
-    );
-    let p = dir.join(format!("{name}.toml"));
-    std::fs::write(&p, text).unwrap();
-    p
+/// An MLP with Group Adam on the Avazu sample, predictions written.
+fn write_config(dir: &Path, name: &str, threads: u32) -> PathBuf {
+    TomlConfig::on_avazu_sample(dir, name)
+        .set("threads", threads)
+        .set("model.kind", "mlp")
+        .optimizer("group_adam", 0.002)
+        .set("optimizer.lambda21", 0.0005)
+        .set("train.log_every", 10)
+        .set("train.predictions", true)
+        .write(&dir.join(format!("{name}.toml")))
 }
 
 fn metrics(dir: &Path, name: &str) -> serde_json::Value {
@@ -73,12 +48,12 @@ fn brute_auc(rows: &[(u8, f64)]) -> f64 {
 
 #[test]
 fn train_writes_a_complete_run_folder_with_consistent_auc() {
-    if !Path::new(SAMPLE).exists() {
+    if !Path::new(AVAZU_SAMPLE).exists() {
         eprintln!("skipped: shared datasets absent");
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = write_config(tmp.path(), "run", 1, "");
+    let cfg = write_config(tmp.path(), "run", 1);
     let out = ctr_run(&["train", "--quiet", "--config", cfg.to_str().unwrap()]);
     assert!(
         out.status.success(),
@@ -126,14 +101,14 @@ fn train_writes_a_complete_run_folder_with_consistent_auc() {
 
 #[test]
 fn same_config_twice_and_one_vs_two_threads_give_identical_metrics() {
-    if !Path::new(SAMPLE).exists() {
+    if !Path::new(AVAZU_SAMPLE).exists() {
         eprintln!("skipped: shared datasets absent");
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
     let mut got = Vec::new();
     for (name, threads) in [("a", 1), ("b", 1), ("c", 2)] {
-        let cfg = write_config(tmp.path(), name, threads, "");
+        let cfg = write_config(tmp.path(), name, threads);
         let out = ctr_run(&["train", "--quiet", "--config", cfg.to_str().unwrap()]);
         assert!(
             out.status.success(),

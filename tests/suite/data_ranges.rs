@@ -15,7 +15,7 @@
 
 use std::path::Path;
 
-use crate::cli_common::{bin, ctr_run};
+use crate::cli_common::{bin, ctr_run, TomlConfig};
 
 const AVAZU_HEADER: &str = "id,click,hour,C1,banner_pos,site_id,site_domain,site_category,app_id,app_domain,app_category,device_id,device_ip,device_model,device_type,device_conn_type,C14,C15,C16,C17,C18,C19,C20,C21";
 const AVAZU_ROW: &str = "1000009418151094273,0,14102100,1005,0,1fbe01fe,f3845767,28905ebd,ecad2386,7801e8d9,07d7df22,a99f214a,ddd2926e,44956a24,1,2,15706,320,50,1722,0,35,-1,79";
@@ -192,16 +192,7 @@ fn train_stops_at_an_out_of_range_hour() {
     rows[1] = AVAZU_ROW.replace("14102100", "14132100");
     let data = d.join("a.csv");
     std::fs::write(&data, format!("{AVAZU_HEADER}\n{}\n", rows.join("\n"))).unwrap();
-    let cfg = d.join("run.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "name = \"run\"\noutput = \"{}\"\n[data]\nformat = \"avazu\"\ntrain = \"{}\"\nsplit = \"fraction\"\ncache = false\n[model]\nkind = \"lr\"\n[optimizer]\nname = \"adam\"\n",
-            d.display(),
-            data.display()
-        ),
-    )
-    .unwrap();
+    let cfg = TomlConfig::lr_on(d, "run", &data).write(&d.join("run.toml"));
     let out = bin()
         .args(["train", "-q", "--config", cfg.to_str().unwrap()])
         .output()

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::{Output, Stdio};
 
-use crate::cli_common::{bin, ctr_run};
+use crate::cli_common::{bin, ctr_run, path, TomlConfig};
 
 /// Run `ctr-run ARGS` with the read end of its stdout closed before it
 /// prints anything.
@@ -31,40 +31,19 @@ fn assert_quiet_success(args: &[&str]) {
 }
 
 fn write_config(dir: &Path, data: &Path) -> String {
-    let p = dir.join("run.toml");
-    std::fs::write(
-        &p,
-        format!(
-            r#"
-name = "run"
-threads = 1
-output = "{out}"
-[data]
-format = "avazu"
-train = "{data}"
-split = "fraction"
-cache = false
-[model]
-kind = "lr"
-[optimizer]
-name = "group_adam"
-lr = 0.01
-lambda21 = 0.001
-[train]
-batch_size = 256
-save_model = true
-"#,
-            out = dir.join("results").display(),
-            data = data.display()
-        ),
-    )
-    .unwrap();
+    let p = TomlConfig::lr_on(&dir.join("results"), "run", data)
+        .set("threads", 1)
+        .optimizer("group_adam", 0.01)
+        .set("optimizer.lambda21", 0.001)
+        .set("train.batch_size", 256)
+        .set("train.save_model", true)
+        .write(&dir.join("run.toml"));
     std::fs::write(
         dir.join("sweep.toml"),
         "base = \"run.toml\"\nname = \"grid\"\nrepeats = 1\n[axes]\n\"optimizer.lambda21\" = [0.0, 0.01]\n",
     )
     .unwrap();
-    p.display().to_string()
+    path(&p)
 }
 
 #[test]

@@ -7,29 +7,20 @@
 use std::path::Path;
 use std::process::Command;
 
-const SAMPLE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/datasets/avazu/avazu_train8k.csv"
-);
+use crate::cli_common::{TomlConfig, AVAZU_SAMPLE};
 
 #[test]
 fn full_disk_while_writing_results_is_a_clear_error_and_the_run_is_not_marked_done() {
-    if !Path::new(SAMPLE).exists() {
+    if !Path::new(AVAZU_SAMPLE).exists() {
         eprintln!("skipped: shared datasets absent");
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = tmp.path().join("full.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "name = \"full\"\noutput = \"{}\"\nthreads = 1\n[data]\nformat = \"avazu\"\ntrain = \"{SAMPLE}\"\n\
-             split = \"fraction\"\ncache = false\n[model]\nkind = \"lr\"\n[optimizer]\nname = \"adagrad\"\nlr = 0.05\n\
-             [train]\npredictions = true\n",
-            tmp.path().display()
-        ),
-    )
-    .unwrap();
+    let cfg = TomlConfig::lr_on(tmp.path(), "full", Path::new(AVAZU_SAMPLE))
+        .set("threads", 1)
+        .optimizer("adagrad", 0.05)
+        .set("train.predictions", true)
+        .write(&tmp.path().join("full.toml"));
     // 16 KiB per file: config.toml and curve.csv fit, predictions.csv (~1,600 rows) does not.
     let script = format!(
         "trap '' XFSZ; ulimit -f 16; exec {} train --quiet --config {}",

@@ -6,41 +6,16 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli_common::bin;
-
-const SAMPLE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/datasets/avazu/avazu_train8k.csv"
-);
+use crate::cli_common::{bin, TomlConfig};
 
 /// An MLP on the Avazu sample with Adam at learning rate `lr`.
 fn write_config(dir: &Path, name: &str, lr: &str, extra_train: &str) -> PathBuf {
-    let text = format!(
-        r#"
-name = "{name}"
-seed = 5
-threads = 1
-output = "{out}"
-[data]
-format = "avazu"
-train = "{SAMPLE}"
-split = "fraction"
-train_fraction = 0.8
-cache = false
-[model]
-kind = "mlp"
-[optimizer]
-name = "adam"
-lr = {lr}
-[train]
-batch_size = 128
-{extra_train}
-"#,
-        out = dir.display()
-    );
-    let p = dir.join(format!("{name}.toml"));
-    std::fs::write(&p, text).unwrap();
-    p
+    TomlConfig::on_avazu_sample(dir, name)
+        .set("model.kind", "mlp")
+        .set("optimizer.name", "adam")
+        .set_raw("optimizer.lr", lr)
+        .raw("train", extra_train)
+        .write(&dir.join(format!("{name}.toml")))
 }
 
 /// `ctr-run train -q -c CONFIG`, which must fail; its standard error.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::cli_common::{bin, ctr_run};
+use crate::cli_common::{bin, ctr_run, TomlConfig};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/datasets");
 
@@ -27,18 +27,12 @@ fn failure(args: &[&str]) -> String {
     stderr
 }
 
+/// Logistic regression with Adam on `data`; `extra` at the end of the file.
 fn config(dir: &Path, name: &str, data: &Path, extra: &str) -> PathBuf {
-    let p = dir.join(format!("{name}.toml"));
-    std::fs::write(
-        &p,
-        format!(
-            "name = \"{name}\"\nthreads = 1\noutput = \"{}\"\n[data]\nformat = \"avazu\"\ntrain = \"{}\"\nsplit = \"fraction\"\ncache = false\n[model]\nkind = \"lr\"\n[optimizer]\nname = \"adam\"\n{extra}",
-            dir.display(),
-            data.display()
-        ),
-    )
-    .unwrap();
-    p
+    TomlConfig::lr_on(dir, name, data)
+        .set("threads", 1)
+        .raw("optimizer", extra)
+        .write(&dir.join(format!("{name}.toml")))
 }
 
 #[test]

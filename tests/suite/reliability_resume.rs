@@ -9,54 +9,30 @@ use std::time::{Duration, Instant};
 
 use ctr_run::rng::SplitMix64;
 
-const SAMPLE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/datasets/avazu/avazu_train8k.csv"
-);
-
-use crate::cli_common::{bin, json, run_ok};
+use crate::cli_common::{bin, json, path, run_ok, TomlConfig, AVAZU_SAMPLE};
 
 /// 12 epochs over the sample's 80% train split (~610 batches), checkpoint
 /// every 40 batches: long enough to be killed in the middle; dropout on so
 /// the per-step randomness is exercised.
 fn write_config(dir: &Path, name: &str) -> PathBuf {
-    write_config_on(dir, name, Path::new(SAMPLE))
+    write_config_on(dir, name, Path::new(AVAZU_SAMPLE))
 }
 
 /// `write_config` training on `train` instead of the sample.
 fn write_config_on(dir: &Path, name: &str, train: &Path) -> PathBuf {
-    let text = format!(
-        r#"
-name = "{name}"
-seed = 11
-threads = 2
-output = "{out}"
-[data]
-format = "avazu"
-train = "{train}"
-split = "fraction"
-train_fraction = 0.8
-cache = false
-[model]
-kind = "mlp"
-dropout = 0.2
-[optimizer]
-name = "group_adam"
-lr = 0.002
-lambda21 = 0.0005
-[train]
-batch_size = 128
-log_every = 7
-predictions = true
-epochs = 12
-checkpoint_every = 40
-"#,
-        out = dir.display(),
-        train = train.display()
-    );
-    let p = dir.join(format!("{name}.toml"));
-    std::fs::write(&p, text).unwrap();
-    p
+    TomlConfig::on_avazu_sample(dir, name)
+        .set("seed", 11)
+        .set("threads", 2)
+        .set("data.train", path(train))
+        .set("model.kind", "mlp")
+        .set("model.dropout", 0.2)
+        .optimizer("group_adam", 0.002)
+        .set("optimizer.lambda21", 0.0005)
+        .set("train.log_every", 7)
+        .set("train.predictions", true)
+        .set("train.epochs", 12)
+        .set("train.checkpoint_every", 40)
+        .write(&dir.join(format!("{name}.toml")))
 }
 
 fn metrics(run: &Path) -> serde_json::Value {
@@ -137,7 +113,7 @@ fn spawn_until_first_checkpoint(cfg: &Path, run: &Path, stderr: Stdio) -> Child 
 }
 
 fn have_sample() -> bool {
-    let ok = Path::new(SAMPLE).exists();
+    let ok = Path::new(AVAZU_SAMPLE).exists();
     if !ok {
         eprintln!("skipped: shared datasets absent");
     }
@@ -339,35 +315,17 @@ fn resume_is_exact_for_every_optimizer_family() {
     let tmp = tempfile::tempdir().unwrap();
     for (name, kind, opt) in cases {
         let write = |run: &str| {
-            let p = tmp.path().join(format!("{run}.toml"));
-            std::fs::write(
-                &p,
-                format!(
-                    r#"
-name = "{run}"
-seed = 4
-output = "{out}"
-[data]
-format = "avazu"
-train = "{SAMPLE}"
-split = "fraction"
-cache = false
-[model]
-kind = "{kind}"
-[optimizer]
-{opt}
-[train]
-batch_size = 256
-epochs = 3
-log_every = 5
-predictions = true
-checkpoint_every = 17
-"#,
-                    out = tmp.path().display()
-                ),
-            )
-            .unwrap();
-            p
+            TomlConfig::on_avazu_sample(tmp.path(), run)
+                .remove("threads")
+                .set("seed", 4)
+                .set("model.kind", kind)
+                .raw("optimizer", opt)
+                .set("train.batch_size", 256)
+                .set("train.epochs", 3)
+                .set("train.log_every", 5)
+                .set("train.predictions", true)
+                .set("train.checkpoint_every", 17)
+                .write(&tmp.path().join(format!("{run}.toml")))
         };
         let (a, b) = (format!("{name}-ref"), format!("{name}-res"));
         run_ok(&["train", "-q", "-c", write(&a).to_str().unwrap()]);
@@ -422,7 +380,7 @@ fn resume_refuses_a_train_file_changed_since_the_checkpoint() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("train.csv");
-    std::fs::copy(SAMPLE, &data).unwrap();
+    std::fs::copy(AVAZU_SAMPLE, &data).unwrap();
     let cfg = write_config_on(tmp.path(), "moved", &data);
     run_ok(&["train", "-q", "-c", cfg.to_str().unwrap()]);
     let run = tmp.path().join("moved");

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::cli_common::bin;
+use crate::cli_common::{bin, path, TomlConfig};
 
 /// Run `cmd`, killing it (and failing) if it has not ended within 20 s.
 fn within_20s(mut cmd: Command) -> Output {
@@ -28,17 +28,10 @@ fn within_20s(mut cmd: Command) -> Output {
 }
 
 fn train_config(dir: &Path, data: &Path) -> String {
-    let p = dir.join("run.toml");
-    std::fs::write(
-        &p,
-        format!(
-            "name = \"run\"\noutput = \"{}\"\n[data]\nformat = \"avazu\"\ntrain = \"{}\"\nsplit = \"fraction\"\n[model]\nkind = \"lr\"\n[optimizer]\nname = \"adam\"\n",
-            dir.display(),
-            data.display()
-        ),
-    )
-    .unwrap();
-    p.display().to_string()
+    let p = TomlConfig::lr_on(dir, "run", data)
+        .remove("data.cache")
+        .write(&dir.join("run.toml"));
+    path(&p)
 }
 
 const FIFO_WHY: &str = "is a FIFO/pipe; ctr-run reads its input more than once (schema, split, passes): write it to a file first";

@@ -8,49 +8,22 @@ use std::path::Path;
 
 use safetensors::SafeTensors;
 
-use crate::cli_common::{ctr_run, json, run_ok};
-
-const SAMPLE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/datasets/avazu/avazu_train8k.csv"
-);
+use crate::cli_common::{ctr_run, json, run_ok, TomlConfig, AVAZU_SAMPLE};
 
 #[test]
 fn the_kept_features_are_the_exported_non_zero_rows() {
-    if !Path::new(SAMPLE).exists() {
+    if !Path::new(AVAZU_SAMPLE).exists() {
         eprintln!("skipped: shared datasets absent");
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = tmp.path().join("fr.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            r#"
-name = "fr"
-seed = 5
-threads = 1
-output = "{out}"
-[data]
-format = "avazu"
-train = "{SAMPLE}"
-split = "fraction"
-cache = false
-[model]
-kind = "mlp"
-embed_dim = 4
-[optimizer]
-name = "group_adam"
-lr = 0.002
-lambda21 = 0.001
-[train]
-batch_size = 128
-save_model = true
-"#,
-            out = tmp.path().display()
-        ),
-    )
-    .unwrap();
+    let cfg = TomlConfig::on_avazu_sample(tmp.path(), "fr")
+        .set("model.kind", "mlp")
+        .set("model.embed_dim", 4)
+        .optimizer("group_adam", 0.002)
+        .set("optimizer.lambda21", 0.001)
+        .set("train.save_model", true)
+        .write(&tmp.path().join("fr.toml"));
     run_ok(&["train", "-q", "-c", cfg.to_str().unwrap()]);
     let run = tmp.path().join("fr");
     let model = tmp.path().join("fr.safetensors");
