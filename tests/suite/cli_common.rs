@@ -114,6 +114,18 @@ impl TomlConfig {
             .set("optimizer.name", "adam")
     }
 
+    /// `name`, output into `out`: the Avazu files `train` and `test`, no
+    /// cache. The model and the optimizer are the test's.
+    pub fn on_train_test(out: &Path, name: &str, train: &Path, test: &Path) -> Self {
+        Self::new()
+            .set("name", name)
+            .set("output", path(out))
+            .set("data.format", "avazu")
+            .set("data.train", path(train))
+            .set("data.test", path(test))
+            .set("data.cache", false)
+    }
+
     /// One thread, output into `out`; `rows` synthetic Avazu rows (seed
     /// 9) split 80/20 by position, the cache under `out/cache`.
     pub fn on_synthetic(out: &Path, rows: u32) -> Self {
@@ -212,4 +224,27 @@ impl TomlConfig {
 /// `p` as a TOML string value.
 pub fn path(p: &Path) -> String {
     p.display().to_string()
+}
+
+#[test]
+fn toml_config_replaces_keys_where_they_stand_and_orders_sections() {
+    let text = TomlConfig::on_synthetic(Path::new("/o"), 300)
+        .set("data.synthetic.seed", 3)
+        .set("train.batch_size", 64)
+        .optimizer("sgd", 0.5)
+        .set("model.kind", "lr")
+        .set("model.hidden", vec![32, 16])
+        .remove("threads")
+        .raw("train", "[prune]\ntarget_rate = 0.2")
+        .set_raw("seed", "7")
+        .text();
+    assert_eq!(
+        text,
+        "output = \"/o\"\nseed = 7\n\
+         [data]\nformat = \"avazu\"\nsplit = \"fraction\"\ncache_dir = \"/o/cache\"\n\
+         [data.synthetic]\nrows = 300\nseed = 3\n\
+         [model]\nkind = \"lr\"\nhidden = [32, 16]\n\
+         [optimizer]\nname = \"sgd\"\nlr = 0.5\n\
+         [train]\nbatch_size = 64\n[prune]\ntarget_rate = 0.2\n"
+    );
 }

@@ -3,35 +3,15 @@
 
 use std::path::Path;
 
-use crate::cli_common::{bin, ctr_run};
+use crate::cli_common::{bin, ctr_run, TomlConfig};
 
 fn setup(dir: &Path) -> String {
-    std::fs::write(
-        dir.join("base.toml"),
-        format!(
-            r#"
-threads = 1
-output = "{out}"
-[data]
-format = "avazu"
-split = "fraction"
-cache_dir = "{out}/cache"
-[data.synthetic]
-rows = 3000
-seed = 9
-[model]
-kind = "lr"
-init_std = 0.0
-[optimizer]
-name = "group_adagrad"
-lr = 0.05
-[train]
-batch_size = 256
-"#,
-            out = dir.display()
-        ),
-    )
-    .unwrap();
+    TomlConfig::on_synthetic(dir, 3000)
+        .set("model.kind", "lr")
+        .set("model.init_std", 0.0)
+        .optimizer("group_adagrad", 0.05)
+        .set("train.batch_size", 256)
+        .write(&dir.join("base.toml"));
     std::fs::write(
         dir.join("sweep.toml"),
         "base = \"base.toml\"\nname = \"grid\"\nrepeats = 2\n[axes]\n\"optimizer.lambda21\" = [0.0, 0.01]\n",

@@ -6,44 +6,25 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::cli_common::{bin, json, run_ok};
+use crate::cli_common::{bin, json, run_ok, TomlConfig};
 
 /// A pruning run of an MLP with Adam on 60,000 synthetic Avazu rows
 /// (48,000 train), checkpoints every 20 batches, dropout on.
 fn write_config(dir: &Path, name: &str, finetune: &str) -> PathBuf {
-    let text = format!(
-        r#"
-name = "{name}"
-seed = 5
-threads = 1
-output = "{out}"
-[data]
-format = "avazu"
-split = "fraction"
-cache_dir = "{out}/cache"
-[data.synthetic]
-rows = 60000
-seed = 3
-[model]
-kind = "mlp"
-hidden = [32, 16]
-dropout = 0.1
-[optimizer]
-name = "adam"
-lr = 0.003
-[train]
-batch_size = 128
-log_every = 10
-checkpoint_every = 20
-[prune]
-target_rate = 0.2
-finetune = {finetune}
-"#,
-        out = dir.display()
-    );
-    let p = dir.join(format!("{name}.toml"));
-    std::fs::write(&p, text).unwrap();
-    p
+    TomlConfig::on_synthetic(dir, 60000)
+        .set("name", name)
+        .set("seed", 5)
+        .set("data.synthetic.seed", 3)
+        .set("model.kind", "mlp")
+        .set("model.hidden", vec![32, 16])
+        .set("model.dropout", 0.1)
+        .optimizer("adam", 0.003)
+        .set("train.batch_size", 128)
+        .set("train.log_every", 10)
+        .set("train.checkpoint_every", 20)
+        .set("prune.target_rate", 0.2)
+        .set_raw("prune.finetune", finetune)
+        .write(&dir.join(format!("{name}.toml")))
 }
 
 /// `prune.csv` rows: (finetune, auc, logloss, nonzero, seen), as text so

@@ -12,13 +12,8 @@ use candle_core::Device;
 use ctr_run::config::RunConfig;
 use ctr_run::model::{build, DeviceSpec, Grads, ModelConfig, ModelKind};
 
-use crate::cli_common::bin;
+use crate::cli_common::{bin, TomlConfig, AVAZU_SAMPLE};
 use crate::model_common::Batch;
-
-const SAMPLE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/datasets/avazu/avazu_train8k.csv"
-);
 
 fn bad_device(s: &str) -> String {
     format!("device must be \"cpu\", \"cuda\" or \"cuda:N\" (N a GPU index), got \"{s}\"")
@@ -108,14 +103,18 @@ fn the_device_key_defaults_to_cpu_and_is_written_only_when_not_cpu() {
     assert!(err.contains("line 1"), "the error names the line: {err}");
 }
 
+/// An MLP with Adam on the Avazu sample, saving its model; `extra` at the
+/// top level.
 fn write_config(dir: &Path, extra: &str) -> PathBuf {
-    let text = format!(
-        "name = \"r\"\nseed = 3\noutput = \"{out}\"\n{extra}\n[data]\nformat = \"avazu\"\ntrain = \"{SAMPLE}\"\nsplit = \"fraction\"\ntrain_fraction = 0.8\ncache = false\n[model]\nkind = \"mlp\"\n[optimizer]\nname = \"adam\"\n[train]\nbatch_size = 256\nsave_model = true\n",
-        out = dir.display()
-    );
-    let p = dir.join("r.toml");
-    std::fs::write(&p, text).unwrap();
-    p
+    TomlConfig::on_avazu_sample(dir, "r")
+        .remove("threads")
+        .set("seed", 3)
+        .raw("", extra)
+        .set("model.kind", "mlp")
+        .set("optimizer.name", "adam")
+        .set("train.batch_size", 256)
+        .set("train.save_model", true)
+        .write(&dir.join("r.toml"))
 }
 
 fn fails(args: &[&str]) -> String {
@@ -139,7 +138,7 @@ fn device_flags_fail_with_the_message_before_touching_the_run() {
         eprintln!("skipped: this binary has the cuda feature");
         return;
     }
-    if !Path::new(SAMPLE).exists() {
+    if !Path::new(AVAZU_SAMPLE).exists() {
         eprintln!("skipped: shared datasets absent");
         return;
     }
@@ -191,12 +190,12 @@ fn device_flags_fail_with_the_message_before_touching_the_run() {
     let scores = tmp.path().join("s.csv");
     let s = scores.to_str().unwrap();
     let err = fails(&[
-        "predict", "--model", m, "--data", SAMPLE, "--out", s, "--device", "cuda",
+        "predict", "--model", m, "--data", AVAZU_SAMPLE, "--out", s, "--device", "cuda",
     ]);
     assert!(err.contains(&no_feature("cuda")), "{err}");
     assert!(!scores.exists());
     crate::cli_common::run_ok(&[
-        "predict", "--model", m, "--data", SAMPLE, "--out", s, "--device", "cpu",
+        "predict", "--model", m, "--data", AVAZU_SAMPLE, "--out", s, "--device", "cpu",
     ]);
     assert!(scores.exists());
 }

@@ -5,16 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli_common::{bin, json};
-
-const SAMPLE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/datasets/avazu/avazu_train8k.csv"
-);
+use crate::cli_common::{bin, json, path, TomlConfig, AVAZU_SAMPLE};
 
 /// The sample's header and its data lines `from..to`, each passed through `edit`.
 fn write_rows(path: &Path, from: usize, to: usize, edit: impl Fn(usize, &str) -> String) {
-    let text = std::fs::read_to_string(SAMPLE).unwrap();
+    let text = std::fs::read_to_string(AVAZU_SAMPLE).unwrap();
     let mut lines = text.lines();
     let mut out = format!("{}\n", lines.next().unwrap());
     for (i, l) in lines.enumerate().skip(from).take(to - from) {
@@ -26,29 +21,18 @@ fn write_rows(path: &Path, from: usize, to: usize, edit: impl Fn(usize, &str) ->
 
 /// A logistic regression on `data` (the `[data]` keys besides the format).
 fn write_config(dir: &Path, name: &str, data: &str) -> PathBuf {
-    let text = format!(
-        r#"
-name = "{name}"
-seed = 5
-threads = 1
-output = "{out}"
-[data]
-format = "avazu"
-cache = false
-{data}
-[model]
-kind = "lr"
-[optimizer]
-name = "adam"
-lr = 0.01
-[train]
-batch_size = 128
-"#,
-        out = dir.display()
-    );
-    let p = dir.join(format!("{name}.toml"));
-    std::fs::write(&p, text).unwrap();
-    p
+    TomlConfig::new()
+        .set("name", name)
+        .set("seed", 5)
+        .set("threads", 1)
+        .set("output", path(dir))
+        .set("data.format", "avazu")
+        .set("data.cache", false)
+        .raw("data", data)
+        .set("model.kind", "lr")
+        .optimizer("adam", 0.01)
+        .set("train.batch_size", 128)
+        .write(&dir.join(format!("{name}.toml")))
 }
 
 /// `ctr-run train -q -c CONFIG` fails with exactly `expected`, leaving no
@@ -75,8 +59,8 @@ fn the_paper_split_of_a_single_day_is_refused() {
     fails_with(
         tmp.path(),
         "paper",
-        &format!("train = \"{SAMPLE}\"\nsplit = \"paper\""),
-        &format!("split = \"paper\": {SAMPLE} holds a single day (every row is on its last day); the paper split trains on the days before the last and needs at least two days"),
+        &format!("train = \"{AVAZU_SAMPLE}\"\nsplit = \"paper\""),
+        &format!("split = \"paper\": {AVAZU_SAMPLE} holds a single day (every row is on its last day); the paper split trains on the days before the last and needs at least two days"),
     );
 }
 

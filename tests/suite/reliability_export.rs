@@ -6,17 +6,12 @@ use std::path::{Path, PathBuf};
 
 use safetensors::SafeTensors;
 
-const SAMPLE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/datasets/avazu/avazu_train8k.csv"
-);
-
-use crate::cli_common::{bin, ctr_run};
+use crate::cli_common::{bin, ctr_run, TomlConfig, AVAZU_SAMPLE};
 
 /// Train / test files cut from the sample (split by file, so the test file
 /// is exactly the run's test split).
 fn split_sample(dir: &Path) -> (PathBuf, PathBuf) {
-    let text = std::fs::read_to_string(SAMPLE).unwrap();
+    let text = std::fs::read_to_string(AVAZU_SAMPLE).unwrap();
     let mut lines = text.lines();
     let header = lines.next().unwrap();
     let rows: Vec<&str> = lines.collect();
@@ -30,55 +25,33 @@ fn split_sample(dir: &Path) -> (PathBuf, PathBuf) {
 }
 
 fn train_run(dir: &Path, kind: &str, train: &Path, test: &Path) -> PathBuf {
-    let cfg = dir.join(format!("{kind}.toml"));
-    std::fs::write(
-        &cfg,
-        format!(
-            r#"
-name = "{kind}"
-seed = 9
-output = "{out}"
-[data]
-format = "avazu"
-train = "{train}"
-test = "{test}"
-cache = false
-{min_count}
-[model]
-kind = "{kind}"
-dropout = 0.1
-[optimizer]
-name = "group_adam"
-lr = 0.003
-lambda21 = 0.0008
-[train]
-batch_size = 100
-epochs = 2
-predictions = true
-{saving}
-"#,
-            out = dir.display(),
-            // OPNN maps features seen once in training to a rare row per
-            // field, which predict must do the same way.
-            min_count = if kind == "opnn" { "min_count = 2" } else { "" },
-            // DCN keeps only its final state (no periodic checkpoints).
-            saving = if kind == "dcn" {
-                "save_model = true"
-            } else {
-                "checkpoint_every = 50"
-            },
-            train = train.display(),
-            test = test.display()
-        ),
-    )
-    .unwrap();
+    let mut cfg = TomlConfig::on_train_test(dir, kind, train, test)
+        .set("seed", 9)
+        .set("model.kind", kind)
+        .set("model.dropout", 0.1)
+        .optimizer("group_adam", 0.003)
+        .set("optimizer.lambda21", 0.0008)
+        .set("train.batch_size", 100)
+        .set("train.epochs", 2)
+        .set("train.predictions", true);
+    // OPNN maps features seen once in training to a rare row per field,
+    // which predict must do the same way.
+    if kind == "opnn" {
+        cfg = cfg.set("data.min_count", 2);
+    }
+    // DCN keeps only its final state (no periodic checkpoints).
+    cfg = match kind {
+        "dcn" => cfg.set("train.save_model", true),
+        _ => cfg.set("train.checkpoint_every", 50),
+    };
+    let cfg = cfg.write(&dir.join(format!("{kind}.toml")));
     ctr_run(&["train", "-q", "-c", cfg.to_str().unwrap()]);
     dir.join(kind)
 }
 
 #[test]
 fn predict_from_an_export_reproduces_the_run_test_scores_exactly() {
-    if !Path::new(SAMPLE).exists() {
+    if !Path::new(AVAZU_SAMPLE).exists() {
         eprintln!("skipped: shared datasets absent");
         return;
     }

@@ -10,10 +10,7 @@ use ctr_run::config::RunConfig;
 use ctr_run::data::{self, Batch, DataConfig, Format, SplitKind};
 use proptest::prelude::*;
 
-const SAMPLE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/datasets/avazu/avazu_train8k.csv"
-);
+use crate::cli_common::AVAZU_SAMPLE;
 
 const VALID: &str = r#"
 name = "fuzz"
@@ -185,7 +182,7 @@ fn read_all(bytes: &[u8], format: Format, max_bad: u64) -> Result<u64, String> {
 }
 
 fn sample_head() -> Vec<u8> {
-    match std::fs::read_to_string(SAMPLE) {
+    match std::fs::read_to_string(AVAZU_SAMPLE) {
         Ok(t) => t.lines().take(12).collect::<Vec<_>>().join("\n").into_bytes(),
         // Without the shared data, mutate a hand-written Avazu header and row.
         Err(_) => b"id,click,hour,C1,banner_pos,site_id,site_domain,site_category,app_id,app_domain,app_category,device_id,device_ip,device_model,device_type,device_conn_type,C14,C15,C16,C17,C18,C19,C20,C21\n1,0,14102100,1005,0,1fbe01fe,f3845767,28905ebd,ecad2386,7801e8d9,07d7df22,a99f214a,ddd2926e,44956a24,1,2,15706,320,50,1722,0,35,-1,79".to_vec(),

@@ -6,35 +6,16 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::cli_common::bin;
+use crate::cli_common::{bin, path, TomlConfig};
 
 /// A base config whose runs take long enough to be caught running.
-fn base(dir: &Path, rows: u64, extra: &str) -> String {
-    let path = dir.join("base.toml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"threads = 1
-output = "{out}"
-[data]
-format = "avazu"
-split = "fraction"
-cache_dir = "{out}/cache"
-[data.synthetic]
-rows = {rows}
-seed = 9
-{extra}
-[optimizer]
-name = "group_adagrad"
-lr = 0.05
-[train]
-batch_size = 64
-"#,
-            out = dir.join("results").display()
-        ),
-    )
-    .unwrap();
-    path.display().to_string()
+fn base(dir: &Path, rows: u32, extra: &str) -> String {
+    let p = TomlConfig::on_synthetic(&dir.join("results"), rows)
+        .raw("data.synthetic", extra)
+        .optimizer("group_adagrad", 0.05)
+        .set("train.batch_size", 64)
+        .write(&dir.join("base.toml"));
+    path(&p)
 }
 
 /// A spawned `ctr-run`, killed if a failed assertion leaves it running.

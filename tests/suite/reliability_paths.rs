@@ -5,36 +5,16 @@
 
 use std::path::Path;
 
-use crate::cli_common::bin;
+use crate::cli_common::{bin, path, TomlConfig};
 
 fn base(dir: &Path, extra: &str) -> String {
-    let path = dir.join("base.toml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"{extra}
-threads = 1
-output = "{out}"
-[data]
-format = "avazu"
-split = "fraction"
-cache_dir = "{out}/cache"
-[data.synthetic]
-rows = 300
-seed = 9
-[model]
-kind = "lr"
-[optimizer]
-name = "group_adagrad"
-lr = 0.05
-[train]
-batch_size = 64
-"#,
-            out = dir.join("results").display()
-        ),
-    )
-    .unwrap();
-    path.display().to_string()
+    let p = TomlConfig::on_synthetic(&dir.join("results"), 300)
+        .raw("", extra)
+        .set("model.kind", "lr")
+        .optimizer("group_adagrad", 0.05)
+        .set("train.batch_size", 64)
+        .write(&dir.join("base.toml"));
+    path(&p)
 }
 
 /// `ctr-run ARGS`, which must fail; its stderr.

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::cli_common::{bin, ctr_run};
+use crate::cli_common::{bin, ctr_run, TomlConfig};
 
 /// `file` without its second column (Avazu `click`).
 fn drop_click(file: &Path, out: &Path) {
@@ -48,35 +48,14 @@ fn tiny_model(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
             f.to_str().unwrap(),
         ]);
     }
-    let cfg = dir.join("run.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            r#"
-name = "tiny"
-seed = 5
-output = "{out}"
-[data]
-format = "avazu"
-train = "{train}"
-test = "{test}"
-cache = false
-[model]
-kind = "mlp"
-[optimizer]
-name = "group_adam"
-lr = 0.003
-[train]
-batch_size = 100
-epochs = 1
-save_model = true
-"#,
-            out = dir.display(),
-            train = train.display(),
-            test = test.display()
-        ),
-    )
-    .unwrap();
+    let cfg = TomlConfig::on_train_test(dir, "tiny", &train, &test)
+        .set("seed", 5)
+        .set("model.kind", "mlp")
+        .optimizer("group_adam", 0.003)
+        .set("train.batch_size", 100)
+        .set("train.epochs", 1)
+        .set("train.save_model", true)
+        .write(&dir.join("run.toml"));
     ctr_run(&["train", "-q", "-c", cfg.to_str().unwrap()]);
     let model = dir.join("tiny.safetensors");
     ctr_run(&[

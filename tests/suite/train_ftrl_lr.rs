@@ -9,10 +9,7 @@ use ctr_run::config::RunConfig;
 use ctr_run::data::{self, Batch, Split};
 use ctr_run::train::Trainer;
 
-const SAMPLE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/datasets/avazu/avazu_train8k.csv"
-);
+use crate::cli_common::{TomlConfig, AVAZU_SAMPLE};
 
 /// Per-coordinate FTRL-Proximal with beta = 0 and the TensorFlow
 /// conventions of docs/math.md (accumulator starts at `init_acc`; l2 enters the
@@ -48,35 +45,31 @@ impl Ftrl {
     }
 }
 
+/// A zero-initialised logistic regression (one weight per feature) on the
+/// Avazu sample; `optimizer` is the `[optimizer]` section.
 fn config(optimizer: &str) -> RunConfig {
-    let text = format!(
-        r#"
-name = "ftrl-check"
-seed = 3
-threads = 1
-[data]
-format = "avazu"
-train = "{SAMPLE}"
-split = "fraction"
-train_fraction = 0.8
-cache = false
-[model]
-kind = "lr"
-embed_dim = 1
-init_std = 0.0
-[optimizer]
-{optimizer}
-[train]
-batch_size = 64
-"#
-    );
+    let text = TomlConfig::new()
+        .set("name", "ftrl-check")
+        .set("seed", 3)
+        .set("threads", 1)
+        .set("data.format", "avazu")
+        .set("data.train", AVAZU_SAMPLE)
+        .set("data.split", "fraction")
+        .set("data.train_fraction", 0.8)
+        .set("data.cache", false)
+        .set("model.kind", "lr")
+        .set("model.embed_dim", 1)
+        .set("model.init_std", 0.0)
+        .raw("optimizer", optimizer)
+        .set("train.batch_size", 64)
+        .text();
     RunConfig::parse(&text).expect("valid config")
 }
 
 #[test]
 fn lr_group_adagrad_matches_independent_ftrl_proximal() {
-    if !std::path::Path::new(SAMPLE).exists() {
-        eprintln!("skipped: {SAMPLE} not found (shared datasets absent)");
+    if !std::path::Path::new(AVAZU_SAMPLE).exists() {
+        eprintln!("skipped: {AVAZU_SAMPLE} not found (shared datasets absent)");
         return;
     }
     let (alpha, l1, l2, acc) = (0.05, 0.01, 0.02, 0.1);

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli_common::{json, run_ok};
+use crate::cli_common::{json, path, run_ok, TomlConfig};
 
 /// Lines of `click,f`, every value `a`, with the given labels.
 fn write_csv(path: &Path, labels: impl Iterator<Item = u8>) {
@@ -22,38 +22,27 @@ fn write_config(dir: &Path, name: &str, train: &str) -> PathBuf {
     write_config_with(dir, name, train, "")
 }
 
+/// Logistic regression with SGD on `click,f` files in `dir`, validated on
+/// `ones.csv`; `extra` in `[train]`.
 fn write_config_with(dir: &Path, name: &str, train: &str, extra: &str) -> PathBuf {
-    let text = format!(
-        r#"
-name = "{name}"
-seed = 3
-threads = 1
-output = "{out}"
-[data]
-format = "custom"
-train = "{d}/{train}"
-test = "{d}/ones.csv"
-valid_path = "{d}/ones.csv"
-cache = false
-[data.schema]
-label = "click"
-categorical = ["f"]
-[model]
-kind = "lr"
-[optimizer]
-name = "sgd"
-lr = 0.05
-[train]
-batch_size = 100
-log_every = 4
-{extra}
-"#,
-        out = dir.display(),
-        d = dir.display(),
-    );
-    let p = dir.join(format!("{name}.toml"));
-    std::fs::write(&p, text).unwrap();
-    p
+    TomlConfig::new()
+        .set("name", name)
+        .set("seed", 3)
+        .set("threads", 1)
+        .set("output", path(dir))
+        .set("data.format", "custom")
+        .set("data.train", path(&dir.join(train)))
+        .set("data.test", path(&dir.join("ones.csv")))
+        .set("data.valid_path", path(&dir.join("ones.csv")))
+        .set("data.cache", false)
+        .set("data.schema.label", "click")
+        .set("data.schema.categorical", vec!["f"])
+        .set("model.kind", "lr")
+        .optimizer("sgd", 0.05)
+        .set("train.batch_size", 100)
+        .set("train.log_every", 4)
+        .raw("train", extra)
+        .write(&dir.join(format!("{name}.toml")))
 }
 
 fn setup() -> tempfile::TempDir {
