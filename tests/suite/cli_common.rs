@@ -53,6 +53,47 @@ pub fn write_lr_base(dir: &Path, batch_size: u32) -> String {
     path(&p)
 }
 
+/// `DIR/sweep.toml`: the sweep "grid" of `base` (a file in DIR) over
+/// `optimizer.lambda21` in {0, 0.01}, with `settings` (`repeats = 1`, ...)
+/// at its top level; its path.
+pub fn write_lambda21_sweep(dir: &Path, base: &str, settings: &str) -> PathBuf {
+    let p = dir.join("sweep.toml");
+    std::fs::write(
+        &p,
+        format!("base = \"{base}\"\nname = \"grid\"\n{settings}\n[axes]\n\"optimizer.lambda21\" = [0.0, 0.01]\n"),
+    )
+    .unwrap();
+    p
+}
+
+/// `ctr-run export --run RUN --out MODEL`, which must succeed; its report.
+pub fn export(run: &Path, model: &Path) -> String {
+    ctr_run(&[
+        "export",
+        "--run",
+        run.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+    ])
+}
+
+/// A run folder as a sweep leaves it: `DIR/config.toml` and
+/// `DIR/metrics.json` with the given texts (for `summarize` and `tables`).
+pub fn write_run(dir: &Path, config: &str, metrics: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("config.toml"), config).unwrap();
+    std::fs::write(dir.join("metrics.json"), metrics).unwrap();
+}
+
+/// A stored run's config.toml as `tables` reads it: logistic regression on
+/// `x.csv` with seed SEED; `optimizer` is the `[optimizer]` section and
+/// `extra` follows it.
+pub fn stored_config(optimizer: &str, seed: u64, extra: &str) -> String {
+    format!(
+        "name = \"x\"\nseed = {seed}\n[data]\nformat = \"avazu\"\ntrain = \"x.csv\"\n[model]\nkind = \"lr\"\n[optimizer]\n{optimizer}\n{extra}"
+    )
+}
+
 /// The Avazu sample of the shared datasets (8,000 rows, one day).
 pub const AVAZU_SAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

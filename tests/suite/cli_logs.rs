@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::cli_common::{bin, write_lr_base};
+use crate::cli_common::{bin, write_lambda21_sweep, write_lr_base};
 
 fn base(dir: &Path) -> String {
     write_lr_base(dir, 200)
@@ -104,12 +104,7 @@ fn train_without_a_terminal_prints_progress_lines() {
 fn sweep_without_a_terminal_prints_a_line_per_job_and_a_summary() {
     let tmp = tempfile::tempdir().unwrap();
     base(tmp.path());
-    let sweep = tmp.path().join("sweep.toml");
-    std::fs::write(
-        &sweep,
-        "base = \"base.toml\"\nname = \"grid\"\nrepeats = 1\n[axes]\n\"optimizer.lambda21\" = [0.0, 0.01]\n",
-    )
-    .unwrap();
+    let sweep = write_lambda21_sweep(tmp.path(), "base.toml", "repeats = 1");
     let err = stderr_of(&["sweep", "--config", sweep.to_str().unwrap()]);
     let jobs: Vec<&str> = err.lines().filter(|l| l.starts_with("job ")).collect();
     assert_eq!(jobs.len(), 2, "{err}");

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::cli_common::{run_capture as run, write_lr_base};
+use crate::cli_common::{run_capture as run, write_lambda21_sweep, write_lr_base};
 
 fn base(dir: &Path) -> String {
     write_lr_base(dir, 256)
@@ -95,12 +95,7 @@ fn train_set_wrong_type_names_the_key() {
 fn sweep_set_applies_to_the_base_and_refuses_an_axis() {
     let tmp = tempfile::tempdir().unwrap();
     base(tmp.path());
-    let sweep = tmp.path().join("sweep.toml");
-    std::fs::write(
-        &sweep,
-        "base = \"base.toml\"\nname = \"grid\"\nrepeats = 1\n[axes]\n\"optimizer.lambda21\" = [0.0, 0.01]\n",
-    )
-    .unwrap();
+    let sweep = write_lambda21_sweep(tmp.path(), "base.toml", "repeats = 1");
     let sweep = sweep.display().to_string();
     let (ok, _, err) = run(&[
         "sweep",

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::cli_common::{bin, ctr_run, TomlConfig};
+use crate::cli_common::{bin, ctr_run, path, write_lambda21_sweep, TomlConfig};
 
 fn setup(dir: &Path) -> String {
     TomlConfig::on_synthetic(dir, 3000)
@@ -12,12 +12,7 @@ fn setup(dir: &Path) -> String {
         .optimizer("group_adagrad", 0.05)
         .set("train.batch_size", 256)
         .write(&dir.join("base.toml"));
-    std::fs::write(
-        dir.join("sweep.toml"),
-        "base = \"base.toml\"\nname = \"grid\"\nrepeats = 2\n[axes]\n\"optimizer.lambda21\" = [0.0, 0.01]\n",
-    )
-    .unwrap();
-    dir.join("sweep.toml").display().to_string()
+    path(&write_lambda21_sweep(dir, "base.toml", "repeats = 2"))
 }
 
 #[test]

@@ -190,12 +190,28 @@ fn device_flags_fail_with_the_message_before_touching_the_run() {
     let scores = tmp.path().join("s.csv");
     let s = scores.to_str().unwrap();
     let err = fails(&[
-        "predict", "--model", m, "--data", AVAZU_SAMPLE, "--out", s, "--device", "cuda",
+        "predict",
+        "--model",
+        m,
+        "--data",
+        AVAZU_SAMPLE,
+        "--out",
+        s,
+        "--device",
+        "cuda",
     ]);
     assert!(err.contains(&no_feature("cuda")), "{err}");
     assert!(!scores.exists());
     crate::cli_common::run_ok(&[
-        "predict", "--model", m, "--data", AVAZU_SAMPLE, "--out", s, "--device", "cpu",
+        "predict",
+        "--model",
+        m,
+        "--data",
+        AVAZU_SAMPLE,
+        "--out",
+        s,
+        "--device",
+        "cpu",
     ]);
     assert!(scores.exists());
 }

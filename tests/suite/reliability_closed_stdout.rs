@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::{Output, Stdio};
 
-use crate::cli_common::{bin, ctr_run, path, TomlConfig};
+use crate::cli_common::{bin, ctr_run, path, write_lambda21_sweep, TomlConfig};
 
 /// Run `ctr-run ARGS` with the read end of its stdout closed before it
 /// prints anything.
@@ -38,11 +38,7 @@ fn write_config(dir: &Path, data: &Path) -> String {
         .set("train.batch_size", 256)
         .set("train.save_model", true)
         .write(&dir.join("run.toml"));
-    std::fs::write(
-        dir.join("sweep.toml"),
-        "base = \"run.toml\"\nname = \"grid\"\nrepeats = 1\n[axes]\n\"optimizer.lambda21\" = [0.0, 0.01]\n",
-    )
-    .unwrap();
+    write_lambda21_sweep(dir, "run.toml", "repeats = 1");
     path(&p)
 }
 

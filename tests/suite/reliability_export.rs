@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use safetensors::SafeTensors;
 
-use crate::cli_common::{bin, ctr_run, TomlConfig, AVAZU_SAMPLE};
+use crate::cli_common::{bin, ctr_run, export, TomlConfig, AVAZU_SAMPLE};
 
 /// Train / test files cut from the sample (split by file, so the test file
 /// is exactly the run's test split).
@@ -60,13 +60,7 @@ fn predict_from_an_export_reproduces_the_run_test_scores_exactly() {
     for kind in ["mlp", "dcn", "opnn"] {
         let run = train_run(tmp.path(), kind, &train, &test);
         let model = tmp.path().join(format!("{kind}.safetensors"));
-        let report = ctr_run(&[
-            "export",
-            "--run",
-            run.to_str().unwrap(),
-            "--out",
-            model.to_str().unwrap(),
-        ]);
+        let report = export(&run, &model);
         eprintln!("{report}");
 
         // The file: keys = exactly the run's non-zero rows, none of them zero.

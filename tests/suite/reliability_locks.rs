@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::cli_common::{bin, path, TomlConfig};
+use crate::cli_common::{bin, path, write_lambda21_sweep, TomlConfig};
 
 /// A base config whose runs take long enough to be caught running.
 fn base(dir: &Path, rows: u32, extra: &str) -> String {
@@ -113,12 +113,7 @@ fn alive(pid: u32) -> bool {
 fn a_second_sweep_on_one_folder_is_refused_and_a_killed_sweep_takes_its_runs_with_it() {
     let tmp = tempfile::tempdir().unwrap();
     base(tmp.path(), 2_000_000, "[model]\nkind = \"lr\"");
-    let sweep = tmp.path().join("sweep.toml");
-    std::fs::write(
-        &sweep,
-        "base = \"base.toml\"\nname = \"grid\"\nrepeats = 2\njobs = 2\n[axes]\n\"optimizer.lambda21\" = [0.0, 0.01]\n",
-    )
-    .unwrap();
+    let sweep = write_lambda21_sweep(tmp.path(), "base.toml", "repeats = 2\njobs = 2");
     let sweep = sweep.to_str().unwrap();
     let mut first = spawn(&["sweep", "--quiet", "--config", sweep]);
     let grid = tmp.path().join("results/grid");
@@ -155,12 +150,7 @@ fn a_second_sweep_on_one_folder_is_refused_and_a_killed_sweep_takes_its_runs_wit
 fn sigterm_to_a_sweep_is_forwarded_to_its_runs() {
     let tmp = tempfile::tempdir().unwrap();
     base(tmp.path(), 2_000_000, "[model]\nkind = \"lr\"");
-    let sweep = tmp.path().join("sweep.toml");
-    std::fs::write(
-        &sweep,
-        "base = \"base.toml\"\nname = \"grid\"\nrepeats = 2\njobs = 2\n[axes]\n\"optimizer.lambda21\" = [0.0, 0.01]\n",
-    )
-    .unwrap();
+    let sweep = write_lambda21_sweep(tmp.path(), "base.toml", "repeats = 2\njobs = 2");
     let mut sweep = spawn(&["sweep", "--quiet", "--config", sweep.to_str().unwrap()]);
     let runs = two_children(sweep.0.id());
     // SAFETY: kill(2) on our own child.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::cli_common::{bin, ctr_run, TomlConfig};
+use crate::cli_common::{bin, ctr_run, export, TomlConfig};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/datasets");
 
@@ -88,13 +88,7 @@ fn a_directory_where_a_file_belongs_is_said_once() {
         dir_s,
     ]));
     let model = d.join("m.safetensors");
-    ctr_run(&[
-        "export",
-        "--run",
-        run.to_str().unwrap(),
-        "--out",
-        model.to_str().unwrap(),
-    ]);
+    export(&run, &model);
     once(&failure(&[
         "predict",
         "--model",

@@ -3,15 +3,7 @@
 //! laid out as the sweeps write them, Table 2 reports the r with the best
 //! mean and says so in its note.
 
-use std::path::Path;
-
-use crate::cli_common::ctr_run;
-
-fn config(optimizer: &str, seed: u64, prune: &str) -> String {
-    format!(
-        "name = \"x\"\nseed = {seed}\n[data]\nformat = \"avazu\"\ntrain = \"x.csv\"\n[model]\nkind = \"lr\"\n[optimizer]\n{optimizer}\n{prune}"
-    )
-}
+use crate::cli_common::{ctr_run, stored_config, write_run};
 
 fn metrics(auc: f64, rate: f64, finetune: Option<f64>) -> String {
     let r = finetune.map_or("null".to_string(), |r| r.to_string());
@@ -20,12 +12,6 @@ fn metrics(auc: f64, rate: f64, finetune: Option<f64>) -> String {
 "seen_features": 100, "train_samples": 800, "test_samples": 200, "wall_seconds": 1.0,
 "train_samples_per_second": 800.0, "prune_finetune": {r}, "prune_target_rate": 0.1}}"#
     )
-}
-
-fn write(dir: &Path, config: &str, metrics: &str) {
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join("config.toml"), config).unwrap();
-    std::fs::write(dir.join("metrics.json"), metrics).unwrap();
 }
 
 #[test]
@@ -38,9 +24,9 @@ fn table2_reports_the_fraction_with_the_best_mean_auc_over_seeds() {
     // per-seed choice would report mean(0.80, 0.75) = 0.775.
     for (seed, a0, a1) in [(1u64, 0.70, 0.80), (2, 0.75, 0.60)] {
         let job = format!("optimizer.lambda21=0.001,seed={seed}");
-        write(
+        write_run(
             &root.join("avazu_table2/runs").join(&job),
-            &config(group, seed, ""),
+            &stored_config(group, seed, ""),
             &metrics(0.76, 0.1, None),
         );
         let run = root
@@ -50,9 +36,9 @@ fn table2_reports_the_fraction_with_the_best_mean_auc_over_seeds() {
         // The run's own metrics.json as older versions wrote it: this
         // seed's best fraction. Tables must not read r from it.
         let (best_r, best) = if a1 > a0 { (0.1, a1) } else { (0.0, a0) };
-        write(
+        write_run(
             &run,
-            &config("name = \"adam\"", seed, prune),
+            &stored_config("name = \"adam\"", seed, prune),
             &metrics(best, 0.1, Some(best_r)),
         );
         for (r, a) in [(0.0, a0), (0.1, a1)] {

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::cli_common::{bin, ctr_run, TomlConfig};
+use crate::cli_common::{bin, ctr_run, export, TomlConfig};
 
 /// `file` without its second column (Avazu `click`).
 fn drop_click(file: &Path, out: &Path) {
@@ -58,13 +58,7 @@ fn tiny_model(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
         .write(&dir.join("run.toml"));
     ctr_run(&["train", "-q", "-c", cfg.to_str().unwrap()]);
     let model = dir.join("tiny.safetensors");
-    ctr_run(&[
-        "export",
-        "--run",
-        dir.join("tiny").to_str().unwrap(),
-        "--out",
-        model.to_str().unwrap(),
-    ]);
+    export(&dir.join("tiny"), &model);
     (model, test)
 }
 

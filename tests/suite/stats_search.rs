@@ -6,13 +6,8 @@
 use std::path::Path;
 
 use crate::cli_common::ctr_run;
-use crate::stats_summarize::{metrics_json, write_run};
-
-fn config(optimizer: &str, seed: u64, extra: &str) -> String {
-    format!(
-        "name = \"x\"\nseed = {seed}\n[data]\nformat = \"avazu\"\ntrain = \"x.csv\"\n[model]\nkind = \"lr\"\n[optimizer]\n{optimizer}\n{extra}"
-    )
-}
+use crate::cli_common::{stored_config, write_run};
+use crate::stats_summarize::metrics_json;
 
 fn tables(root: &Path) -> std::path::PathBuf {
     let out = root.join("tables");
@@ -44,7 +39,7 @@ fn table5_chooses_the_best_validation_auc_not_the_best_test_auc() {
             let jitter = seed as f64 * 1e-3;
             write_run(
                 &root.join("avazu_table5_lr/runs").join(job),
-                &config(&format!("name = \"{name}\"\nlr = {lr}"), seed, ""),
+                &stored_config(&format!("name = \"{name}\"\nlr = {lr}"), seed, ""),
                 &metrics_json(auc + jitter, 1.0, Some(valid + jitter)),
             );
         }
@@ -78,7 +73,7 @@ fn a_search_without_validation_auc_chooses_nothing_and_says_so() {
         let job = format!("optimizer.lambda21={l21},seed=1");
         write_run(
             &root.join("criteo_table6_search/runs").join(job),
-            &config(&format!("name = \"group_adam\"\nlambda21 = {l21}"), 1, ""),
+            &stored_config(&format!("name = \"group_adam\"\nlambda21 = {l21}"), 1, ""),
             &metrics_json(0.8, 0.5, None),
         );
     }
@@ -111,7 +106,7 @@ fn table3_gives_auc_and_feature_rate_p_values_as_scipy() {
             let job = format!("optimizer.name={name},seed={}", seed + 1);
             write_run(
                 &root.join("avazu_table3/runs").join(job),
-                &config(&format!("name = \"{name}\""), seed as u64 + 1, ""),
+                &stored_config(&format!("name = \"{name}\""), seed as u64 + 1, ""),
                 &metrics_json(aucs[seed], rates[seed], None),
             );
         }
@@ -161,7 +156,7 @@ fn claims_count_the_table2_settings_where_group_adam_is_significantly_better() {
             let job = format!("optimizer.lambda21={l21},seed={s}");
             write_run(
                 &root.join("avazu_table2/runs").join(&job),
-                &config(&format!("name = \"group_adam\"\nlambda21 = {l21}"), s, ""),
+                &stored_config(&format!("name = \"group_adam\"\nlambda21 = {l21}"), s, ""),
                 &metrics_json(group[seed], rate, None),
             );
             let run = root
@@ -169,7 +164,7 @@ fn claims_count_the_table2_settings_where_group_adam_is_significantly_better() {
                 .join(format!("match={job}"));
             let prune = format!("[prune]\ntarget_rate = {rate}\nfinetune = [0.0]\n");
             let m = metrics_json(pruned[seed], rate, None);
-            write_run(&run, &config("name = \"adam\"", s, &prune), &m);
+            write_run(&run, &stored_config("name = \"adam\"", s, &prune), &m);
             let f = run.join("finetune-0");
             std::fs::create_dir_all(&f).unwrap();
             std::fs::write(

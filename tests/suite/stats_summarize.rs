@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::cli_common::{bin, ctr_run};
+use crate::cli_common::{bin, ctr_run, write_run};
 
 /// (embed_dim, lr, AUC per seed, feature rate per seed).
 const GRID: [(u32, f64, [f64; 3], [f64; 3]); 4] = [
@@ -23,12 +23,6 @@ const SCIPY_P: [(f64, f64); 3] = [
     (0.1432483233071104, 0.0018554328336227183),
     (0.0006081849444633361, 0.00012494687106712893),
 ];
-
-pub fn write_run(dir: &Path, config: &str, metrics: &str) {
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join("config.toml"), config).unwrap();
-    std::fs::write(dir.join("metrics.json"), metrics).unwrap();
-}
 
 /// A run's metrics.json with the keys reporting reads.
 pub fn metrics_json(auc: f64, rate: f64, valid_auc: Option<f64>) -> String {

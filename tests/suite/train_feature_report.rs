@@ -8,7 +8,7 @@ use std::path::Path;
 
 use safetensors::SafeTensors;
 
-use crate::cli_common::{ctr_run, json, run_ok, TomlConfig, AVAZU_SAMPLE};
+use crate::cli_common::{export, json, run_ok, TomlConfig, AVAZU_SAMPLE};
 
 #[test]
 fn the_kept_features_are_the_exported_non_zero_rows() {
@@ -27,13 +27,7 @@ fn the_kept_features_are_the_exported_non_zero_rows() {
     run_ok(&["train", "-q", "-c", cfg.to_str().unwrap()]);
     let run = tmp.path().join("fr");
     let model = tmp.path().join("fr.safetensors");
-    ctr_run(&[
-        "export",
-        "--run",
-        run.to_str().unwrap(),
-        "--out",
-        model.to_str().unwrap(),
-    ]);
+    export(&run, &model);
     let bytes = std::fs::read(&model).unwrap();
     let st = SafeTensors::deserialize(&bytes).unwrap();
     let keys: Vec<u64> = st
