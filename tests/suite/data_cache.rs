@@ -16,6 +16,20 @@ fn small() -> Knobs {
     }
 }
 
+/// `DIR/a.csv`: `rows` generated Avazu rows (seed `seed`, small
+/// cardinalities); its path and a config splitting it 80/20 by position
+/// with the cache under `DIR/cache`.
+fn cached_avazu(dir: &Path, rows: u64, seed: u64) -> (PathBuf, DataConfig) {
+    let f = dir.join("a.csv");
+    generate(Format::Avazu, rows, seed, &f, &small()).unwrap();
+    let c = DataConfig {
+        split: SplitKind::Fraction,
+        cache_dir: Some(dir.join("cache")),
+        ..DataConfig::for_file(Format::Avazu, &f)
+    };
+    (f, c)
+}
+
 fn read(src: &mut dyn BatchSource) -> Vec<Batch> {
     let mut out = Vec::new();
     let mut b = Batch::default();
@@ -102,13 +116,7 @@ fn cache_equals_text_for_every_split_setting() {
 #[test]
 fn cache_is_reused_rebuilt_when_stale_and_not_trusted_when_damaged() {
     let d = tempfile::tempdir().unwrap();
-    let f = d.path().join("a.csv");
-    generate(Format::Avazu, 3000, 1, &f, &small()).unwrap();
-    let c = DataConfig {
-        split: SplitKind::Fraction,
-        cache_dir: Some(d.path().join("cache")),
-        ..DataConfig::for_file(Format::Avazu, &f)
-    };
+    let (f, c) = cached_avazu(d.path(), 3000, 1);
     let text = DataConfig {
         cache: false,
         ..c.clone()
@@ -176,14 +184,8 @@ fn set_mtime(f: &Path, t: std::time::SystemTime) {
 #[test]
 fn an_edit_that_keeps_size_and_mtime_rebuilds_the_cache_and_the_frequent_keys() {
     let d = tempfile::tempdir().unwrap();
-    let f = d.path().join("a.csv");
-    generate(Format::Avazu, 3000, 1, &f, &small()).unwrap();
-    let c = DataConfig {
-        split: SplitKind::Fraction,
-        cache_dir: Some(d.path().join("cache")),
-        min_count: 2,
-        ..DataConfig::for_file(Format::Avazu, &f)
-    };
+    let (f, c) = cached_avazu(d.path(), 3000, 1);
+    let c = DataConfig { min_count: 2, ..c };
     let text = DataConfig {
         cache: false,
         ..c.clone()
@@ -209,8 +211,7 @@ fn an_edit_that_keeps_size_and_mtime_rebuilds_the_cache_and_the_frequent_keys() 
 #[test]
 fn a_source_that_changes_while_it_is_read_fails_the_read() {
     let d = tempfile::tempdir().unwrap();
-    let f = d.path().join("a.csv");
-    generate(Format::Avazu, 3000, 1, &f, &small()).unwrap();
+    let (f, with_cache) = cached_avazu(d.path(), 3000, 1);
     let row = std::fs::read_to_string(&f)
         .unwrap()
         .lines()
@@ -219,10 +220,8 @@ fn a_source_that_changes_while_it_is_read_fails_the_read() {
         .to_string();
     for cache in [false, true] {
         let c = DataConfig {
-            split: SplitKind::Fraction,
             cache,
-            cache_dir: Some(d.path().join("cache")),
-            ..DataConfig::for_file(Format::Avazu, &f)
+            ..with_cache.clone()
         };
         let mut s = open(&c, Split::Test, 256).unwrap();
         let mut b = Batch::default();
@@ -287,13 +286,7 @@ fn skip_rows_resumes_exactly() {
 #[test]
 fn min_count_and_buckets_match_an_independent_count() {
     let d = tempfile::tempdir().unwrap();
-    let f = d.path().join("a.csv");
-    generate(Format::Avazu, 6000, 5, &f, &small()).unwrap();
-    let base = DataConfig {
-        split: SplitKind::Fraction,
-        cache_dir: Some(d.path().join("cache")),
-        ..DataConfig::for_file(Format::Avazu, &f)
-    };
+    let (_, base) = cached_avazu(d.path(), 6000, 5);
     let raw_train = all(&base, Split::Train, 1000);
     let raw_test = all(&base, Split::Test, 1000);
     let mut counts: HashMap<u64, u32> = HashMap::new();

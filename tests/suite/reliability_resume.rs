@@ -35,6 +35,12 @@ fn write_config_on(dir: &Path, name: &str, train: &Path) -> PathBuf {
         .write(&dir.join(format!("{name}.toml")))
 }
 
+/// The uninterrupted run `DIR/reference` that a resumed run must match.
+fn train_reference(dir: &Path) {
+    let cfg = write_config(dir, "reference");
+    run_ok(&["train", "-q", "-c", cfg.to_str().unwrap()]);
+}
+
 fn metrics(run: &Path) -> serde_json::Value {
     json(&run.join("metrics.json"))
 }
@@ -126,8 +132,7 @@ fn sigkill_at_a_random_point_then_resume_matches_an_uninterrupted_run() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let reference = write_config(tmp.path(), "reference");
-    run_ok(&["train", "-q", "-c", reference.to_str().unwrap()]);
+    train_reference(tmp.path());
 
     let killed = write_config(tmp.path(), "killed");
     let seed = std::time::SystemTime::now()
@@ -166,8 +171,7 @@ fn fallback_case(name: &str, damage: impl Fn(&Path)) {
 /// (2: the newest sidecar, 3: the newest tensor file).
 fn fallback_case_on(name: &str, which: usize, damage: impl Fn(&Path)) {
     let tmp = tempfile::tempdir().unwrap();
-    let reference = write_config(tmp.path(), "reference");
-    run_ok(&["train", "-q", "-c", reference.to_str().unwrap()]);
+    train_reference(tmp.path());
     let cfg = write_config(tmp.path(), name);
     run_ok(&["train", "-q", "-c", cfg.to_str().unwrap()]);
     let run = tmp.path().join(name);
@@ -259,8 +263,7 @@ fn sigterm_saves_a_checkpoint_at_a_batch_boundary_and_resume_matches() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let reference = write_config(tmp.path(), "reference");
-    run_ok(&["train", "-q", "-c", reference.to_str().unwrap()]);
+    train_reference(tmp.path());
     let cfg = write_config(tmp.path(), "termed");
     let run = tmp.path().join("termed");
     let child = spawn_until_first_checkpoint(&cfg, &run, Stdio::piped());
