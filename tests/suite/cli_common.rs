@@ -77,6 +77,22 @@ pub fn export(run: &Path, model: &Path) -> String {
     ])
 }
 
+/// `ctr-run predict --model MODEL --data DATA --out OUT EXTRA...`, which
+/// must succeed; its standard output.
+pub fn predict(model: &Path, data: &Path, out: &Path, extra: &[&str]) -> String {
+    let mut args = vec![
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    ctr_run(&args)
+}
+
 /// A run folder as a sweep leaves it: `DIR/config.toml` and
 /// `DIR/metrics.json` with the given texts (for `summarize` and `tables`).
 pub fn write_run(dir: &Path, config: &str, metrics: &str) {

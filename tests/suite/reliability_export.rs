@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use safetensors::SafeTensors;
 
-use crate::cli_common::{bin, ctr_run, export, TomlConfig, AVAZU_SAMPLE};
+use crate::cli_common::{bin, ctr_run, export, predict, TomlConfig, AVAZU_SAMPLE};
 
 /// Train / test files cut from the sample (split by file, so the test file
 /// is exactly the run's test split).
@@ -104,15 +104,7 @@ fn predict_from_an_export_reproduces_the_run_test_scores_exactly() {
 
         // predict == the run's predictions.csv, byte for byte.
         let scores = tmp.path().join(format!("{kind}-scores.csv"));
-        ctr_run(&[
-            "predict",
-            "--model",
-            model.to_str().unwrap(),
-            "--data",
-            test.to_str().unwrap(),
-            "--out",
-            scores.to_str().unwrap(),
-        ]);
+        predict(&model, &test, &scores, &[]);
         let a = std::fs::read(run.join("predictions.csv")).unwrap();
         let b = std::fs::read(&scores).unwrap();
         let lines = |t: &[u8]| t.iter().filter(|&&c| c == b'\n').count();
@@ -122,17 +114,7 @@ fn predict_from_an_export_reproduces_the_run_test_scores_exactly() {
 
         // Another batch size: the same scores up to float rounding of the
         // matrix products (1e-6 on probabilities).
-        ctr_run(&[
-            "predict",
-            "--model",
-            model.to_str().unwrap(),
-            "--data",
-            test.to_str().unwrap(),
-            "--out",
-            scores.to_str().unwrap(),
-            "--batch-size",
-            "333",
-        ]);
+        predict(&model, &test, &scores, &["--batch-size", "333"]);
         let parse = |t: &[u8]| -> Vec<f64> {
             std::str::from_utf8(t)
                 .unwrap()

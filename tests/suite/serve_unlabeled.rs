@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::cli_common::{bin, ctr_run, export, TomlConfig};
+use crate::cli_common::{bin, ctr_run, export, predict, TomlConfig};
 
 /// `file` without its second column (Avazu `click`).
 fn drop_click(file: &Path, out: &Path) {
@@ -70,15 +70,7 @@ fn predict_without_the_label_column_passes_ids_and_matches_the_labelled_scores()
     drop_click(&test, &unlabelled);
     let (with, without) = (tmp.path().join("with.csv"), tmp.path().join("without.csv"));
     for (data, out) in [(&test, &with), (&unlabelled, &without)] {
-        ctr_run(&[
-            "predict",
-            "--model",
-            model.to_str().unwrap(),
-            "--data",
-            data.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        predict(&model, data, out, &[]);
     }
     let header = |f: &Path| {
         std::fs::read_to_string(f)
