@@ -116,6 +116,16 @@ pub const AVAZU_SAMPLE: &str = concat!(
     "/../shared/datasets/avazu/avazu_train8k.csv"
 );
 
+/// Whether the Avazu sample is there; says the test is skipped if not
+/// (the shared datasets live outside the repository).
+pub fn have_avazu_sample() -> bool {
+    let ok = Path::new(AVAZU_SAMPLE).exists();
+    if !ok {
+        eprintln!("skipped: shared datasets absent ({AVAZU_SAMPLE} not found)");
+    }
+    ok
+}
+
 /// A run config for a test, set key by key and written as TOML.
 ///
 /// Keys are dotted (`seed`, `data.train`, `data.synthetic.rows`): what

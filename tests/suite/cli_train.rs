@@ -3,7 +3,7 @@
 //! bad-config errors, and determinism (same config and seed twice, and
 //! 1 vs 2 threads).
 
-use crate::cli_common::{bin, TomlConfig, AVAZU_SAMPLE};
+use crate::cli_common::{bin, have_avazu_sample, TomlConfig};
 use std::path::{Path, PathBuf};
 
 /// `ctr-run ARGS`, successful or not (the bad-config tests expect failures).
@@ -48,8 +48,7 @@ fn brute_auc(rows: &[(u8, f64)]) -> f64 {
 
 #[test]
 fn train_writes_a_complete_run_folder_with_consistent_auc() {
-    if !Path::new(AVAZU_SAMPLE).exists() {
-        eprintln!("skipped: shared datasets absent");
+    if !have_avazu_sample() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -101,8 +100,7 @@ fn train_writes_a_complete_run_folder_with_consistent_auc() {
 
 #[test]
 fn same_config_twice_and_one_vs_two_threads_give_identical_metrics() {
-    if !Path::new(AVAZU_SAMPLE).exists() {
-        eprintln!("skipped: shared datasets absent");
+    if !have_avazu_sample() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

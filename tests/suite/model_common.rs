@@ -157,6 +157,16 @@ pub fn ref_forward_masked(
         .hidden
         .clone()
         .unwrap_or_else(|| cfg.kind.paper_hidden().to_vec());
+    // Hidden layers `from..` of a tower (`mlp.h`, `opnn.h`, `dcn.deep`) on
+    // row i: ReLU(h W + b), then its dropout mask.
+    let tower = |mut h: Vec<f64>, i: usize, from: usize, prefix: &str| {
+        for l in from..hidden.len() {
+            let w = by_name(ps, &format!("{prefix}{l}.w"));
+            let b = by_name(ps, &format!("{prefix}{l}.b"));
+            h = drop(l, i, relu(affine(&h, w, Some(b))));
+        }
+        h
+    };
     (0..batch)
         .map(|i| {
             let emb = &emb[i * n_fields * d..(i + 1) * n_fields * d];
@@ -171,18 +181,7 @@ pub fn ref_forward_masked(
                     s
                 }
                 ModelKind::Mlp => {
-                    let mut h = x0;
-                    for l in 0..hidden.len() {
-                        h = drop(
-                            l,
-                            i,
-                            relu(affine(
-                                &h,
-                                by_name(ps, &format!("mlp.h{l}.w")),
-                                Some(by_name(ps, &format!("mlp.h{l}.b"))),
-                            )),
-                        );
-                    }
+                    let h = tower(x0, i, 0, "mlp.h");
                     affine(&h, by_name(ps, "mlp.out.w"), Some(by_name(ps, "mlp.out.b")))[0]
                 }
                 ModelKind::Opnn => {
@@ -199,18 +198,8 @@ pub fn ref_forward_masked(
                         Some(by_name(ps, "opnn.l1.b")),
                     );
                     let lp = affine(&p, by_name(ps, "opnn.l1.w_p"), None);
-                    let mut h = drop(0, i, relu(lz.iter().zip(&lp).map(|(a, b)| a + b).collect()));
-                    for l in 1..hidden.len() {
-                        h = drop(
-                            l,
-                            i,
-                            relu(affine(
-                                &h,
-                                by_name(ps, &format!("opnn.h{l}.w")),
-                                Some(by_name(ps, &format!("opnn.h{l}.b"))),
-                            )),
-                        );
-                    }
+                    let h = drop(0, i, relu(lz.iter().zip(&lp).map(|(a, b)| a + b).collect()));
+                    let h = tower(h, i, 1, "opnn.h");
                     affine(
                         &h,
                         by_name(ps, "opnn.out.w"),
@@ -225,18 +214,7 @@ pub fn ref_forward_masked(
                         let s: f64 = xl.iter().zip(w).map(|(a, b)| a * b).sum();
                         xl = (0..x0.len()).map(|j| x0[j] * s + bb[j] + xl[j]).collect();
                     }
-                    let mut h = x0.clone();
-                    for l in 0..hidden.len() {
-                        h = drop(
-                            l,
-                            i,
-                            relu(affine(
-                                &h,
-                                by_name(ps, &format!("dcn.deep{l}.w")),
-                                Some(by_name(ps, &format!("dcn.deep{l}.b"))),
-                            )),
-                        );
-                    }
+                    let h = tower(x0.clone(), i, 0, "dcn.deep");
                     let cat: Vec<f64> = if hidden.is_empty() {
                         xl
                     } else {

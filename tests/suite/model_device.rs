@@ -12,7 +12,7 @@ use candle_core::Device;
 use ctr_run::config::RunConfig;
 use ctr_run::model::{build, DeviceSpec, Grads, ModelConfig, ModelKind};
 
-use crate::cli_common::{bin, TomlConfig, AVAZU_SAMPLE};
+use crate::cli_common::{bin, have_avazu_sample, TomlConfig, AVAZU_SAMPLE};
 use crate::model_common::Batch;
 
 fn bad_device(s: &str) -> String {
@@ -138,8 +138,7 @@ fn device_flags_fail_with_the_message_before_touching_the_run() {
         eprintln!("skipped: this binary has the cuda feature");
         return;
     }
-    if !Path::new(AVAZU_SAMPLE).exists() {
-        eprintln!("skipped: shared datasets absent");
+    if !have_avazu_sample() {
         return;
     }
     let no_feature = |shown: &str| {

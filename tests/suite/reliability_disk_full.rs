@@ -7,12 +7,11 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::cli_common::{TomlConfig, AVAZU_SAMPLE};
+use crate::cli_common::{have_avazu_sample, TomlConfig, AVAZU_SAMPLE};
 
 #[test]
 fn full_disk_while_writing_results_is_a_clear_error_and_the_run_is_not_marked_done() {
-    if !Path::new(AVAZU_SAMPLE).exists() {
-        eprintln!("skipped: shared datasets absent");
+    if !have_avazu_sample() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

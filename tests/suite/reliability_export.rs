@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use safetensors::SafeTensors;
 
-use crate::cli_common::{bin, ctr_run, export, predict, TomlConfig, AVAZU_SAMPLE};
+use crate::cli_common::{
+    bin, ctr_run, export, have_avazu_sample, predict, TomlConfig, AVAZU_SAMPLE,
+};
 
 /// Train / test files cut from the sample (split by file, so the test file
 /// is exactly the run's test split).
@@ -51,8 +53,7 @@ fn train_run(dir: &Path, kind: &str, train: &Path, test: &Path) -> PathBuf {
 
 #[test]
 fn predict_from_an_export_reproduces_the_run_test_scores_exactly() {
-    if !Path::new(AVAZU_SAMPLE).exists() {
-        eprintln!("skipped: shared datasets absent");
+    if !have_avazu_sample() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

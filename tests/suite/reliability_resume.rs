@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use ctr_run::rng::SplitMix64;
 
-use crate::cli_common::{bin, json, path, run_ok, TomlConfig, AVAZU_SAMPLE};
+use crate::cli_common::{bin, have_avazu_sample, json, path, run_ok, TomlConfig, AVAZU_SAMPLE};
 
 /// 12 epochs over the sample's 80% train split (~610 batches), checkpoint
 /// every 40 batches: long enough to be killed in the middle; dropout on so
@@ -118,17 +118,9 @@ fn spawn_until_first_checkpoint(cfg: &Path, run: &Path, stderr: Stdio) -> Child 
     child
 }
 
-fn have_sample() -> bool {
-    let ok = Path::new(AVAZU_SAMPLE).exists();
-    if !ok {
-        eprintln!("skipped: shared datasets absent");
-    }
-    ok
-}
-
 #[test]
 fn sigkill_at_a_random_point_then_resume_matches_an_uninterrupted_run() {
-    if !have_sample() {
+    if !have_avazu_sample() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -212,7 +204,7 @@ fn fallback_case_on(name: &str, which: usize, damage: impl Fn(&Path)) {
 
 #[test]
 fn corrupted_newest_checkpoint_falls_back_to_the_previous_one() {
-    if !have_sample() {
+    if !have_avazu_sample() {
         return;
     }
     fallback_case("flipped", |p| {
@@ -225,7 +217,7 @@ fn corrupted_newest_checkpoint_falls_back_to_the_previous_one() {
 
 #[test]
 fn truncated_newest_checkpoint_falls_back_to_the_previous_one() {
-    if !have_sample() {
+    if !have_avazu_sample() {
         return;
     }
     fallback_case("truncated", |p| {
@@ -236,7 +228,7 @@ fn truncated_newest_checkpoint_falls_back_to_the_previous_one() {
 
 #[test]
 fn resume_with_every_checkpoint_damaged_is_an_error() {
-    if !have_sample() {
+    if !have_avazu_sample() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -259,7 +251,7 @@ fn resume_with_every_checkpoint_damaged_is_an_error() {
 
 #[test]
 fn sigterm_saves_a_checkpoint_at_a_batch_boundary_and_resume_matches() {
-    if !have_sample() {
+    if !have_avazu_sample() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -289,7 +281,7 @@ fn sigterm_saves_a_checkpoint_at_a_batch_boundary_and_resume_matches() {
 /// FTRL on LR (z, n slots), proximal, and SGD with lr decay.
 #[test]
 fn resume_is_exact_for_every_optimizer_family() {
-    if !have_sample() {
+    if !have_avazu_sample() {
         return;
     }
     let cases = [
@@ -364,7 +356,7 @@ fn resume_is_exact_for_every_optimizer_family() {
 
 #[test]
 fn a_sidecar_edited_into_other_valid_json_falls_back_to_the_previous_one() {
-    if !have_sample() {
+    if !have_avazu_sample() {
         return;
     }
     // Still valid JSON, still a sidecar, one counter off by one: only a
@@ -378,7 +370,7 @@ fn a_sidecar_edited_into_other_valid_json_falls_back_to_the_previous_one() {
 
 #[test]
 fn resume_refuses_a_train_file_changed_since_the_checkpoint() {
-    if !have_sample() {
+    if !have_avazu_sample() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

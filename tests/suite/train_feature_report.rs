@@ -4,16 +4,14 @@
 //! its key, and the per-field counts add up to metrics.json's.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use safetensors::SafeTensors;
 
-use crate::cli_common::{export, json, run_ok, TomlConfig, AVAZU_SAMPLE};
+use crate::cli_common::{export, have_avazu_sample, json, run_ok, TomlConfig};
 
 #[test]
 fn the_kept_features_are_the_exported_non_zero_rows() {
-    if !Path::new(AVAZU_SAMPLE).exists() {
-        eprintln!("skipped: shared datasets absent");
+    if !have_avazu_sample() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

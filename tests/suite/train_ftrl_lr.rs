@@ -9,7 +9,7 @@ use ctr_run::config::RunConfig;
 use ctr_run::data::{self, Batch, Split};
 use ctr_run::train::Trainer;
 
-use crate::cli_common::{TomlConfig, AVAZU_SAMPLE};
+use crate::cli_common::{have_avazu_sample, TomlConfig, AVAZU_SAMPLE};
 
 /// Per-coordinate FTRL-Proximal with beta = 0 and the TensorFlow
 /// conventions of docs/math.md (accumulator starts at `init_acc`; l2 enters the
@@ -68,8 +68,7 @@ fn config(optimizer: &str) -> RunConfig {
 
 #[test]
 fn lr_group_adagrad_matches_independent_ftrl_proximal() {
-    if !std::path::Path::new(AVAZU_SAMPLE).exists() {
-        eprintln!("skipped: {AVAZU_SAMPLE} not found (shared datasets absent)");
+    if !have_avazu_sample() {
         return;
     }
     let (alpha, l1, l2, acc) = (0.05, 0.01, 0.02, 0.1);
