@@ -354,9 +354,8 @@ impl DataConfig {
             };
             return unused("train_fraction", by, "split = \"fraction\" and \"hashed\"");
         }
-        if self.criteo_integers != d.criteo_integers
-            && !matches!(self.format, Format::Criteo | Format::CriteoCsv)
-        {
+        let reads = |key| super::dataset::reads_option(self.format, key);
+        if self.criteo_integers != d.criteo_integers && !reads("criteo_integers") {
             let by = format!("format = \"{}\"", self.format.as_str());
             return unused(
                 "criteo_integers",
@@ -364,7 +363,7 @@ impl DataConfig {
                 "format = \"criteo\" and \"criteo_csv\"",
             );
         }
-        if self.ipinyou_usertag != d.ipinyou_usertag && self.format != Format::Ipinyou {
+        if self.ipinyou_usertag != d.ipinyou_usertag && !reads("ipinyou_usertag") {
             let by = format!("format = \"{}\"", self.format.as_str());
             return unused("ipinyou_usertag", by, "format = \"ipinyou\"");
         }

@@ -165,4 +165,7 @@ impl Preset for Criteo {
     fn bench_models(&self) -> &'static [&'static str] {
         BENCH_MODELS
     }
+    fn options(&self) -> &'static [&'static str] {
+        &["criteo_integers"]
+    }
 }

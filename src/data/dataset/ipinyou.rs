@@ -204,4 +204,7 @@ impl Preset for Ipinyou {
     fn bench_models(&self) -> &'static [&'static str] {
         BENCH_MODELS
     }
+    fn options(&self) -> &'static [&'static str] {
+        &["ipinyou_usertag"]
+    }
 }

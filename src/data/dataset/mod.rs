@@ -104,6 +104,10 @@ pub trait Preset: Sync {
     /// The model kinds `ctr-run bench` trains on this dataset (the paper's
     /// pairing: MLP on Avazu, OPNN on iPinYou, DCN on Criteo; LR on Avazu).
     fn bench_models(&self) -> &'static [&'static str];
+    /// The `[data]` keys only this dataset reads (others refuse them).
+    fn options(&self) -> &'static [&'static str] {
+        &[]
+    }
 }
 
 /// The preset of `format`; None for a custom schema.
@@ -122,10 +126,85 @@ pub fn paper_split(format: Format) -> PaperSplit {
     preset(format).map_or(PaperSplit::ByFile, |p| p.paper_split())
 }
 
+/// Whether `format` reads the dataset-specific `[data]` key `key`.
+pub fn reads_option(format: Format, key: &str) -> bool {
+    preset(format).is_some_and(|p| p.options().contains(&key))
+}
+
 /// The dataset `ctr-run bench` trains a model kind on (by its
 /// `ModelKind::as_str` name).
 pub fn bench_format(model: &str) -> Option<Format> {
     [Format::Avazu, Format::Criteo, Format::Ipinyou]
         .into_iter()
         .find(|&f| preset(f).is_some_and(|p| p.bench_models().contains(&model)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PRESETS: [Format; 4] = [
+        Format::Avazu,
+        Format::Criteo,
+        Format::CriteoCsv,
+        Format::Ipinyou,
+    ];
+
+    /// The generator's table and the reader's columns are two lists in one
+    /// file: column by column they name the same thing, and a generated
+    /// feature column is one the reader keeps.
+    #[test]
+    fn each_preset_generates_the_columns_it_reads() {
+        let o = RoleOptions {
+            scoring: false,
+            criteo_integers: criteo::CriteoIntegers::Log1p,
+            ipinyou_usertag: false,
+        };
+        for f in PRESETS {
+            let p = preset(f).unwrap();
+            let columns = p.columns();
+            // criteo_csv's row id is written by the generator itself.
+            let skip = usize::from(columns[0] == "Id");
+            let synthetic = p.synthetic_columns();
+            assert_eq!(synthetic.len() + skip, columns.len(), "{f:?}");
+            for (col, name) in synthetic.iter().zip(&columns[skip..]) {
+                let role = p.role(name, &o);
+                match col {
+                    Col::Label => assert_eq!(role, Role::Label, "{f:?} {name}"),
+                    Col::Zipf(s) => {
+                        assert_eq!(s.name, name, "{f:?}");
+                        let kept = matches!(role, Role::Cat { .. });
+                        assert_eq!(s.feature, kept, "{f:?} {name}: {role:?}");
+                    }
+                    Col::Int { name: n, .. } => {
+                        assert_eq!(n, name, "{f:?}");
+                        assert!(matches!(role, Role::Dense { .. }), "{f:?} {name}");
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bench_pairs_each_model_with_its_paper_dataset() {
+        assert_eq!(bench_format("mlp"), Some(Format::Avazu));
+        assert_eq!(bench_format("lr"), Some(Format::Avazu));
+        assert_eq!(bench_format("opnn"), Some(Format::Ipinyou));
+        assert_eq!(bench_format("dcn"), Some(Format::Criteo));
+        assert_eq!(bench_format("fm"), None);
+    }
+
+    #[test]
+    fn paper_splits_and_dataset_keys() {
+        assert_eq!(paper_split(Format::Avazu), PaperSplit::LastDay);
+        assert_eq!(paper_split(Format::Criteo), PaperSplit::Parts(7));
+        assert_eq!(paper_split(Format::CriteoCsv), PaperSplit::Parts(7));
+        assert_eq!(paper_split(Format::Ipinyou), PaperSplit::ByFile);
+        assert_eq!(paper_split(Format::Custom), PaperSplit::ByFile);
+        assert!(reads_option(Format::CriteoCsv, "criteo_integers"));
+        assert!(!reads_option(Format::Avazu, "criteo_integers"));
+        assert!(reads_option(Format::Ipinyou, "ipinyou_usertag"));
+        assert!(!reads_option(Format::Custom, "ipinyou_usertag"));
+    }
 }
