@@ -7,6 +7,7 @@ use crate::data::hash::field_seed;
 use crate::data::role::{Check, Role};
 use crate::data::synth::fields::{z, Col, Shape::*};
 
+/// The raw columns of `train.csv`, in file order.
 pub const COLUMNS: [&str; 24] = [
     "id",
     "click",
@@ -129,7 +130,8 @@ impl Preset for Avazu {
     }
 }
 
-/// Day `d` (0-based) after 2014-10-21 as YYMMDD.
+/// Day `d` (0-based) after 2014-10-21, the first day of the real data, as
+/// YYMMDD (the day part of a generated `hour`).
 pub fn day(d: u32) -> u32 {
     let mut day = 21 + d;
     let mut month = 10;

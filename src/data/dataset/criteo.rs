@@ -30,6 +30,7 @@ pub const PAPER_PARTS: u64 = 7;
 /// `ctr-run bench`'s model kinds on Criteo.
 pub const BENCH_MODELS: &[&str] = &["dcn"];
 
+/// The raw columns of the TSV (`csv = false`) or the CSV variant, in file order.
 pub fn columns(csv: bool) -> Vec<String> {
     let mut c: Vec<String> = if csv {
         vec!["Id".into(), "Label".into()]

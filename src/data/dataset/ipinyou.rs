@@ -8,6 +8,7 @@ use crate::data::hash::field_seed;
 use crate::data::role::{Check, Role};
 use crate::data::synth::fields::{z, zd, Col, Shape::*};
 
+/// The raw columns of a make-ipinyou-data log, in file order.
 pub const COLUMNS: [&str; 27] = [
     "click",
     "weekday",
