@@ -5,7 +5,7 @@
 use anyhow::Result;
 
 use ctr_run::config::{RunConfig, TrainConfig};
-use ctr_run::data::{DataConfig, Format, SyntheticConfig};
+use ctr_run::data::{DataConfig, SyntheticConfig};
 use ctr_run::model::{DeviceSpec, ModelConfig, ModelKind};
 use ctr_run::optim::{OptimizerConfig, OptimizerName};
 use ctr_run::run::{self, RunOptions};
@@ -50,11 +50,8 @@ fn parse_enum<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T> 
 pub fn run(args: &BenchArgs) -> Result<()> {
     let kind: ModelKind = parse_enum("model", &args.model)?;
     let name: OptimizerName = parse_enum("optimizer", &args.optimizer)?;
-    let format = match kind {
-        ModelKind::Mlp | ModelKind::Lr => Format::Avazu,
-        ModelKind::Opnn => Format::Ipinyou,
-        ModelKind::Dcn => Format::Criteo,
-    };
+    let format = ctr_run::data::dataset::bench_format(kind.as_str())
+        .ok_or_else(|| anyhow::anyhow!("no bench dataset for model `{kind}`"))?;
     let cfg = RunConfig {
         name: format!("bench-{}-{}", args.model, args.optimizer),
         seed: 1,

@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use ctr_run::data::inspect::FREQUENCY_THRESHOLDS;
-use ctr_run::data::{inspect, CriteoIntegers, DataConfig, Format, SchemaConfig};
+use ctr_run::data::{dataset, inspect, CriteoIntegers, DataConfig, Format, SchemaConfig};
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -130,9 +130,10 @@ fn run_inspect(a: &InspectArgs) -> anyhow::Result<()> {
         max_rows: a.max_rows,
         // The flag has a default for every format; only Criteo reads it (a
         // data config refuses it elsewhere).
-        criteo_integers: match a.format {
-            Format::Criteo | Format::CriteoCsv => criteo_integers,
-            _ => CriteoIntegers::default(),
+        criteo_integers: if dataset::reads_option(a.format, "criteo_integers") {
+            criteo_integers
+        } else {
+            CriteoIntegers::default()
         },
         ipinyou_usertag: a.usertag,
         cache: false,
@@ -180,7 +181,7 @@ fn run_inspect(a: &InspectArgs) -> anyhow::Result<()> {
     ctr_run::outln!(
         "(distinct = values seen; >=Kx = values seen at least K times, what min_count = K keeps)"
     );
-    if a.format == Format::Avazu {
+    if dataset::paper_split(a.format) == dataset::PaperSplit::LastDay {
         ctr_run::outln!(
             "(hour: the raw value is YYMMDDHH; the feature is the hour of day HH, the day YYMMDD is what split = \"paper\" splits by)"
         );

@@ -45,54 +45,12 @@
 //! stream = 0
 //! ```
 
+pub use super::dataset::criteo::CriteoIntegers;
+pub use super::dataset::Format;
+use super::dataset::PaperSplit;
 use super::error::DataError;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-
-/// The raw layout of the input file(s).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Format {
-    /// Avazu `train.csv`: header `id,click,hour,C1,...,C21`.
-    #[default]
-    Avazu,
-    /// Criteo Kaggle `train.txt`: TSV, no header, label, I1..I13, C1..C26.
-    Criteo,
-    /// The Kaggle CSV variant: header `Id,Label,I1..I13,C1..C26`.
-    CriteoCsv,
-    /// make-ipinyou-data `train.log.txt` / `test.log.txt`: TSV with header.
-    Ipinyou,
-    /// A schema declared in the config (`[data.schema]`).
-    Custom,
-}
-
-impl Format {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Avazu => "avazu",
-            Format::Criteo => "criteo",
-            Format::CriteoCsv => "criteo_csv",
-            Format::Ipinyou => "ipinyou",
-            Format::Custom => "custom",
-        }
-    }
-}
-
-impl std::str::FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "avazu" => Ok(Format::Avazu),
-            "criteo" => Ok(Format::Criteo),
-            "criteo_csv" => Ok(Format::CriteoCsv),
-            "ipinyou" => Ok(Format::Ipinyou),
-            "custom" => Ok(Format::Custom),
-            _ => Err(format!(
-                "unknown format {s:?} (avazu | criteo | criteo_csv | ipinyou | custom)"
-            )),
-        }
-    }
-}
 
 /// How rows are divided into train and test when no separate `test` file is given.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -108,20 +66,6 @@ pub enum SplitKind {
     /// its line index: order-free (for files sorted by time or label) and
     /// the same rows for every run and seed.
     Hashed,
-}
-
-/// How Criteo's integer columns I1..I13 become features.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CriteoIntegers {
-    /// Dense: ln(1 + max(x, 0)); empty = 0.
-    #[default]
-    Log1p,
-    /// Categorical (13 more fields): floor(ln(x)^2) for x > 2, else x itself
-    /// (the Kaggle winner's rule); empty is a value of its own.
-    Log2Bucket,
-    /// Dense: ln(max(x + 3, 1)); empty = 0.
-    LogPlus3,
 }
 
 /// A multi-valued column (a bag of values in one cell), e.g. iPinYou `usertag`.
@@ -358,7 +302,7 @@ impl DataConfig {
         if self.buckets == Some(0) {
             return err("buckets must be >= 1 (omit it for no folding)".into());
         }
-        let by_file_needed = matches!(self.format, Format::Ipinyou | Format::Custom)
+        let by_file_needed = super::dataset::paper_split(self.format) == PaperSplit::ByFile
             && self.split == SplitKind::Paper;
         if by_file_needed && self.test.is_none() && self.synthetic.is_none() {
             return err(format!(
@@ -410,9 +354,8 @@ impl DataConfig {
             };
             return unused("train_fraction", by, "split = \"fraction\" and \"hashed\"");
         }
-        if self.criteo_integers != d.criteo_integers
-            && !matches!(self.format, Format::Criteo | Format::CriteoCsv)
-        {
+        let reads = |key| super::dataset::reads_option(self.format, key);
+        if self.criteo_integers != d.criteo_integers && !reads("criteo_integers") {
             let by = format!("format = \"{}\"", self.format.as_str());
             return unused(
                 "criteo_integers",
@@ -420,7 +363,7 @@ impl DataConfig {
                 "format = \"criteo\" and \"criteo_csv\"",
             );
         }
-        if self.ipinyou_usertag != d.ipinyou_usertag && self.format != Format::Ipinyou {
+        if self.ipinyou_usertag != d.ipinyou_usertag && !reads("ipinyou_usertag") {
             let by = format!("format = \"{}\"", self.format.as_str());
             return unused("ipinyou_usertag", by, "format = \"ipinyou\"");
         }

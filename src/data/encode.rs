@@ -449,7 +449,11 @@ impl RowEncoder {
 mod tests {
     use super::*;
     use crate::data::config::{DataConfig, Format};
-    use crate::data::schema::{compile, criteo_columns, AVAZU_COLUMNS, IPINYOU_COLUMNS};
+    use crate::data::dataset::criteo::columns as criteo_columns;
+    use crate::data::dataset::{
+        avazu::COLUMNS as AVAZU_COLUMNS, ipinyou::COLUMNS as IPINYOU_COLUMNS,
+    };
+    use crate::data::schema::compile;
 
     /// A row of `format` with every column "1" but `column` = `value`
     /// (Criteo's C columns get 8 hex digits); the encoder's verdict as text.

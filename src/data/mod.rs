@@ -7,7 +7,7 @@
 //! -> encoded cache (built on first read) or text reader -> split filter ->
 //! optional min_count / bucket mapping -> batches.
 //!
-//! Presets ([`schema`]):
+//! Presets (one file per dataset in [`dataset`], compiled by [`schema`]):
 //! - `avazu`: 22 fields (`hour` as hour of day HH, C1 ... C21); `id` dropped;
 //!   the day YYMMDD tags each row for the by-day split.
 //! - `criteo` / `criteo_csv`: C1..C26 (empty is a value), plus I1..I13 as 13
@@ -29,6 +29,7 @@
 pub mod cache;
 mod cells;
 pub mod config;
+pub mod dataset;
 pub mod encode;
 pub mod error;
 pub mod filter;
@@ -39,6 +40,7 @@ pub mod lines;
 pub mod mincount;
 pub mod open;
 pub mod prefetch;
+mod role;
 pub mod schema;
 pub mod source;
 pub mod synth;

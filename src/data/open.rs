@@ -2,7 +2,8 @@
 //! file, the split rule, the cache or the text reader, and the key mapping.
 
 use super::cache::{self, CacheSource};
-use super::config::{DataConfig, Format, SplitKind};
+use super::config::{DataConfig, SplitKind};
+use super::dataset::PaperSplit;
 use super::error::DataError;
 use super::filter::{hash_threshold, Carve, Pre, RowFilter, SplitRule};
 use super::hash::KeySet;
@@ -64,7 +65,8 @@ pub fn ground_truth(cfg: &DataConfig) -> Result<Option<super::synth::GroundTruth
 /// Whether the split is by file (train file = train, test file = test).
 pub fn split_by_file(cfg: &DataConfig, test: &Option<PathBuf>) -> bool {
     test.is_some()
-        || (cfg.split == SplitKind::Paper && matches!(cfg.format, Format::Ipinyou | Format::Custom))
+        || (cfg.split == SplitKind::Paper
+            && super::dataset::paper_split(cfg.format) == PaperSplit::ByFile)
 }
 
 /// What the split rule needs to know about the whole file.
@@ -92,7 +94,7 @@ fn rule_for(
         Split::Train => SplitRule::IdxBelow(b),
         _ => SplitRule::IdxFrom(b),
     };
-    Ok(match (cfg.split, cfg.format) {
+    Ok(match (cfg.split, super::dataset::paper_split(cfg.format)) {
         (SplitKind::Fraction, _) => {
             let n = plan()?.n_lines;
             idx_rule((n as f64 * cfg.train_fraction).floor() as u64)
@@ -104,20 +106,20 @@ fn rule_for(
                 _ => SplitRule::HashFrom(t),
             }
         }
-        (SplitKind::Paper, Format::Avazu) => {
+        (SplitKind::Paper, PaperSplit::LastDay) => {
             let d = plan()?.last_day;
             match split {
                 Split::Train => SplitRule::DayBelow(d),
                 _ => SplitRule::DayIs(d),
             }
         }
-        (SplitKind::Paper, Format::Criteo | Format::CriteoCsv) => {
-            // 7 row-order parts; the first 6 train. Integer math: exact and
-            // the same on every machine.
+        (SplitKind::Paper, PaperSplit::Parts(parts)) => {
+            // Row-order parts; all but the last train. Integer math: exact
+            // and the same on every machine.
             let n = plan()?.n_lines;
-            idx_rule((n as u128 * 6 / 7) as u64)
+            idx_rule((n as u128 * (parts as u128 - 1) / parts as u128) as u64)
         }
-        (SplitKind::Paper, Format::Ipinyou | Format::Custom) => {
+        (SplitKind::Paper, PaperSplit::ByFile) => {
             return Err(DataError::Config(
                 "this format splits by file: set `test`".into(),
             ))
@@ -433,7 +435,7 @@ mod tests {
             row("14102301")
         );
         std::fs::write(&file, text).unwrap();
-        let mut cfg = DataConfig::for_file(Format::Avazu, &file);
+        let mut cfg = DataConfig::for_file(crate::data::Format::Avazu, &file);
         cfg.cache = false;
         let fast = scan_plan(&cfg, &file).unwrap();
         // max_bad_rows > 0 takes the full parse.

@@ -2,9 +2,11 @@
 //! into a [`Layout`]: what each column of a row is and where it goes.
 
 use super::cells::header_cells;
-use super::config::{multi_separator, schema_delimiter, CriteoIntegers, DataConfig, Format};
+use super::config::{multi_separator, schema_delimiter, DataConfig, Format};
+use super::dataset::{self, RoleOptions};
 use super::error::DataError;
 use super::hash::field_seed;
+pub use super::role::{Check, DenseTf, Role};
 use std::path::Path;
 
 /// What the model sees: names of the categorical fields (bags, in order) and
@@ -22,65 +24,6 @@ impl SchemaInfo {
     pub fn n_dense(&self) -> usize {
         self.dense_names.len()
     }
-}
-
-/// How a dense column's text becomes an f32.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum DenseTf {
-    /// Criteo integer, ln(1 + max(x, 0)); empty = 0.
-    IntLog1p,
-    /// Criteo integer, ln(max(x + 3, 1)); empty = 0.
-    IntLogPlus3,
-    /// Any decimal number as f32; empty = 0.
-    Float,
-}
-
-/// The role of one column.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Role {
-    Drop,
-    Label,
-    /// The row's id, kept per row only when scoring (`DataConfig::scoring`).
-    Id,
-    /// One categorical value; `seed` is the field seed.
-    Cat {
-        seed: u64,
-    },
-    /// Avazu `hour` (YYMMDDHH): the feature is the hour of day (HH), and the
-    /// day (YYMMDD) tags the row for the paper's split.
-    HourOfDay {
-        seed: u64,
-    },
-    /// Criteo integer under `log2_bucket`: categorical floor(ln(x)^2) for x > 2.
-    IntBucket {
-        seed: u64,
-    },
-    Dense {
-        tf: DenseTf,
-    },
-    /// A bag of values separated by `sep`.
-    Multi {
-        seed: u64,
-        sep: u8,
-    },
-}
-
-/// The rule a typed column's text must follow, checked on every row before
-/// the value is used (or dropped): a value out of range is an error, never
-/// hashed into a feature of its own.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Check {
-    /// An unsigned integer up to u64::MAX (Avazu `id`, iPinYou `logtype`).
-    Unsigned,
-    /// An unsigned integer, or iPinYou's missing marker `null` (region,
-    /// city, ad exchange, slot size and prices, advertiser).
-    UnsignedOrNull,
-    /// An integer of one or two digits in lo..=hi (iPinYou weekday, hour).
-    Small { lo: u8, hi: u8 },
-    /// iPinYou `timestamp`: YYYYMMDDHHMMSSmmm, a real date and time.
-    Timestamp,
-    /// Criteo categorical: 8 hex digits, or empty (missing).
-    Hex8,
 }
 
 /// A compiled schema.
@@ -107,117 +50,6 @@ pub struct Layout {
 /// Bumped whenever the encoding of a row changes, to invalidate old caches.
 const ENCODING_VERSION: u32 = 1;
 
-/// The value rule of a preset's column (custom schemas type their columns
-/// through their roles: label, numeric).
-fn preset_check(format: Format, column: &str) -> Option<Check> {
-    match (format, column) {
-        (Format::Avazu, "id") => Some(Check::Unsigned),
-        (Format::Criteo | Format::CriteoCsv, c) if c.starts_with('C') => Some(Check::Hex8),
-        (Format::CriteoCsv, "Id") => Some(Check::Unsigned),
-        (Format::Ipinyou, "weekday") => Some(Check::Small { lo: 0, hi: 6 }),
-        (Format::Ipinyou, "hour") => Some(Check::Small { lo: 0, hi: 23 }),
-        (Format::Ipinyou, "timestamp") => Some(Check::Timestamp),
-        (Format::Ipinyou, "logtype") => Some(Check::Unsigned),
-        (
-            Format::Ipinyou,
-            "region" | "city" | "adexchange" | "slotwidth" | "slotheight" | "slotprice"
-            | "bidprice" | "payprice" | "advertiser",
-        ) => Some(Check::UnsignedOrNull),
-        _ => None,
-    }
-}
-
-pub const AVAZU_COLUMNS: [&str; 24] = [
-    "id",
-    "click",
-    "hour",
-    "C1",
-    "banner_pos",
-    "site_id",
-    "site_domain",
-    "site_category",
-    "app_id",
-    "app_domain",
-    "app_category",
-    "device_id",
-    "device_ip",
-    "device_model",
-    "device_type",
-    "device_conn_type",
-    "C14",
-    "C15",
-    "C16",
-    "C17",
-    "C18",
-    "C19",
-    "C20",
-    "C21",
-];
-
-pub const IPINYOU_COLUMNS: [&str; 27] = [
-    "click",
-    "weekday",
-    "hour",
-    "bidid",
-    "timestamp",
-    "logtype",
-    "ipinyouid",
-    "useragent",
-    "IP",
-    "region",
-    "city",
-    "adexchange",
-    "domain",
-    "url",
-    "urlid",
-    "slotid",
-    "slotwidth",
-    "slotheight",
-    "slotvisibility",
-    "slotformat",
-    "slotprice",
-    "creative",
-    "bidprice",
-    "payprice",
-    "keypage",
-    "advertiser",
-    "usertag",
-];
-
-/// The 16 iPinYou feature fields of make-ipinyou-data / Ads-RecSys-Datasets
-/// (the paper's "16 categorical features"). IDs that are unique per row
-/// (bidid, timestamp, ipinyouid), near-unique (url, keypage), constant
-/// (logtype, urlid) or label leaks (bidprice, payprice) are dropped.
-pub const IPINYOU_FIELDS: [&str; 16] = [
-    "weekday",
-    "hour",
-    "useragent",
-    "IP",
-    "region",
-    "city",
-    "adexchange",
-    "domain",
-    "slotid",
-    "slotwidth",
-    "slotheight",
-    "slotvisibility",
-    "slotformat",
-    "slotprice",
-    "creative",
-    "advertiser",
-];
-
-pub fn criteo_columns(csv: bool) -> Vec<String> {
-    let mut c: Vec<String> = if csv {
-        vec!["Id".into(), "Label".into()]
-    } else {
-        vec!["label".into()]
-    };
-    c.extend((1..=13).map(|i| format!("I{i}")));
-    c.extend((1..=26).map(|i| format!("C{i}")));
-    c
-}
-
 /// Compile the layout of `cfg`. `header` is the first line of the file, needed
 /// only by a custom schema with a header (to find its columns by name).
 pub fn compile(cfg: &DataConfig, header: Option<&str>, file: &Path) -> Result<Layout, DataError> {
@@ -232,81 +64,19 @@ pub fn compile_as(
     file: &Path,
     labelled: bool,
 ) -> Result<Layout, DataError> {
-    let (delimiter, has_header, columns, roles): (u8, bool, Vec<String>, Vec<Role>) = match cfg
-        .format
-    {
-        Format::Avazu => {
-            let roles = AVAZU_COLUMNS
-                .iter()
-                .map(|&c| match c {
-                    "id" if cfg.scoring => Role::Id,
-                    "id" => Role::Drop,
-                    "click" => Role::Label,
-                    "hour" => Role::HourOfDay {
-                        seed: field_seed(c),
-                    },
-                    _ => Role::Cat {
-                        seed: field_seed(c),
-                    },
-                })
-                .collect();
-            (
-                b',',
-                true,
-                AVAZU_COLUMNS.iter().map(|s| s.to_string()).collect(),
-                roles,
-            )
+    let preset = dataset::preset(cfg.format);
+    let (delimiter, has_header, columns, roles): (u8, bool, Vec<String>, Vec<Role>) = match preset {
+        Some(p) => {
+            let o = RoleOptions {
+                scoring: cfg.scoring,
+                criteo_integers: cfg.criteo_integers,
+                ipinyou_usertag: cfg.ipinyou_usertag,
+            };
+            let columns = p.columns();
+            let roles = columns.iter().map(|c| p.role(c, &o)).collect();
+            (p.delimiter(), p.header(), columns, roles)
         }
-        Format::Criteo | Format::CriteoCsv => {
-            let csv = cfg.format == Format::CriteoCsv;
-            let cols = criteo_columns(csv);
-            let roles = cols
-                .iter()
-                .map(|c| match c.as_bytes()[0] {
-                    b'I' if c != "Id" => match cfg.criteo_integers {
-                        CriteoIntegers::Log1p => Role::Dense {
-                            tf: DenseTf::IntLog1p,
-                        },
-                        CriteoIntegers::LogPlus3 => Role::Dense {
-                            tf: DenseTf::IntLogPlus3,
-                        },
-                        CriteoIntegers::Log2Bucket => Role::IntBucket {
-                            seed: field_seed(c),
-                        },
-                    },
-                    b'C' => Role::Cat {
-                        seed: field_seed(c),
-                    },
-                    b'l' | b'L' => Role::Label,
-                    _ if cfg.scoring => Role::Id,
-                    _ => Role::Drop,
-                })
-                .collect();
-            (if csv { b',' } else { b'\t' }, csv, cols, roles)
-        }
-        Format::Ipinyou => {
-            let roles = IPINYOU_COLUMNS
-                .iter()
-                .map(|&c| match c {
-                    "click" => Role::Label,
-                    "usertag" if cfg.ipinyou_usertag => Role::Multi {
-                        seed: field_seed(c),
-                        sep: b',',
-                    },
-                    _ if IPINYOU_FIELDS.contains(&c) => Role::Cat {
-                        seed: field_seed(c),
-                    },
-                    _ => Role::Drop,
-                })
-                .collect();
-            (
-                b'\t',
-                true,
-                IPINYOU_COLUMNS.iter().map(|s| s.to_string()).collect(),
-                roles,
-            )
-        }
-        Format::Custom => {
+        None => {
             let s = cfg.schema.as_ref().ok_or_else(|| {
                 DataError::Config("format = \"custom\" needs [data.schema]".into())
             })?;
@@ -391,7 +161,7 @@ pub fn compile_as(
     let has_day = roles.iter().any(|r| matches!(r, Role::HourOfDay { .. }));
     let checks: Vec<Option<Check>> = columns
         .iter()
-        .map(|c| preset_check(cfg.format, c))
+        .map(|c| preset.and_then(|p| p.check(c)))
         .collect();
     // The checks are part of the identity: a cache built without them may
     // hold rows they refuse.

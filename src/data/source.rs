@@ -114,10 +114,9 @@ impl RawReader {
     pub fn open(cfg: &super::config::DataConfig, file: &Path) -> Result<(Self, Layout), DataError> {
         let mut lines = LineReader::open(file)?;
         let opened = super::fingerprint::file_id(file)?;
-        let wants_header = match cfg.format {
-            super::config::Format::Custom => cfg.schema.as_ref().is_some_and(|s| s.header),
-            super::config::Format::Criteo => false,
-            _ => true,
+        let wants_header = match super::dataset::preset(cfg.format) {
+            Some(p) => p.header(),
+            None => cfg.schema.as_ref().is_some_and(|s| s.header),
         };
         let layout = if wants_header {
             let h = match lines.next_line()? {

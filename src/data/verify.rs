@@ -23,11 +23,7 @@ pub struct Verification {
 /// The row counts of the published files (without the header line).
 pub fn expected_rows(format: Format, file_name: &str) -> Option<u64> {
     let stem = file_name.trim_end_matches(".gz");
-    match (format, stem) {
-        (Format::Avazu, "train.csv" | "train") => Some(40_428_967),
-        (Format::Criteo, "train.txt") => Some(45_840_617),
-        _ => None,
-    }
+    super::dataset::preset(format)?.published_rows(stem)
 }
 
 /// Parse `file` under `cfg` with no malformed row allowed (the first one

@@ -333,7 +333,7 @@ pub fn evaluate_split(trainer: &mut Trainer, cfg: &RunConfig, split: Split) -> R
 /// The error of a split that yielded no rows, naming the file, the split
 /// rule and the bad rows skipped: a run on nothing never reads as finished.
 pub fn no_rows_error(cfg: &RunConfig, split: Split, bad_rows: u64) -> anyhow::Error {
-    use crate::data::{Format, SplitKind};
+    use crate::data::SplitKind;
     let d = &cfg.data;
     let (train, test) = match data::input_files(d) {
         Ok(files) => files,
@@ -346,7 +346,9 @@ pub fn no_rows_error(cfg: &RunConfig, split: Split, bad_rows: u64) -> anyhow::Er
         _ => train,
     };
     let file = file.display();
-    let paper_days = d.split == SplitKind::Paper && d.format == Format::Avazu && !by_file;
+    let paper_days = d.split == SplitKind::Paper
+        && data::dataset::paper_split(d.format) == data::dataset::PaperSplit::LastDay
+        && !by_file;
     if paper_days && split == Split::Train && bad_rows == 0 {
         // The train side is the days before the last: empty means one day.
         return anyhow::anyhow!(

@@ -83,7 +83,7 @@ fn gen_then_inspect() {
 /// b x5, c x2, d x1; hour alternates between two hours of day (10 rows
 /// each, on two days); every other field is one value x18.
 fn counted_avazu(path: &std::path::Path) {
-    let mut text = ctr_run::data::schema::AVAZU_COLUMNS.join(",") + "\n";
+    let mut text = ctr_run::data::dataset::avazu::COLUMNS.join(",") + "\n";
     let c1: Vec<&str> = std::iter::repeat_n("a", 10)
         .chain(std::iter::repeat_n("b", 5))
         .chain(std::iter::repeat_n("c", 2))

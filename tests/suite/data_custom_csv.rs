@@ -3,8 +3,8 @@
 //! duplicate header names.
 
 use crate::cli_common::{json, run_ok};
+use ctr_run::data::dataset::ipinyou::{COLUMNS as IPINYOU_COLUMNS, FIELDS as IPINYOU_FIELDS};
 use ctr_run::data::open::open_text_all;
-use ctr_run::data::schema::{IPINYOU_COLUMNS, IPINYOU_FIELDS};
 use ctr_run::data::{feature_key, inspect, Batch, BatchSource, DataConfig};
 use std::path::Path;
 

@@ -1,8 +1,6 @@
-//! The columns of each synthetic format: cardinalities, value shapes and
-//! missing-value rates modelled on the real files (cardinalities are the
-//! distinct counts of the full datasets).
-
-use crate::data::config::Format;
+//! How a synthetic column is described (each dataset's table of them, with
+//! cardinalities and missing rates of the real files, is in `dataset/`)
+//! and how its values are written.
 
 /// How a value of rank `r` is written.
 #[derive(Clone, Copy, Debug)]
@@ -63,7 +61,8 @@ pub enum Col {
     Usertag,
 }
 
-const fn z(name: &'static str, card: u64, shape: Shape) -> Col {
+/// A Zipf column that is a feature of the reader's preset.
+pub const fn z(name: &'static str, card: u64, shape: Shape) -> Col {
     Col::Zipf(Spec {
         name,
         card,
@@ -72,7 +71,8 @@ const fn z(name: &'static str, card: u64, shape: Shape) -> Col {
         feature: true,
     })
 }
-const fn zd(name: &'static str, card: u64, shape: Shape) -> Col {
+/// A Zipf column the reader drops.
+pub const fn zd(name: &'static str, card: u64, shape: Shape) -> Col {
     Col::Zipf(Spec {
         name,
         card,
@@ -80,199 +80,6 @@ const fn zd(name: &'static str, card: u64, shape: Shape) -> Col {
         empty: 0.0,
         feature: false,
     })
-}
-
-pub fn columns(format: Format) -> Vec<Col> {
-    use Shape::*;
-    match format {
-        Format::Avazu => vec![
-            Col::AvazuId,
-            Col::Label,
-            Col::AvazuHour,
-            z(
-                "C1",
-                7,
-                List(&["1005", "1002", "1010", "1012", "1007", "1001", "1008"]),
-            ),
-            z("banner_pos", 7, List(&["0", "1", "7", "2", "4", "5", "3"])),
-            z("site_id", 4737, Hex8),
-            z("site_domain", 7745, Hex8),
-            z("site_category", 26, Hex8),
-            z("app_id", 8552, Hex8),
-            z("app_domain", 559, Hex8),
-            z("app_category", 36, Hex8),
-            z("device_id", 2_686_408, Hex8),
-            z("device_ip", 6_729_486, Hex8),
-            z("device_model", 8251, Hex8),
-            z("device_type", 5, List(&["1", "0", "4", "5", "2"])),
-            z("device_conn_type", 4, List(&["0", "2", "3", "5"])),
-            z("C14", 2626, Int { base: 375, step: 9 }),
-            z(
-                "C15",
-                8,
-                List(&["320", "300", "216", "728", "120", "1024", "480", "768"]),
-            ),
-            z(
-                "C16",
-                9,
-                List(&["50", "250", "36", "480", "90", "20", "768", "1024", "320"]),
-            ),
-            z("C17", 435, Int { base: 112, step: 5 }),
-            z("C18", 4, List(&["0", "3", "2", "1"])),
-            z("C19", 68, Int { base: 33, step: 7 }),
-            z(
-                "C20",
-                172,
-                IntOrNeg1 {
-                    base: 100_000,
-                    step: 3,
-                },
-            ),
-            z("C21", 60, Int { base: 1, step: 3 }),
-        ],
-        Format::Criteo | Format::CriteoCsv => {
-            const INTS: [(f64, f64, f64); 13] = [
-                (0.5, 1.2, 0.45),
-                (2.0, 2.0, 0.0),
-                (2.0, 1.5, 0.21),
-                (1.5, 1.0, 0.22),
-                (7.0, 2.0, 0.026),
-                (3.5, 1.8, 0.22),
-                (1.5, 1.5, 0.04),
-                (2.3, 1.2, 0.0005),
-                (3.5, 1.6, 0.04),
-                (0.3, 0.6, 0.45),
-                (1.0, 1.0, 0.04),
-                (0.2, 1.0, 0.76),
-                (1.8, 1.3, 0.22),
-            ];
-            const INT_NAMES: [&str; 13] = [
-                "I1", "I2", "I3", "I4", "I5", "I6", "I7", "I8", "I9", "I10", "I11", "I12", "I13",
-            ];
-            const CARDS: [u64; 26] = [
-                1460, 583, 10_131_227, 2_202_608, 305, 24, 12517, 633, 3, 93145, 5683, 8_351_593,
-                3194, 27, 14992, 5_461_306, 10, 5652, 2173, 4, 7_046_547, 18, 15, 286_181, 105,
-                142_572,
-            ];
-            const EMPTY: [f64; 26] = [
-                0.0, 0.0, 0.034, 0.034, 0.0, 0.12, 0.0, 0.0, 0.0, 0.0, 0.0, 0.034, 0.0, 0.0, 0.0,
-                0.034, 0.0, 0.0, 0.44, 0.44, 0.034, 0.76, 0.0, 0.034, 0.44, 0.44,
-            ];
-            const C_NAMES: [&str; 26] = [
-                "C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9", "C10", "C11", "C12", "C13",
-                "C14", "C15", "C16", "C17", "C18", "C19", "C20", "C21", "C22", "C23", "C24", "C25",
-                "C26",
-            ];
-            let mut c = vec![Col::Label];
-            for (j, &(mu, sd, empty)) in INTS.iter().enumerate() {
-                c.push(Col::Int {
-                    name: INT_NAMES[j],
-                    j,
-                    mu,
-                    sd,
-                    empty,
-                });
-            }
-            for k in 0..26 {
-                c.push(Col::Zipf(Spec {
-                    name: C_NAMES[k],
-                    card: CARDS[k],
-                    shape: Hex8,
-                    empty: EMPTY[k],
-                    feature: true,
-                }));
-            }
-            c
-        }
-        Format::Ipinyou => vec![
-            Col::Label,
-            Col::IpWeekday,
-            Col::IpHour,
-            Col::IpBidid,
-            Col::IpTimestamp,
-            Col::Const("1"),
-            zd("ipinyouid", 5_000_000, Alnum(13)),
-            z(
-                "useragent",
-                14,
-                List(&[
-                    "windows_ie",
-                    "windows_chrome",
-                    "windows_firefox",
-                    "windows_other",
-                    "mac_safari",
-                    "windows_maxthon",
-                    "windows_sogou",
-                    "windows_theworld",
-                    "linux_chrome",
-                    "android_safari",
-                    "ios_safari",
-                    "mac_chrome",
-                    "windows_opera",
-                    "other_other",
-                ]),
-            ),
-            z("IP", 400_000, Ip),
-            z(
-                "region",
-                35,
-                List(&[
-                    "1", "2", "3", "15", "27", "40", "55", "65", "79", "80", "94", "106", "124",
-                    "134", "146", "164", "183", "201", "216", "238", "253", "275", "276", "298",
-                    "308", "325", "333", "344", "359", "368", "374", "393", "395", "0", "82",
-                ]),
-            ),
-            z("city", 370, Int { base: 1, step: 1 }),
-            z("adexchange", 5, List(&["1", "2", "3", "4", "null"])),
-            z("domain", 60_000, Alnum(18)),
-            zd("url", 500_000, Hex32),
-            Col::Const("null"),
-            z("slotid", 50_000, Slot),
-            z(
-                "slotwidth",
-                12,
-                List(&[
-                    "300", "336", "728", "950", "960", "250", "468", "1000", "160", "120", "200",
-                    "360",
-                ]),
-            ),
-            z(
-                "slotheight",
-                9,
-                List(&["250", "280", "90", "60", "600", "200", "300", "150", "100"]),
-            ),
-            z(
-                "slotvisibility",
-                9,
-                List(&[
-                    "FirstView",
-                    "SecondView",
-                    "Na",
-                    "OtherView",
-                    "0",
-                    "1",
-                    "2",
-                    "255",
-                    "ThirdView",
-                ]),
-            ),
-            z("slotformat", 4, List(&["Na", "0", "1", "5"])),
-            z(
-                "slotprice",
-                12,
-                List(&[
-                    "0", "5", "10", "30", "50", "70", "100", "130", "200", "238", "294", "300",
-                ]),
-            ),
-            z("creative", 60, Hex32),
-            Col::IpBidprice,
-            Col::IpPayprice,
-            zd("keypage", 30, Hex32),
-            z("advertiser", 1, List(&["2821"])),
-            Col::Usertag,
-        ],
-        Format::Custom => Vec::new(),
-    }
 }
 
 /// An invertible scramble of 32-bit values (distinct ranks -> distinct values).

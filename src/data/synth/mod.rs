@@ -9,13 +9,14 @@
 //! every value of the other fields, has weight 0. b0 is calibrated so that the
 //! click rate matches the target.
 
-mod fields;
+pub(in crate::data) mod fields;
 
 use super::config::{Format, Knobs, SyntheticConfig};
+use super::dataset::{self, PaperSplit, Preset};
 use super::error::DataError;
 use super::hash::feature_key;
 use crate::rng::SplitMix64;
-use fields::{columns, value_text, Col, Shape, Spec};
+use fields::{value_text, Col, Shape, Spec};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -58,11 +59,12 @@ pub struct DenseTruth {
 
 /// Default click rate of a format (the real data's).
 pub fn default_click_rate(format: Format) -> f64 {
-    match format {
-        Format::Avazu => 0.17,
-        Format::Criteo | Format::CriteoCsv => 0.25,
-        _ => 0.001,
-    }
+    dataset::preset(format).map_or(0.001, |p| p.click_rate())
+}
+
+/// The synthetic columns of a format (none for a custom schema).
+fn columns(format: Format) -> Vec<Col> {
+    dataset::preset(format).map_or_else(Vec::new, |p| p.synthetic_columns())
 }
 
 /// `FILE.truth.json` beside `out`.
@@ -367,30 +369,6 @@ pub fn informative_keys(truth: &GroundTruth) -> Vec<u64> {
     keys
 }
 
-/// Day `d` (0-based) after 2014-10-21 as YYMMDD.
-fn avazu_day(d: u32) -> u32 {
-    let mut day = 21 + d;
-    let mut month = 10;
-    let mut year = 14;
-    loop {
-        let len = match month {
-            2 => 28,
-            4 | 6 | 9 | 11 => 30,
-            _ => 31,
-        };
-        if day <= len {
-            break;
-        }
-        day -= len;
-        month += 1;
-        if month > 12 {
-            month = 1;
-            year += 1;
-        }
-    }
-    year * 10000 + month * 100 + day
-}
-
 /// Write `rows` rows of `format` to `out` (gzip when the name ends in `.gz`)
 /// and the ground truth to `out.truth.json`. The same arguments give
 /// byte-identical files.
@@ -406,11 +384,11 @@ pub fn generate(
         return Err(DataError::Config("rows must be >= 1".into()));
     }
     let csv = format == Format::CriteoCsv;
-    if format == Format::Custom {
+    let Some(preset) = dataset::preset(format) else {
         return Err(DataError::Config(
             "no synthetic data for format custom".into(),
         ));
-    }
+    };
     let model = Model::new(format, seed, knobs);
     if let Some(d) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(d).map_err(|e| DataError::io(d, e))?;
@@ -421,11 +399,11 @@ pub fn generate(
         let clicks = if gz {
             // flate2 writes a header with mtime 0 and no name: byte-identical output.
             let mut z = flate2::write::GzEncoder::new(&mut file, flate2::Compression::new(6));
-            let c = write_rows(&model, format, csv, rows, seed, knobs, &mut z)?;
+            let c = write_rows(&model, preset, csv, rows, seed, knobs, &mut z)?;
             z.finish()?;
             c
         } else {
-            write_rows(&model, format, csv, rows, seed, knobs, &mut file)?
+            write_rows(&model, preset, csv, rows, seed, knobs, &mut file)?
         };
         file.commit()?;
         Ok(clicks)
@@ -444,23 +422,16 @@ pub fn generate(
 
 fn write_rows(
     m: &Model,
-    format: Format,
+    preset: &dyn Preset,
     csv: bool,
     rows: u64,
     seed: u64,
     k: &Knobs,
     w: &mut dyn Write,
 ) -> std::io::Result<u64> {
-    let delim = match format {
-        Format::Avazu => b',',
-        Format::CriteoCsv => b',',
-        _ => b'\t',
-    };
-    match format {
-        Format::Avazu => writeln!(w, "{}", super::schema::AVAZU_COLUMNS.join(","))?,
-        Format::CriteoCsv => writeln!(w, "{}", super::schema::criteo_columns(true).join(","))?,
-        Format::Ipinyou => writeln!(w, "{}", super::schema::IPINYOU_COLUMNS.join("\t"))?,
-        _ => {}
+    let delim = preset.delimiter();
+    if preset.header() {
+        writeln!(w, "{}", preset.columns().join(&(delim as char).to_string()))?;
     }
     let mut rng = SplitMix64::for_key(seed, 1 + k.stream);
     let n = m.cols.len();
@@ -501,7 +472,7 @@ fn write_rows(
                 Col::AvazuHour => write!(
                     line,
                     "{:06}{:02}",
-                    avazu_day((h_avazu / 24) as u32),
+                    dataset::avazu::day((h_avazu / 24) as u32),
                     h_avazu % 24
                 )?,
                 Col::IpWeekday => write!(line, "{}", (1 + h_week / 24) % 7)?,
@@ -551,10 +522,7 @@ pub fn ensure_files(
         serde_json::to_string(s).unwrap_or_default()
     );
     let h = xxhash_rust::xxh3::xxh3_64(id.as_bytes());
-    let ext = match format {
-        Format::Avazu | Format::CriteoCsv => "csv",
-        _ => "txt",
-    };
+    let ext = dataset::preset(format).map_or("txt", |p| p.file_ext());
     let make = |name: String, rows: u64, knobs: &Knobs| -> Result<PathBuf, DataError> {
         let p = dir.join(name);
         // The truth file is written last, so its presence means the data is complete.
@@ -568,7 +536,7 @@ pub fn ensure_files(
         s.rows,
         &s.knobs,
     )?;
-    let test = if format == Format::Ipinyou {
+    let test = if dataset::paper_split(format) == PaperSplit::ByFile {
         let mut k = s.knobs.clone();
         k.stream += 1_000_003;
         let rows = s.test_rows.unwrap_or((s.rows / 4).max(1));
