@@ -64,12 +64,15 @@ pub fn run(args: &PruneArgs) -> Result<()> {
         let outcomes = prune::run(&cfg, args.quiet, false)?;
         for o in &outcomes {
             let m = &o.metrics;
+            let auc = |a: Option<f64>| a.map_or_else(|| "n/a".into(), |a| format!("{a:.5}"));
+            let valid = match m.valid_logloss {
+                Some(l) => format!("  valid AUC {}  valid logloss {l:.5}", auc(m.valid_auc)),
+                None => String::new(),
+            };
             ctr_run::outln!(
-                "r={:<4} AUC {}  logloss {:.5}  feature rate {:.4}",
+                "r={:<4} AUC {}  logloss {:.5}  feature rate {:.4}{valid}",
                 o.finetune,
-                m.auc
-                    .map(|a| format!("{a:.5}"))
-                    .unwrap_or_else(|| "n/a".into()),
+                auc(m.auc),
                 m.logloss,
                 m.feature_rate
             );
