@@ -1,16 +1,22 @@
 //! The magnitude-pruning baseline through the binary (docs/metrics.md): every
 //! fraction reaches the target feature rate; sharing one training pass
-//! between the fractions gives exactly what each fraction gives alone; and a
-//! pruning run killed at a random point resumes to the same results.
+//! between the fractions gives exactly what each fraction gives alone; with
+//! a validation split every fraction is scored on it too; and a pruning run
+//! killed at a random point resumes to the same results.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::cli_common::{bin, json, run_ok};
+use crate::cli_common::{bin, json, run_capture, run_ok};
 
 /// A pruning run of an MLP with Adam on 60,000 synthetic Avazu rows
 /// (48,000 train), checkpoints every 20 batches, dropout on.
 fn write_config(dir: &Path, name: &str, finetune: &str) -> PathBuf {
+    write_config_with(dir, name, finetune, "")
+}
+
+/// `write_config` with more `[data]` lines (`data`).
+fn write_config_with(dir: &Path, name: &str, finetune: &str, data: &str) -> PathBuf {
     let text = format!(
         r#"
 name = "{name}"
@@ -21,6 +27,7 @@ output = "{out}"
 format = "avazu"
 split = "fraction"
 cache_dir = "{out}/cache"
+{data}
 [data.synthetic]
 rows = 60000
 seed = 3
@@ -77,6 +84,9 @@ fn every_fraction_reaches_the_target_and_the_shared_pass_changes_nothing() {
         assert_eq!(nonzero, (0.2 * seen as f64).round() as u64, "r={r}");
         assert!(seen > 1000, "r={r}: {seen} features seen");
         assert_eq!(row[5], nonzero.to_string());
+        // No validation split: no validation columns.
+        assert_eq!(row[7..], ["", ""], "r={r}");
+        assert!(m["valid_auc"].is_null() && m["valid_logloss"].is_null());
         let auc: f64 = row[2].parse().unwrap();
         assert!(auc > 0.6, "r={r}: AUC {auc}");
         if auc > best.0 {
@@ -106,6 +116,77 @@ fn every_fraction_reaches_the_target_and_the_shared_pass_changes_nothing() {
     assert_eq!(
         std::fs::read(run.join("curve.csv")).unwrap(),
         std::fs::read(run.join("finetune-0/curve.csv")).unwrap()
+    );
+}
+
+#[test]
+fn with_a_validation_split_every_fraction_records_its_validation_auc() {
+    let tmp = tempfile::tempdir().unwrap();
+    let valid = "valid_fraction = 0.1";
+    let all = write_config_with(tmp.path(), "valid", "[0.0, 0.3]", valid);
+    let out = run_ok(&[
+        "prune",
+        "-q",
+        "-c",
+        all.to_str().unwrap(),
+        "--target-rate",
+        "0.2",
+        "--finetune",
+        "0,0.3",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.matches("valid AUC 0.").count(), 2, "{stdout}");
+    let run = tmp.path().join("valid");
+    let table = rows(&run);
+    let mut seen = Vec::new();
+    for (row, r) in table.iter().zip(["0", "0.3"]) {
+        let m = json(&run.join(format!("finetune-{r}/metrics.json")));
+        let (auc, logloss) = (
+            m["valid_auc"].as_f64().unwrap(),
+            m["valid_logloss"].as_f64().unwrap(),
+        );
+        assert!(auc > 0.6 && auc < 1.0, "r={r}: validation AUC {auc}");
+        assert!(
+            logloss > 0.0 && logloss < 1.0,
+            "r={r}: validation logloss {logloss}"
+        );
+        assert_ne!(
+            Some(auc),
+            m["auc"].as_f64(),
+            "r={r}: validation is not the test split"
+        );
+        // prune.csv carries the same numbers, last.
+        assert_eq!(row[7].parse::<f64>().unwrap(), auc, "r={r}");
+        assert_eq!(row[8].parse::<f64>().unwrap(), logloss, "r={r}");
+        seen.push(auc);
+    }
+    assert_ne!(
+        seen[0], seen[1],
+        "each fraction's own pruned state is scored"
+    );
+    assert_eq!(
+        json(&run.join("metrics.json"))["valid_auc"].as_f64(),
+        Some(seen[0])
+    );
+    // The shared pass scores each fraction as it would be scored alone.
+    let alone = write_config_with(tmp.path(), "valid-alone", "[0.3]", valid);
+    run_ok(&["train", "-q", "-c", alone.to_str().unwrap()]);
+    assert_eq!(rows(&tmp.path().join("valid-alone"))[0], table[1]);
+    // Early stopping has no place in a prune run: refused, not ignored.
+    let (ok, _, err) = run_capture(&[
+        "prune",
+        "-q",
+        "-c",
+        all.to_str().unwrap(),
+        "--target-rate",
+        "0.2",
+        "--set",
+        "train.patience=2",
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("train.patience has no effect in a prune run"),
+        "{err}"
     );
 }
 
