@@ -191,6 +191,46 @@ fn with_a_validation_split_every_fraction_records_its_validation_auc() {
 }
 
 #[test]
+fn matching_group_runs_with_another_validation_split_is_refused() {
+    // A finished Group Adam run that held 10% of its training rows out
+    // for validation; the baseline (no validation split) would train on
+    // more rows than it did.
+    let tmp = tempfile::tempdir().unwrap();
+    let group = tmp
+        .path()
+        .join("table2/runs/optimizer.lambda21=0.001,seed=1");
+    std::fs::create_dir_all(&group).unwrap();
+    std::fs::write(
+        group.join("config.toml"),
+        "name = \"g\"\n[data]\nformat = \"avazu\"\ntrain = \"x.csv\"\nvalid_fraction = 0.1\n[model]\nkind = \"lr\"\n[optimizer]\nname = \"group_adam\"\nlambda21 = 0.001\n",
+    )
+    .unwrap();
+    std::fs::write(
+        group.join("metrics.json"),
+        r#"{"auc": 0.7, "logloss": 0.5, "feature_rate": 0.1, "nonzero_features": 10, "seen_features": 100,
+"train_samples": 800, "test_samples": 200, "wall_seconds": 1.0, "train_samples_per_second": 800.0}"#,
+    )
+    .unwrap();
+    let base = write_config(tmp.path(), "base", "[0.0]");
+    let runs = tmp.path().join("table2/runs");
+    let (ok, _, err) = run_capture(&[
+        "prune",
+        "-q",
+        "-c",
+        base.to_str().unwrap(),
+        "--match-runs",
+        runs.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("seed=1 has data.valid_fraction = 0.1, but ")
+            && err.contains("base.toml has no validation split"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("base").exists(), "nothing ran");
+}
+
+#[test]
 fn a_pruning_run_killed_at_a_random_point_resumes_to_the_same_results() {
     let tmp = tempfile::tempdir().unwrap();
     let finetune = "[0.0, 0.2, 0.4]";
