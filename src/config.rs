@@ -281,6 +281,18 @@ impl RunConfig {
                     self.optimizer.name
                 ));
             }
+            // Each fraction is scored on the validation split once, after its
+            // last prune: there is no early stopping to configure.
+            for (key, set) in [
+                ("eval_every", self.train.eval_every > 0),
+                ("patience", self.train.patience > 0),
+            ] {
+                if set {
+                    return Err(format!(
+                        "train.{key} has no effect in a prune run (each fraction is scored on the validation split once, after pruning): remove it"
+                    ));
+                }
+            }
         }
         if self.threads == 0 {
             return Err("threads must be > 0".into());

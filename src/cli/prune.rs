@@ -13,6 +13,7 @@ use toml::Value;
 
 use ctr_run::config::PruneConfig;
 use ctr_run::config::{Override, RunConfig};
+use ctr_run::data::DataConfig;
 use ctr_run::experiment::prune;
 use ctr_run::experiment::runner::run_jobs;
 use ctr_run::experiment::runs;
@@ -64,12 +65,15 @@ pub fn run(args: &PruneArgs) -> Result<()> {
         let outcomes = prune::run(&cfg, args.quiet, false)?;
         for o in &outcomes {
             let m = &o.metrics;
+            let auc = |a: Option<f64>| a.map_or_else(|| "n/a".into(), |a| format!("{a:.5}"));
+            let valid = match m.valid_logloss {
+                Some(l) => format!("  valid AUC {}  valid logloss {l:.5}", auc(m.valid_auc)),
+                None => String::new(),
+            };
             ctr_run::outln!(
-                "r={:<4} AUC {}  logloss {:.5}  feature rate {:.4}",
+                "r={:<4} AUC {}  logloss {:.5}  feature rate {:.4}{valid}",
                 o.finetune,
-                m.auc
-                    .map(|a| format!("{a:.5}"))
-                    .unwrap_or_else(|| "n/a".into()),
+                auc(m.auc),
                 m.logloss,
                 m.feature_rate
             );
@@ -92,6 +96,18 @@ pub fn run(args: &PruneArgs) -> Result<()> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        // Table 2 compares on the same rows (docs/metrics.md): a validation
+        // split takes its rows out of training, so both sides need the same.
+        let (theirs, ours) = (&r.config.data, &base.data);
+        if (theirs.valid_fraction, &theirs.valid_path) != (ours.valid_fraction, &ours.valid_path) {
+            bail!(
+                "{} has {}, but {} has {}: set the same validation split in both, so the baseline trains on the same rows",
+                r.dir.display(),
+                validation_split(theirs),
+                args.config.display(),
+                validation_split(ours)
+            );
+        }
         let setting = name.split(",seed=").next().unwrap_or(&name).to_string();
         let e = rates.entry(setting).or_insert((0.0, 0));
         e.0 += r.metrics.feature_rate;
@@ -137,4 +153,13 @@ pub fn run(args: &PruneArgs) -> Result<()> {
         sweep_dir.display()
     );
     r.conclude(&sweep_dir)
+}
+
+/// A run's validation split, for messages.
+fn validation_split(d: &DataConfig) -> String {
+    match &d.valid_path {
+        Some(p) => format!("data.valid_path = {:?}", p.display().to_string()),
+        None if d.valid_fraction > 0.0 => format!("data.valid_fraction = {}", d.valid_fraction),
+        None => "no validation split".into(),
+    }
 }

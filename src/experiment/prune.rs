@@ -8,8 +8,10 @@
 //!
 //! Which r is reported is not decided here: picking the best r of one
 //! seed by its test AUC selects on the test set. A run keeps every
-//! fraction; `ctr-run tables` picks r once per setting by the mean test
-//! AUC over its seeds ([`choose_fraction`], docs/metrics.md).
+//! fraction (with its validation AUC when a validation split is
+//! configured); `ctr-run tables` picks r once per setting by the mean
+//! validation AUC over its seeds, or the mean test AUC without a
+//! validation split ([`choose_fraction`], [`FractionRule`], docs/metrics.md).
 //!
 //! A run config with a `[prune]` section is a pruning run: `ctr-run train`
 //! and sweeps run it like any other, so repeats and grids come for free.
@@ -162,8 +164,17 @@ pub fn run(cfg: &RunConfig, quiet: bool, resume: bool) -> Result<Vec<PruneOutcom
             train::train_window(&mut trainer, cfg, rest, &pb, &mut tuned)?;
             prune_trainer(&mut trainer, spec.target_rate);
         }
+        // The pruned state on the validation split: what `tables` chooses
+        // r on when one is configured.
+        let valid = if cfg.data.has_validation() {
+            Some(train::evaluate_split(&mut trainer, cfg, Split::Valid)?)
+        } else {
+            None
+        };
         let ev = train::evaluate(&mut trainer, cfg)?;
         let mut m = crate::run::metrics_of(cfg, &trainer, &tuned, &ev, wall);
+        m.valid_auc = valid.as_ref().and_then(|v| v.auc);
+        m.valid_logloss = valid.as_ref().map(|v| v.logloss);
         m.prune_finetune = Some(r);
         m.prune_target_rate = Some(spec.target_rate);
         let out = fraction_dir(&dir, r);
@@ -201,18 +212,59 @@ pub fn read_fractions(dir: &Path, spec: &PruneConfig) -> Result<Vec<PruneOutcome
         .collect()
 }
 
+/// What chooses the fine-tune fraction a pruning setting reports
+/// (docs/metrics.md, "The magnitude-pruning baseline").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FractionRule {
+    /// The best mean validation AUC over the seeds: the runs have a
+    /// validation split, so the test split chooses nothing.
+    ValidAuc,
+    /// The best mean test AUC over the seeds (the paper's Table 8 bolds
+    /// the best mean): no validation split is configured.
+    TestAuc,
+}
+
+impl FractionRule {
+    /// The rule for the runs of `cfg`: validation whenever it is configured.
+    pub fn for_config(cfg: &RunConfig) -> Self {
+        if cfg.data.has_validation() {
+            FractionRule::ValidAuc
+        } else {
+            FractionRule::TestAuc
+        }
+    }
+
+    /// The AUC this rule compares.
+    pub fn auc(self, m: &Metrics) -> Option<f64> {
+        match self {
+            FractionRule::ValidAuc => m.valid_auc,
+            FractionRule::TestAuc => m.auc,
+        }
+    }
+
+    /// For table notes: "validation AUC" or "test AUC".
+    pub fn metric(self) -> &'static str {
+        match self {
+            FractionRule::ValidAuc => "validation AUC",
+            FractionRule::TestAuc => "test AUC",
+        }
+    }
+}
+
 /// The fine-tune fraction a setting reports (docs/metrics.md): the one with the
-/// best mean test AUC over all its seeds' runs, the first in the
+/// best mean AUC of `rule` over all its seeds' runs, the first in the
 /// configured order on ties (as the paper's Table 8 bolds the best mean).
-/// A fraction missing from a seed, or with a null AUC (one-class test
-/// set), is not eligible; None when no fraction is.
-pub fn choose_fraction(seeds: &[Vec<PruneOutcome>]) -> Option<f64> {
+/// A fraction missing from a seed, or with a null AUC there (a one-class
+/// split, or no validation AUC recorded), is not eligible; None when no
+/// fraction is. Under [`FractionRule::ValidAuc`] the test AUC is never
+/// read.
+pub fn choose_fraction(seeds: &[Vec<PruneOutcome>], rule: FractionRule) -> Option<f64> {
     let first = seeds.first()?;
     let mut best: Option<(f64, f64)> = None;
     for r in first.iter().map(|o| o.finetune) {
         let aucs: Option<Vec<f64>> = seeds
             .iter()
-            .map(|seed| seed.iter().find(|o| o.finetune == r)?.metrics.auc)
+            .map(|seed| rule.auc(&seed.iter().find(|o| o.finetune == r)?.metrics))
             .collect();
         let Some(aucs) = aucs else { continue };
         let mean = aucs.iter().sum::<f64>() / aucs.len() as f64;
@@ -227,7 +279,8 @@ pub fn choose_fraction(seeds: &[Vec<PruneOutcome>]) -> Option<f64> {
 /// the first configured fraction the run's own `metrics.json` and
 /// `curve.csv` (with `prune_finetune` saying which it is). Not the best
 /// by this seed's test AUC: that would select on the test set; tables
-/// choose r over all seeds with [`choose_fraction`].
+/// choose r over all seeds with [`choose_fraction`]. `prune.csv` has the
+/// validation AUC and logloss last (empty without a validation split).
 fn summarize(dir: &Path, spec: &PruneConfig, wall: Instant) -> Result<Vec<PruneOutcome>> {
     let outcomes = read_fractions(dir, spec)?;
     write_atomic_with(&dir.join("prune.csv"), |w| {
@@ -240,6 +293,8 @@ fn summarize(dir: &Path, spec: &PruneConfig, wall: Instant) -> Result<Vec<PruneO
             "feature_rate",
             "nonzero_features",
             "seen_features",
+            "valid_auc",
+            "valid_logloss",
         ])?;
         for o in &outcomes {
             let m = &o.metrics;
@@ -251,6 +306,8 @@ fn summarize(dir: &Path, spec: &PruneConfig, wall: Instant) -> Result<Vec<PruneO
                 m.feature_rate.to_string(),
                 m.nonzero_features.to_string(),
                 m.seen_features.to_string(),
+                m.valid_auc.map(|a| a.to_string()).unwrap_or_default(),
+                m.valid_logloss.map(|l| l.to_string()).unwrap_or_default(),
             ])?;
         }
         Ok(c.flush()?)
@@ -276,11 +333,17 @@ mod tests {
 
     /// One seed's fractions: (r, test AUC).
     fn seed(aucs: &[(f64, Option<f64>)]) -> Vec<PruneOutcome> {
+        let none: Vec<_> = aucs.iter().map(|&(r, a)| (r, a, None)).collect();
+        seed_valid(&none)
+    }
+
+    /// One seed's fractions: (r, test AUC, validation AUC).
+    fn seed_valid(aucs: &[(f64, Option<f64>, Option<f64>)]) -> Vec<PruneOutcome> {
         aucs.iter()
-            .map(|&(r, auc)| PruneOutcome {
+            .map(|&(r, auc, valid)| PruneOutcome {
                 finetune: r,
                 metrics: serde_json::from_value(serde_json::json!({
-                    "auc": auc, "logloss": 0.5, "feature_rate": 0.1,
+                    "auc": auc, "valid_auc": valid, "logloss": 0.5, "feature_rate": 0.1,
                     "nonzero_features": 1, "seen_features": 10, "train_samples": 8,
                     "test_samples": 2, "wall_seconds": 1.0, "train_samples_per_second": 8.0,
                 }))
@@ -297,20 +360,45 @@ mod tests {
             seed(&[(0.0, Some(0.70)), (0.1, Some(0.80))]),
             seed(&[(0.0, Some(0.75)), (0.1, Some(0.60))]),
         ];
-        assert_eq!(choose_fraction(&seeds), Some(0.0));
-        assert_eq!(choose_fraction(&seeds[..1]), Some(0.1));
+        assert_eq!(choose_fraction(&seeds, FractionRule::TestAuc), Some(0.0));
+        assert_eq!(
+            choose_fraction(&seeds[..1], FractionRule::TestAuc),
+            Some(0.1)
+        );
     }
 
     #[test]
     fn ties_take_the_first_configured_fraction_and_null_aucs_are_not_eligible() {
         let tie = [seed(&[(0.2, Some(0.7)), (0.0, Some(0.7))])];
-        assert_eq!(choose_fraction(&tie), Some(0.2));
+        assert_eq!(choose_fraction(&tie, FractionRule::TestAuc), Some(0.2));
         let one_class = [
             seed(&[(0.0, Some(0.70)), (0.1, Some(0.90))]),
             seed(&[(0.0, Some(0.70)), (0.1, None)]),
         ];
-        assert_eq!(choose_fraction(&one_class), Some(0.0));
-        assert_eq!(choose_fraction(&[seed(&[(0.0, None)])]), None);
-        assert_eq!(choose_fraction(&[]), None);
+        assert_eq!(
+            choose_fraction(&one_class, FractionRule::TestAuc),
+            Some(0.0)
+        );
+        assert_eq!(
+            choose_fraction(&[seed(&[(0.0, None)])], FractionRule::TestAuc),
+            None
+        );
+        assert_eq!(choose_fraction(&[], FractionRule::TestAuc), None);
+    }
+
+    #[test]
+    fn with_validation_r_is_chosen_by_the_mean_validation_auc_never_the_test_auc() {
+        // Test AUC is best at r = 0.1 (mean 0.80 vs 0.70), validation AUC
+        // at r = 0 (mean 0.74 vs 0.71).
+        let seeds = [
+            seed_valid(&[(0.0, Some(0.70), Some(0.75)), (0.1, Some(0.85), Some(0.70))]),
+            seed_valid(&[(0.0, Some(0.70), Some(0.73)), (0.1, Some(0.75), Some(0.72))]),
+        ];
+        assert_eq!(choose_fraction(&seeds, FractionRule::ValidAuc), Some(0.0));
+        assert_eq!(choose_fraction(&seeds, FractionRule::TestAuc), Some(0.1));
+        // No validation AUC recorded: nothing is chosen, the test AUC is
+        // no fallback.
+        let unscored = [seed(&[(0.0, Some(0.7)), (0.1, Some(0.8))])];
+        assert_eq!(choose_fraction(&unscored, FractionRule::ValidAuc), None);
     }
 }

@@ -17,7 +17,7 @@ use anyhow::{Context, Result};
 
 use crate::experiment::group::{flat_config, Sample, Value, TEST};
 use crate::experiment::plot::{line_chart, ChartSpec, LegendPosition, Point, Series};
-use crate::experiment::prune::{self, PruneOutcome};
+use crate::experiment::prune::{self, FractionRule, PruneOutcome};
 use crate::experiment::runs::{self, FailedRun, RunRecord};
 use crate::experiment::table::{
     best_indices, fmt_mean_std, fmt_p_value, Better, Cell, LongCsv, Table,
@@ -342,7 +342,8 @@ fn table2_and_figure1(
             "p-value",
         ],
     );
-    let mut seeds_per_setting = std::collections::BTreeSet::new();
+    let mut rules = RuleNotes::default();
+    let mut unchosen = std::collections::BTreeSet::new();
     let mut any = false;
     let mut significance = Significance::default();
     for ds in DATASETS {
@@ -391,11 +392,17 @@ fn table2_and_figure1(
             let p = pruned
                 .iter()
                 .find(|p| p.name == format!("match={}", g.name));
-            let chosen = match p {
+            let choice = match p {
                 Some(p) => at_chosen_fraction(p)?,
                 None => None,
             };
-            let (gc, pc, r, pv) = match &chosen {
+            if let Some(c) = &choice {
+                rules.add(c.rule, ds, c.seeds);
+                if c.chosen.is_none() {
+                    unchosen.insert(c.rule);
+                }
+            }
+            let (gc, pc, r, pv) = match choice.as_ref().and_then(|c| c.chosen.as_ref()) {
                 Some((p, r)) => {
                     p_series.points.push(p.rate_auc_point());
                     let column = format!("Adam + pruning (r={r})");
@@ -411,7 +418,6 @@ fn table2_and_figure1(
                         pr,
                         false,
                     )?;
-                    seeds_per_setting.insert(p.dirs.len());
                     compared += 1;
                     if g.mean_auc() >= p.mean_auc() {
                         wins += 1;
@@ -474,11 +480,13 @@ fn table2_and_figure1(
             "Mean ± std over seeds; feature rate in parentheses; best AUC per row in bold. p: {}.",
             TEST.describe()
         ));
-        if !seeds_per_setting.is_empty() {
-            let n: Vec<String> = seeds_per_setting.iter().map(|n| n.to_string()).collect();
+        for note in rules.notes("every r in Table 8") {
+            table.push_note(note);
+        }
+        for rule in unchosen {
             table.push_note(format!(
-                "Pruning r chosen once per setting by mean test AUC over {} seeds (no validation split); every r in Table 8.",
-                n.join(" or ")
+                "Adam + pruning n/a where no fraction has a {} in every seed.",
+                rule.metric()
             ));
         }
         let sweeps: Vec<String> = DATASETS
@@ -542,33 +550,97 @@ impl Significance {
     }
 }
 
-/// A pruning setting at the fraction it reports: r chosen once over all
-/// its seeds by mean test AUC ([`prune::choose_fraction`]), its cells
-/// from that fraction of every seed. None when no fraction has an AUC in
-/// every seed.
-fn at_chosen_fraction(p: &Setting) -> Result<Option<(Setting, f64)>> {
+/// Which rule chose the pruning r of which datasets, over how many seeds:
+/// the notes of Tables 2 and 8 (docs/metrics.md).
+#[derive(Default)]
+struct RuleNotes(BTreeMap<FractionRule, (std::collections::BTreeSet<usize>, Vec<String>)>);
+
+impl RuleNotes {
+    fn add(&mut self, rule: FractionRule, dataset: &str, seeds: usize) {
+        let (n, datasets) = self.0.entry(rule).or_default();
+        n.insert(seeds);
+        if !datasets.iter().any(|d| d == dataset) {
+            datasets.push(dataset.to_string());
+        }
+    }
+
+    /// One sentence per rule in use; the datasets are named only when the
+    /// rules differ between them.
+    fn notes(&self, tail: &str) -> Vec<String> {
+        let mixed = self.0.len() > 1;
+        self.0
+            .iter()
+            .map(|(rule, (n, datasets))| {
+                let n: Vec<String> = n.iter().map(|n| n.to_string()).collect();
+                let why = match rule {
+                    FractionRule::ValidAuc => "the test split chooses nothing",
+                    FractionRule::TestAuc => "no validation split",
+                };
+                let which = if mixed {
+                    format!("; {}", datasets.join(", "))
+                } else {
+                    String::new()
+                };
+                format!(
+                    "Pruning r chosen once per setting by mean {} over {} seeds ({why}{which}); {tail}.",
+                    rule.metric(),
+                    n.join(" or ")
+                )
+            })
+            .collect()
+    }
+}
+
+/// Every seed's fractions of a pruning setting, and the rule that chooses
+/// its r ([`FractionRule::for_config`]). None for a run without `[prune]`.
+fn fractions_of(p: &Setting) -> Result<Option<(Vec<Vec<PruneOutcome>>, FractionRule)>> {
     let Some(spec) = &p.first.config.prune else {
         return Ok(None);
     };
-    let seeds: Vec<Vec<PruneOutcome>> = p
+    let seeds = p
         .dirs
         .iter()
         .map(|d| prune::read_fractions(d, spec))
         .collect::<Result<_>>()?;
-    let Some(r) = prune::choose_fraction(&seeds) else {
+    Ok(Some((seeds, FractionRule::for_config(&p.first.config))))
+}
+
+/// A pruning setting's r, and the rule that chose it.
+struct PruneChoice {
+    rule: FractionRule,
+    seeds: usize,
+    /// The setting at its chosen fraction (cells from that fraction of
+    /// every seed) and r; None when no fraction is eligible.
+    chosen: Option<(Setting, f64)>,
+}
+
+/// A pruning setting at the fraction it reports: r chosen once over all
+/// its seeds ([`prune::choose_fraction`]) by mean validation AUC when the
+/// runs have a validation split, else by mean test AUC. None for a run
+/// without `[prune]`.
+fn at_chosen_fraction(p: &Setting) -> Result<Option<PruneChoice>> {
+    let Some((seeds, rule)) = fractions_of(p)? else {
         return Ok(None);
     };
-    let mut s = Setting {
-        auc: Sample::default(),
-        rate: Sample::default(),
-        ..p.clone()
-    };
-    // choose_fraction picks an r with an AUC in every seed.
-    for o in seeds.iter().flatten().filter(|o| o.finetune == r) {
-        s.auc.push(o.metrics.auc);
-        s.rate.push(Some(o.metrics.feature_rate));
-    }
-    Ok(Some((s, r)))
+    let chosen = prune::choose_fraction(&seeds, rule).map(|r| {
+        let mut s = Setting {
+            auc: Sample::default(),
+            rate: Sample::default(),
+            valid: Sample::default(),
+            ..p.clone()
+        };
+        for o in seeds.iter().flatten().filter(|o| o.finetune == r) {
+            s.auc.push(o.metrics.auc);
+            s.valid.push(o.metrics.valid_auc);
+            s.rate.push(Some(o.metrics.feature_rate));
+        }
+        (s, r)
+    });
+    Ok(Some(PruneChoice {
+        rule,
+        seeds: seeds.len(),
+        chosen,
+    }))
 }
 
 /// Table 3: Adam vs Group Adam and Adagrad vs Group Adagrad.
@@ -710,58 +782,67 @@ fn table8(records: &[RunRecord], notes: &RunNotes, out: &Path, report: &mut Repo
         ],
     );
     let mut any = false;
+    let mut rules = RuleNotes::default();
+    const COLUMNS: [u64; 4] = [0, 10, 20, 30];
     for ds in DATASETS {
         for s in settings(records, &format!("{ds}_adam_prune")) {
-            // Every fraction of each seed: finetune (in %) -> AUCs, None
-            // where the test set held one class.
-            let Some(spec) = &s.first.config.prune else {
+            let Some((seeds, rule)) = fractions_of(&s)? else {
                 continue;
             };
-            let target = spec.target_rate;
-            let mut by_r: BTreeMap<u64, Vec<Option<f64>>> = BTreeMap::new();
-            for dir in &s.dirs {
-                for o in prune::read_fractions(dir, spec)? {
-                    let r = (o.finetune * 100.0).round() as u64;
-                    by_r.entry(r).or_default().push(o.metrics.auc);
-                }
+            let target = s
+                .first
+                .config
+                .prune
+                .as_ref()
+                .map_or(f64::NAN, |p| p.target_rate);
+            // Every fraction of each seed: finetune (in %) -> test AUCs and
+            // validation AUCs, None where a split held one class.
+            let mut by_r: BTreeMap<u64, (Sample, Sample)> = BTreeMap::new();
+            for o in seeds.iter().flatten() {
+                let r = (o.finetune * 100.0).round() as u64;
+                let (test, valid) = by_r.entry(r).or_default();
+                test.push(o.metrics.auc);
+                valid.push(o.metrics.valid_auc);
             }
-            // The mean and std of one fraction's AUCs; None if any is null.
-            let summary = |v: &Vec<Option<f64>>| -> Option<(f64, Option<f64>)> {
-                let s = Sample::of(v.iter().copied());
-                (s.missing == 0 && s.n() > 0).then(|| (s.mean(), s.std()))
-            };
             if by_r.is_empty() {
                 continue;
             }
             any = true;
-            let means: Vec<f64> = [0u64, 10, 20, 30]
-                .iter()
-                .map(|r| by_r.get(r).and_then(summary).map_or(f64::NAN, |m| m.0))
-                .collect();
-            let best = best_indices(&means, Better::Higher);
-            for (r, v) in &by_r {
+            rules.add(rule, ds, seeds.len());
+            // The mean of a fraction's AUCs; None if any is null.
+            let mean = |v: &Sample| (v.missing == 0 && v.n() > 0).then(|| v.mean());
+            let chosen = prune::choose_fraction(&seeds, rule).map(|r| (r * 100.0).round() as u64);
+            for (r, (test, valid)) in &by_r {
                 let column = format!("r={}", *r as f64 / 100.0);
-                let chosen = best.iter().any(|&i| [0u64, 10, 20, 30][i] == *r);
-                let sample = Sample::of(v.iter().copied());
-                push_long(
-                    &mut table,
-                    ds,
-                    &format!("target_rate={target}"),
-                    &column,
-                    "auc",
-                    &sample,
-                    None,
-                    chosen,
-                )?;
+                let row = format!("target_rate={target}");
+                let is_chosen = chosen == Some(*r);
+                push_long(&mut table, ds, &row, &column, "auc", test, None, is_chosen)?;
+                if rule == FractionRule::ValidAuc {
+                    push_long(
+                        &mut table,
+                        ds,
+                        &row,
+                        &column,
+                        "valid_auc",
+                        valid,
+                        None,
+                        is_chosen,
+                    )?;
+                }
             }
             let mut row = vec![Cell::new(ds), Cell::new(format!("{target:.4}"))];
-            for (i, r) in [0u64, 10, 20, 30].iter().enumerate() {
-                let text = match by_r.get(r).map(|v| (v, summary(v))) {
-                    Some((_, Some((mean, std)))) => fmt_mean_std(mean, std, 4),
-                    Some((_, None)) => "n/a".into(),
+            for r in COLUMNS {
+                let mut text = match by_r.get(&r) {
+                    Some((test, _)) => {
+                        mean(test).map_or("n/a".into(), |m| fmt_mean_std(m, test.std(), 4))
+                    }
                     None => "—".into(),
                 };
-                row.push(if best.contains(&i) {
+                if let (FractionRule::ValidAuc, Some((_, valid))) = (rule, by_r.get(&r)) {
+                    let v = mean(valid).map_or("n/a".into(), |m| format!("{m:.4}"));
+                    text = format!("{text} ({v})");
+                }
+                row.push(if chosen == Some(r) {
                     Cell::bold(text)
                 } else {
                     Cell::new(text)
@@ -771,7 +852,10 @@ fn table8(records: &[RunRecord], notes: &RunNotes, out: &Path, report: &mut Repo
         }
     }
     if any {
-        table.push_note("Mean ± std of test AUC over seeds; the best schedule per row in bold (the r Table 2 reports).");
+        table.push_note("Mean ± std of test AUC over seeds (with a validation split, the mean validation AUC in parentheses); in bold the r Table 2 reports.");
+        for note in rules.notes("Table 2 reports it") {
+            table.push_note(note);
+        }
         let sweeps: Vec<String> = DATASETS
             .iter()
             .map(|ds| format!("{ds}_adam_prune"))

@@ -28,6 +28,12 @@ pub struct Metrics {
     pub test_samples: u64,
     pub wall_seconds: f64,
     pub train_samples_per_second: f64,
+    /// On the validation split (null without one, and in runs written
+    /// before pruning fractions were scored on it).
+    #[serde(default)]
+    pub valid_auc: Option<f64>,
+    #[serde(default)]
+    pub valid_logloss: Option<f64>,
     /// Set by `ctr-run prune` runs: the fine-tune fraction r these metrics
     /// are of (the first configured one for the run's own metrics).
     #[serde(default)]

@@ -1,7 +1,8 @@
 //! The pruning baseline's fine-tune fraction r is chosen once per setting
-//! by the mean test AUC over its seeds (docs/metrics.md), never per seed: on runs
-//! laid out as the sweeps write them, Table 2 reports the r with the best
-//! mean and says so in its note.
+//! by the mean test AUC over its seeds (docs/metrics.md), never per seed, or
+//! by the mean validation AUC when the runs have a validation split: on runs
+//! laid out as the sweeps write them, Table 2 reports the chosen r, Table 8
+//! marks it, and both say which rule chose it.
 
 use crate::cli_common::{ctr_run, stored_config, write_run};
 
@@ -69,5 +70,120 @@ fn table2_reports_the_fraction_with_the_best_mean_auc_over_seeds() {
     assert!(
         md.contains("| avazu | 0.1000 | **0.7250 ± 0.0354** | 0.7000 ± 0.1414 | — | — |"),
         "{md}"
+    );
+}
+
+/// `metrics` with a validation AUC.
+fn metrics_valid(auc: f64, valid: f64, finetune: Option<f64>) -> String {
+    metrics(auc, 0.1, finetune).replacen(
+        "{",
+        &format!("{{\"valid_auc\": {valid}, \"valid_logloss\": 0.4, "),
+        1,
+    )
+}
+
+#[test]
+fn with_a_validation_split_table2_reports_the_fraction_with_the_best_mean_validation_auc() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let group = "name = \"group_adam\"\nlambda21 = 0.001";
+    let prune = "[prune]\ntarget_rate = 0.1\nfinetune = [0.0, 0.1]\n";
+    // Per seed, (r, test AUC, validation AUC). Avazu has a validation
+    // split: the test means are 0.70 (r = 0) and 0.78 (r = 0.1), the
+    // validation means 0.73 and 0.71, so r = 0 is reported. Criteo has
+    // none: the same AUCs choose r = 0.1 by the test mean.
+    let seeds = [
+        (1u64, [(0.0, 0.70, 0.74), (0.1, 0.80, 0.70)]),
+        (2, [(0.0, 0.70, 0.72), (0.1, 0.76, 0.72)]),
+    ];
+    for (ds, data) in [
+        (
+            "avazu",
+            "[data]\nformat = \"avazu\"\ntrain = \"x.csv\"\nvalid_fraction = 0.1\n",
+        ),
+        ("criteo", "[data]\nformat = \"avazu\"\ntrain = \"x.csv\"\n"),
+    ] {
+        for (seed, fractions) in &seeds {
+            let job = format!("optimizer.lambda21=0.001,seed={seed}");
+            let with_data =
+                |c: String| c.replace("[data]\nformat = \"avazu\"\ntrain = \"x.csv\"\n", data);
+            write(
+                &root.join(format!("{ds}_table2/runs")).join(&job),
+                &with_data(config(group, *seed, "")),
+                &metrics(0.76, 0.1, None),
+            );
+            let run = root
+                .join(format!("{ds}_adam_prune/runs"))
+                .join(format!("match={job}"));
+            write(
+                &run,
+                &with_data(config("name = \"adam\"", *seed, prune)),
+                &metrics_valid(fractions[0].1, fractions[0].2, Some(0.0)),
+            );
+            for &(r, a, v) in fractions {
+                let f = run.join(format!("finetune-{r}"));
+                std::fs::create_dir_all(&f).unwrap();
+                std::fs::write(f.join("metrics.json"), metrics_valid(a, v, Some(r))).unwrap();
+            }
+        }
+    }
+    let out = root.join("tables");
+    ctr_run(&[
+        "tables",
+        "--runs",
+        root.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let md = std::fs::read_to_string(out.join("table2.md")).unwrap();
+    assert!(
+        md.contains("| avazu | 1e-3 | **0.7600 ± 0.0000 (0.1000 ± 0.0000)** | 0.7000 ± 0.0000 (0.1000 ± 0.0000) | 0 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| criteo | 1e-3 | 0.7600 ± 0.0000 (0.1000 ± 0.0000) | **0.7800 ± 0.0283 (0.1000 ± 0.0000)** | 0.1 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("Pruning r chosen once per setting by mean validation AUC over 2 seeds (the test split chooses nothing; avazu); every r in Table 8."),
+        "{md}"
+    );
+    assert!(
+        md.contains("Pruning r chosen once per setting by mean test AUC over 2 seeds (no validation split; criteo); every r in Table 8."),
+        "{md}"
+    );
+    // Table 8: every r, test AUC (validation AUC where there is a split),
+    // the chosen r in bold; the long CSV marks it too.
+    let md = std::fs::read_to_string(out.join("table8.md")).unwrap();
+    assert!(
+        md.contains(
+            "| avazu | 0.1000 | **0.7000 ± 0.0000 (0.7300)** | 0.7800 ± 0.0283 (0.7100) | — | — |"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("| criteo | 0.1000 | 0.7000 ± 0.0000 | **0.7800 ± 0.0283** | — | — |"),
+        "{md}"
+    );
+    let csv = std::fs::read_to_string(out.join("table8.csv")).unwrap();
+    let chosen: Vec<&str> = csv.lines().filter(|l| l.ends_with(",true")).collect();
+    assert_eq!(chosen.len(), 3, "{csv}");
+    assert!(
+        chosen
+            .iter()
+            .any(|l| l.starts_with("avazu,target_rate=0.1,r=0,auc,2,0,0.7")),
+        "{csv}"
+    );
+    assert!(
+        chosen
+            .iter()
+            .any(|l| l.starts_with("avazu,target_rate=0.1,r=0,valid_auc,2,0,0.73")),
+        "{csv}"
+    );
+    assert!(
+        chosen
+            .iter()
+            .any(|l| l.starts_with("criteo,target_rate=0.1,r=0.1,auc,2,0,0.78")),
+        "{csv}"
     );
 }
