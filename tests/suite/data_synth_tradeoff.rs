@@ -56,6 +56,7 @@ fn auc_falls_with_lambda21_only_in_the_long_tail_regime() {
     let long_tail = "tail_signal = 1.5\nsignal = 0.5\ninformative_fields = 12\nzipf = 0.9\ncardinality_scale = 0.001";
     let (auc_small, rate_small) = auc_and_rate(d, "tail_small", long_tail, 1e-5);
     let (auc_large, rate_large) = auc_and_rate(d, "tail_large", long_tail, 1e-3);
+    eprintln!("long tail: {auc_small} ({rate_small}) -> {auc_large} ({rate_large})");
     // Measured: 0.8143 (rate 0.956) -> 0.7684 (rate 0.052).
     assert!(rate_large < 0.1 && rate_small > 0.9, "{rate_small} {rate_large}");
     assert!(
@@ -66,6 +67,7 @@ fn auc_falls_with_lambda21_only_in_the_long_tail_regime() {
 
     let (auc_small, rate_small) = auc_and_rate(d, "default_small", "", 1e-5);
     let (auc_large, rate_large) = auc_and_rate(d, "default_large", "", 1e-3);
+    eprintln!("defaults: {auc_small} ({rate_small}) -> {auc_large} ({rate_large})");
     // Measured: 0.8798 (rate 0.681) -> 0.8846 (rate 0.028): the noise goes, AUC stays.
     assert!(rate_large < 0.1, "{rate_large} (from {rate_small})");
     assert!(
