@@ -516,7 +516,10 @@ fn check_synthetic(s: &SyntheticConfig) -> Result<(), DataError> {
             k.signal
         ));
     }
-    for (key, v) in [("tail_signal", k.tail_signal), ("field_spread", k.field_spread)] {
+    for (key, v) in [
+        ("tail_signal", k.tail_signal),
+        ("field_spread", k.field_spread),
+    ] {
         if !(v.is_finite() && (0.0..=10.0).contains(&v)) {
             return err(format!(
                 "synthetic.knobs.{key} must be finite and in [0, 10], got {v}"

@@ -463,9 +463,16 @@ fn long_tail_knobs_scale_the_same_draws_and_are_recorded() {
     let plain_json = std::fs::read_to_string(truth_path(&a)).unwrap();
     assert!(!plain_json.contains("tail_signal") && !plain_json.contains("signal_factor"));
     let loaded = load_truth(&truth_path(&b)).unwrap();
-    assert_eq!((loaded.knobs.tail_signal, loaded.knobs.field_spread), (0.5, 0.7));
+    assert_eq!(
+        (loaded.knobs.tail_signal, loaded.knobs.field_spread),
+        (0.5, 0.7)
+    );
     for (l, t) in loaded.fields.iter().zip(&tail.fields) {
-        assert!((l.signal_factor - t.signal_factor).abs() < 1e-12, "{}", t.name);
+        assert!(
+            (l.signal_factor - t.signal_factor).abs() < 1e-12,
+            "{}",
+            t.name
+        );
         assert!((l.tail_signal - t.tail_signal).abs() < 1e-12, "{}", t.name);
     }
     let mut factors = Vec::new();
@@ -485,7 +492,10 @@ fn long_tail_knobs_scale_the_same_draws_and_are_recorded() {
         }
     }
     assert_eq!(factors.len(), 7);
-    assert!(tail.fields.iter().any(|f| f.tail_signal > 0.0), "device_ip has a tail");
+    assert!(
+        tail.fields.iter().any(|f| f.tail_signal > 0.0),
+        "device_ip has a tail"
+    );
     assert!(factors.iter().all(|&f| f > 0.0 && f != 1.0), "{factors:?}");
     // The tail carries weight: other clicks from the same uniforms.
     assert_ne!(plain.clicks, tail.clicks);
@@ -496,7 +506,9 @@ fn long_tail_knobs_scale_the_same_draws_and_are_recorded() {
         } else {
             k.field_spread = bad;
         }
-        let e = generate(Format::Avazu, 10, 5, &a, &k).unwrap_err().to_string();
+        let e = generate(Format::Avazu, 10, 5, &a, &k)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(&format!("synthetic.knobs.{key}")), "{e}");
     }
 }

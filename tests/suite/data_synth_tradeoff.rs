@@ -45,7 +45,10 @@ batch_size = 512
     .unwrap();
     run_ok(&["train", "-q", "-c", cfg.to_str().unwrap()]);
     let m = json(&dir.join(name).join("metrics.json"));
-    let get = |k: &str| m[k].as_f64().unwrap_or_else(|| panic!("metrics.json: no {k}"));
+    let get = |k: &str| {
+        m[k].as_f64()
+            .unwrap_or_else(|| panic!("metrics.json: no {k}"))
+    };
     (get("auc"), get("feature_rate"))
 }
 
@@ -58,7 +61,10 @@ fn auc_falls_with_lambda21_only_in_the_long_tail_regime() {
     let (auc_large, rate_large) = auc_and_rate(d, "tail_large", long_tail, 1e-3);
     eprintln!("long tail: {auc_small} ({rate_small}) -> {auc_large} ({rate_large})");
     // Measured: 0.8143 (rate 0.956) -> 0.7684 (rate 0.052).
-    assert!(rate_large < 0.1 && rate_small > 0.9, "{rate_small} {rate_large}");
+    assert!(
+        rate_large < 0.1 && rate_small > 0.9,
+        "{rate_small} {rate_large}"
+    );
     assert!(
         auc_large < auc_small - 0.03,
         "long tail: AUC {auc_small} at 1e-5, {auc_large} at 1e-3"

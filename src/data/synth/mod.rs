@@ -212,7 +212,9 @@ impl Model {
             }
             let v = zipf[c].unwrap().v;
             let kk = k.informative_values.min(v);
-            weights[c] = (0..kk).map(|_| k.signal * rng.normal() * factor[c]).collect();
+            weights[c] = (0..kk)
+                .map(|_| k.signal * rng.normal() * factor[c])
+                .collect();
             if kk < v {
                 tail[c] = k.tail_signal * factor[c];
             }
