@@ -29,6 +29,12 @@ pub struct GenArgs {
     /// In an informative field, this many most frequent values carry signal.
     #[arg(long)]
     pub informative_values: Option<u64>,
+    /// Weight std of every value past rank K of an informative field (0 = the tail is noise).
+    #[arg(long)]
+    pub tail_signal: Option<f64>,
+    /// Per-field signal factor exp(field_spread * N(0, 1)) of the informative fields.
+    #[arg(long)]
+    pub field_spread: Option<f64>,
     /// Zipf exponent of value frequencies (!= 1).
     #[arg(long)]
     pub zipf: Option<f64>,
@@ -51,6 +57,8 @@ impl GenArgs {
             signal: self.signal.unwrap_or(d.signal),
             informative_fields: self.informative_fields.or(d.informative_fields),
             informative_values: self.informative_values.unwrap_or(d.informative_values),
+            tail_signal: self.tail_signal.unwrap_or(d.tail_signal),
+            field_spread: self.field_spread.unwrap_or(d.field_spread),
             zipf: self.zipf.unwrap_or(d.zipf),
             cardinality_scale: self.cardinality_scale.unwrap_or(d.cardinality_scale),
             days: self.days.unwrap_or(d.days),
@@ -87,8 +95,13 @@ pub fn run(args: &GenArgs) -> anyhow::Result<()> {
     if !dense.is_empty() {
         ctr_run::outln!("informative integer columns: {}", dense.join(", "));
     }
+    let tail = if args.knobs().tail_signal > 0.0 {
+        " (head values; every tail value of these fields carries weight too)"
+    } else {
+        ""
+    };
     ctr_run::outln!(
-        "informative features: {}; ground truth: {}",
+        "informative features: {}{tail}; ground truth: {}",
         informative_keys(&truth).len(),
         truth_path(&args.out).display()
     );

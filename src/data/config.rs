@@ -39,6 +39,8 @@
 //! signal = 1.0
 //! informative_fields = 9       # default: a third of the fields
 //! informative_values = 100
+//! tail_signal = 0.0            # weight std of the values past rank K (0 = none)
+//! field_spread = 0.0           # per-field signal factor exp(field_spread * N(0, 1)) (0 = all 1)
 //! zipf = 1.1
 //! cardinality_scale = 1.0
 //! days = 10
@@ -126,6 +128,16 @@ pub struct Knobs {
     pub informative_fields: Option<usize>,
     /// In an informative field, the `informative_values` most frequent values carry signal.
     pub informative_values: u64,
+    /// Standard deviation of the logit weight of every value past rank
+    /// `informative_values` of an informative field: signal spread over the
+    /// long tail of rare values (0 = the tail is noise).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub tail_signal: f64,
+    /// Each informative field's weights (head and tail) are scaled by
+    /// exp(field_spread * g), g ~ N(0, 1) drawn per field from the seed:
+    /// some fields matter much more than others (0 = every factor 1).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub field_spread: f64,
     /// Zipf exponent of the value frequencies (> 1 = heavy head, long rare tail).
     pub zipf: f64,
     /// Multiplies every field's cardinality (1.0 = the real data's, millions for the big fields).
@@ -144,12 +156,20 @@ impl Default for Knobs {
             signal: 1.0,
             informative_fields: None,
             informative_values: 100,
+            tail_signal: 0.0,
+            field_spread: 0.0,
             zipf: 1.1,
             cardinality_scale: 1.0,
             days: 10,
             stream: 0,
         }
     }
+}
+
+/// Knobs at 0 are left out of written configs and truth files, so that
+/// files and cache names from before the knob existed stay the same.
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 /// Synthetic data generated on the fly when no `train` file is given.
@@ -438,6 +458,16 @@ fn check_synthetic(s: &SyntheticConfig) -> Result<(), DataError> {
             "synthetic.knobs.signal must be finite and >= 0, got {}",
             k.signal
         ));
+    }
+    for (key, v) in [
+        ("tail_signal", k.tail_signal),
+        ("field_spread", k.field_spread),
+    ] {
+        if !(v.is_finite() && (0.0..=10.0).contains(&v)) {
+            return err(format!(
+                "synthetic.knobs.{key} must be finite and in [0, 10], got {v}"
+            ));
+        }
     }
     if !(k.zipf.is_finite() && k.zipf > 0.0 && (k.zipf - 1.0).abs() > 1e-6) {
         return err(format!(

@@ -445,3 +445,70 @@ fn killed_writer_leaves_a_temporary_that_the_sweep_removes() {
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+#[test]
+fn long_tail_knobs_scale_the_same_draws_and_are_recorded() {
+    // field_spread scales each informative field's head weights by its
+    // factor a_f without changing the draws; tail_signal is recorded as
+    // tail_signal * a_f (fields with values past rank K); at 0 neither knob is written (old files unchanged).
+    let d = tempfile::tempdir().unwrap();
+    let (a, b) = (d.path().join("a.csv"), d.path().join("b.csv"));
+    let plain = generate(Format::Avazu, 2000, 5, &a, &small()).unwrap();
+    let k = Knobs {
+        tail_signal: 0.5,
+        field_spread: 0.7,
+        ..small()
+    };
+    let tail = generate(Format::Avazu, 2000, 5, &b, &k).unwrap();
+    let plain_json = std::fs::read_to_string(truth_path(&a)).unwrap();
+    assert!(!plain_json.contains("tail_signal") && !plain_json.contains("signal_factor"));
+    let loaded = load_truth(&truth_path(&b)).unwrap();
+    assert_eq!(
+        (loaded.knobs.tail_signal, loaded.knobs.field_spread),
+        (0.5, 0.7)
+    );
+    for (l, t) in loaded.fields.iter().zip(&tail.fields) {
+        assert!(
+            (l.signal_factor - t.signal_factor).abs() < 1e-12,
+            "{}",
+            t.name
+        );
+        assert!((l.tail_signal - t.tail_signal).abs() < 1e-12, "{}", t.name);
+    }
+    let mut factors = Vec::new();
+    for (p, t) in plain.fields.iter().zip(&tail.fields) {
+        assert_eq!((&p.name, p.informative), (&t.name, t.informative));
+        if !t.informative {
+            assert_eq!((t.signal_factor, t.tail_signal), (1.0, 0.0), "{}", t.name);
+            continue;
+        }
+        factors.push(t.signal_factor);
+        // A field with no values past rank K has no tail.
+        let has_tail = t.informative_values < t.cardinality;
+        let want = if has_tail { 0.5 * t.signal_factor } else { 0.0 };
+        assert!((t.tail_signal - want).abs() < 1e-12, "{}", t.name);
+        for (wp, wt) in p.weights.iter().zip(&t.weights) {
+            assert!((wp * t.signal_factor - wt).abs() < 1e-12, "{}", t.name);
+        }
+    }
+    assert_eq!(factors.len(), 7);
+    assert!(
+        tail.fields.iter().any(|f| f.tail_signal > 0.0),
+        "device_ip has a tail"
+    );
+    assert!(factors.iter().all(|&f| f > 0.0 && f != 1.0), "{factors:?}");
+    // The tail carries weight: other clicks from the same uniforms.
+    assert_ne!(plain.clicks, tail.clicks);
+    for (key, bad) in [("tail_signal", -1.0), ("field_spread", f64::NAN)] {
+        let mut k = small();
+        if key == "tail_signal" {
+            k.tail_signal = bad;
+        } else {
+            k.field_spread = bad;
+        }
+        let e = generate(Format::Avazu, 10, 5, &a, &k)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(&format!("synthetic.knobs.{key}")), "{e}");
+    }
+}

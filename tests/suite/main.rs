@@ -19,6 +19,7 @@ mod data_errors;
 mod data_gen;
 mod data_ranges;
 mod data_real;
+mod data_synth_tradeoff;
 mod data_validation;
 mod experiment_prune;
 mod model_common;

@@ -8,6 +8,15 @@
 //! (ranks 0..K) have a weight, drawn N(0, signal^2); every other value, and
 //! every value of the other fields, has weight 0. b0 is calibrated so that the
 //! click rate matches the target.
+//!
+//! Two knobs (both off by default, leaving the files above byte for byte)
+//! give the regime of real CTR data, where rare values carry signal too and
+//! removing features costs accuracy (docs/data.md "Long-tail regime"):
+//! - `tail_signal`: every value past rank K of an informative field has a
+//!   weight N(0, tail_signal^2), computed from (seed, field, rank) so that
+//!   millions of weights need no table.
+//! - `field_spread`: informative field f's weights (head and tail) are scaled
+//!   by a_f = exp(field_spread * g_f), g_f ~ N(0, 1) drawn per field.
 
 pub(in crate::data) mod fields;
 
@@ -46,8 +55,25 @@ pub struct FieldTruth {
     pub informative: bool,
     /// Ranks 0..informative_values carry weight (0 when not informative).
     pub informative_values: u64,
-    /// The logit weight of ranks 0..informative_values.
+    /// The logit weight of ranks 0..informative_values (a_f included).
     pub weights: Vec<f64>,
+    /// The field's signal factor a_f (`field_spread`; 1 when off).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub signal_factor: f64,
+    /// Weight std of the ranks past informative_values (`tail_signal` * a_f;
+    /// 0 = they have weight 0). Their weights are not listed: see `tail_weight`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tail_signal: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+fn is_one(x: &f64) -> bool {
+    *x == 1.0
+}
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -126,6 +152,12 @@ struct Model {
     zipf: Vec<Option<Zipf>>,
     /// Per column: weights of ranks 0..K (empty = not informative).
     weights: Vec<Vec<f64>>,
+    /// Per column: signal factor a_f (1 = off or not informative).
+    factor: Vec<f64>,
+    /// Per column: weight std of ranks >= K (0 = none).
+    tail: Vec<f64>,
+    /// Per column: the key of its tail weights' stream.
+    tail_key: Vec<u64>,
     /// Per column: Criteo integer weight (0 = not informative).
     beta: Vec<f64>,
     salts: Vec<u64>,
@@ -149,7 +181,7 @@ impl Model {
                 _ => None,
             })
             .collect();
-        let salts = cols
+        let salts: Vec<u64> = cols
             .iter()
             .map(|c| match c {
                 Col::Zipf(s) => salt_of(s.name),
@@ -172,11 +204,27 @@ impl Model {
             order.swap(i, rng.below(i as u64 + 1) as usize);
         }
         let mut weights = vec![Vec::new(); cols.len()];
+        // Own streams for the long-tail knobs: `rng` draws what it always did.
+        let mut factor_rng = SplitMix64::for_key(seed, 0x6669_656c_64); // "field"
+        let mut factor = vec![1.0; cols.len()];
+        let mut tail = vec![0.0; cols.len()];
         for &c in &order[..n_inf] {
+            if k.field_spread > 0.0 {
+                factor[c] = (k.field_spread * factor_rng.normal()).exp();
+            }
             let v = zipf[c].unwrap().v;
             let kk = k.informative_values.min(v);
-            weights[c] = (0..kk).map(|_| k.signal * rng.normal()).collect();
+            weights[c] = (0..kk)
+                .map(|_| k.signal * rng.normal() * factor[c])
+                .collect();
+            if kk < v {
+                tail[c] = k.tail_signal * factor[c];
+            }
         }
+        let tail_key = salts
+            .iter()
+            .map(|&salt| crate::rng::mix64(seed ^ salt ^ 0x7461_696c)) // "tail"
+            .collect();
         let ints: Vec<usize> = cols
             .iter()
             .enumerate()
@@ -197,6 +245,9 @@ impl Model {
             cols,
             zipf,
             weights,
+            factor,
+            tail,
+            tail_key,
             beta,
             salts,
             intercept: 0.0,
@@ -259,11 +310,20 @@ impl Model {
         }
     }
 
+    /// The weight of tail value `rank` (>= K) of column `c`: N(0, tail[c]^2),
+    /// the same for every stream of the ground truth.
+    #[inline]
+    fn tail_weight(&self, c: usize, rank: u64) -> f64 {
+        self.tail[c] * SplitMix64::for_key(self.tail_key[c], rank).normal()
+    }
+
     fn logit_wo_intercept(&self, ranks: &[u64], ints: &[Option<i64>]) -> f64 {
         let mut z = 0.0;
         for (c, w) in self.weights.iter().enumerate() {
             if let Some(&wv) = w.get(ranks[c] as usize) {
                 z += wv;
+            } else if self.tail[c] > 0.0 && ranks[c] != u64::MAX {
+                z += self.tail_weight(c, ranks[c]);
             }
         }
         for (c, &b) in self.beta.iter().enumerate() {
@@ -294,6 +354,8 @@ impl Model {
                     informative: !self.weights[c].is_empty(),
                     informative_values: self.weights[c].len() as u64,
                     weights: self.weights[c].clone(),
+                    signal_factor: self.factor[c],
+                    tail_signal: self.tail[c],
                 }),
                 Col::Int { name, .. } => dense.push(DenseTruth {
                     name: name.to_string(),
@@ -306,6 +368,8 @@ impl Model {
                     informative: false,
                     informative_values: 0,
                     weights: Vec::new(),
+                    signal_factor: 1.0,
+                    tail_signal: 0.0,
                 }),
                 Col::IpWeekday => fields.push(FieldTruth {
                     name: "weekday".into(),
@@ -313,6 +377,8 @@ impl Model {
                     informative: false,
                     informative_values: 0,
                     weights: Vec::new(),
+                    signal_factor: 1.0,
+                    tail_signal: 0.0,
                 }),
                 _ => {}
             }
@@ -344,7 +410,9 @@ pub fn value_of(format: Format, field: &str, rank: u64) -> Option<String> {
 }
 
 /// The keys (as the encoder hashes them, before any `buckets` fold or
-/// `min_count` rule) of every informative feature of a generated file.
+/// `min_count` rule) of every informative head feature (ranks 0..K) of a
+/// generated file; with `tail_signal` the tail values are informative too
+/// and are not listed.
 pub fn informative_keys(truth: &GroundTruth) -> Vec<u64> {
     let cols = columns(truth.format);
     let mut keys = Vec::new();
