@@ -30,7 +30,7 @@ use crate::config::RunConfig;
 use crate::data::fingerprint::Fingerprint;
 use crate::train::{CurvePoint, EarlyStop, Progress, ProgressRecord, Trainer};
 pub use signal::{interrupted, SignalGuard};
-use tensors::{Data, Entry, Tensors};
+use tensors::{Data, Entry, Tensors, TensorsError};
 
 /// Sub-folder of the run folder.
 pub const DIR: &str = "checkpoints";
@@ -270,37 +270,62 @@ pub struct Snapshot {
     curve: Vec<CurvePoint>,
 }
 
+/// Why a checkpoint cannot be used (`latest` prints it and falls back).
+/// Inner errors are part of the message, not sources, so they print once.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("sidecar: {0}")]
+    SidecarRead(std::io::Error),
+    #[error("sidecar: {0}")]
+    SidecarJson(serde_json::Error),
+    #[error("format {found} (this build reads {FORMAT})")]
+    Format { found: u64 },
+    #[error("sidecar checksum {stored} does not match its content")]
+    SidecarChecksum { stored: String },
+    #[error("tensors: {0}")]
+    TensorsRead(std::io::Error),
+    #[error("tensor file has {found} bytes, expected {expected} (truncated?)")]
+    TensorsSize { found: u64, expected: u64 },
+    #[error("checksum {found} does not match {stored}")]
+    Checksum { found: String, stored: String },
+    #[error(transparent)]
+    Tensors(#[from] TensorsError),
+    #[error("progress.f64: expected 3 values")]
+    Scalars,
+    #[error("curve tensors disagree")]
+    Curve,
+}
+
 /// Read and verify checkpoint `batches` in `dir` (checksum, sizes, format).
-pub fn read(dir: &Path, batches: u64) -> Result<Snapshot, String> {
+pub fn read(dir: &Path, batches: u64) -> Result<Snapshot, SnapshotError> {
     let side_path = dir.join(format!("{}.json", stem(batches)));
-    let text = std::fs::read_to_string(&side_path).map_err(|e| format!("sidecar: {e}"))?;
+    let text = std::fs::read_to_string(&side_path).map_err(SnapshotError::SidecarRead)?;
     let format = serde_json::from_str::<serde_json::Value>(&text)
         .ok()
         .and_then(|v| v.get("format")?.as_u64());
-    if format.is_some_and(|f| f != FORMAT as u64) {
-        return Err(format!(
-            "format {} (this build reads {FORMAT})",
-            format.unwrap()
-        ));
+    if let Some(found) = format.filter(|&f| f != FORMAT as u64) {
+        return Err(SnapshotError::Format { found });
     }
-    let side: Sidecar = serde_json::from_str(&text).map_err(|e| format!("sidecar: {e}"))?;
+    let side: Sidecar = serde_json::from_str(&text).map_err(SnapshotError::SidecarJson)?;
     if side.checksum() != side.checksum {
-        return Err(format!(
-            "sidecar checksum {} does not match its content",
-            side.checksum
-        ));
+        return Err(SnapshotError::SidecarChecksum {
+            stored: side.checksum.clone(),
+        });
     }
-    let bytes = std::fs::read(dir.join(&side.tensors_file)).map_err(|e| format!("tensors: {e}"))?;
+    let bytes =
+        std::fs::read(dir.join(&side.tensors_file)).map_err(SnapshotError::TensorsRead)?;
     if bytes.len() as u64 != side.tensors_bytes {
-        return Err(format!(
-            "tensor file has {} bytes, expected {} (truncated?)",
-            bytes.len(),
-            side.tensors_bytes
-        ));
+        return Err(SnapshotError::TensorsSize {
+            found: bytes.len() as u64,
+            expected: side.tensors_bytes,
+        });
     }
     let hash = format!("{:016x}", tensors::checksum(&bytes));
     if hash != side.xxh3 {
-        return Err(format!("checksum {hash} does not match {}", side.xxh3));
+        return Err(SnapshotError::Checksum {
+            found: hash,
+            stored: side.xxh3.clone(),
+        });
     }
     let t = Tensors::parse(&bytes)?;
     let keys = t.u64("emb.keys")?;
@@ -317,12 +342,12 @@ pub fn read(dir: &Path, batches: u64) -> Result<Snapshot, String> {
     }
     let scalars = t.f64("progress.f64")?;
     if scalars.len() != 3 {
-        return Err("progress.f64: expected 3 values".into());
+        return Err(SnapshotError::Scalars);
     }
     let cu = t.u64("curve.u64")?;
     let cf = t.f64("curve.f64")?;
     if cu.len() / 2 != cf.len() / 3 {
-        return Err("curve tensors disagree".into());
+        return Err(SnapshotError::Curve);
     }
     let curve = cu
         .chunks_exact(2)
@@ -387,7 +412,6 @@ impl Snapshot {
         trainer
             .store_mut()
             .restore(&self.keys, &self.blocks, &self.last_step)
-            .map_err(anyhow::Error::msg)
             .with_context(ctx)?;
         trainer
             .restore_state((self.side.emb_step, self.side.dense_step), self.dense)
