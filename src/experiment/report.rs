@@ -943,7 +943,7 @@ fn table_proxgen(
         let penalty = if o.name.is_group() {
             "l2,1 (lambda21)".to_string()
         } else if o.name.is_prox() {
-            runs::snake(&o.regularizer)
+            o.regularizer.to_string()
         } else {
             "none".into()
         };

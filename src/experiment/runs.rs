@@ -325,15 +325,6 @@ pub fn rfc3339_utc(t: SystemTime) -> String {
     )
 }
 
-/// The config spelling of an enum value (`mlp`, `weighted`, `l1`).
-pub fn snake<T: serde::Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        Ok(other) => other.to_string(),
-        Err(_) => String::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -82,3 +82,65 @@ pub struct RunMetrics {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prune_target_rate: Option<f64>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a run writes reads back into the same type and writes the same
+    /// bytes, and a file holding only the metrics tables need still reads.
+    #[test]
+    fn metrics_json_round_trips_and_partial_files_read() {
+        let m = RunMetrics {
+            run: "r".into(),
+            version: "0.1.0".into(),
+            git_commit: Some("abc".into()),
+            seed: 3,
+            threads: 2,
+            model: "mlp".into(),
+            optimizer: "group_adam".into(),
+            auc: Some(0.75),
+            logloss: 0.45,
+            valid_auc: None,
+            valid_logloss: Some(0.5),
+            best_step: Some(7),
+            stopped_early: true,
+            feature_rate: 0.25,
+            nonzero_features: 10,
+            seen_features: 40,
+            train_samples: 800,
+            test_samples: 200,
+            train_batches: 2,
+            train_loss: 0.5,
+            bad_rows: 1,
+            wall_seconds: 1.5,
+            train_seconds: 1.0,
+            train_samples_per_second: 800.0,
+            peak_rss_bytes: None,
+            embedding_rows: 40,
+            embedding_needed_bytes: 1000,
+            embedding_held_bytes: 2000,
+            phases: PhaseTimes {
+                read: 0.25,
+                ..Default::default()
+            },
+            informative: None,
+            prune_finetune: Some(0.1),
+            prune_target_rate: None,
+        };
+        let text = serde_json::to_string_pretty(&m).unwrap();
+        let back: RunMetrics = serde_json::from_str(&text).unwrap();
+        assert_eq!(serde_json::to_string_pretty(&back).unwrap(), text);
+        assert!(!text.contains("informative") && !text.contains("prune_target_rate"));
+
+        let partial = r#"{"auc": null, "logloss": 0.5, "feature_rate": 0.1,
+            "nonzero_features": 1, "seen_features": 10, "train_samples": 8,
+            "test_samples": 2, "wall_seconds": 1.0, "train_samples_per_second": 8.0}"#;
+        let p: RunMetrics = serde_json::from_str(partial).unwrap();
+        assert_eq!((p.auc, p.seen_features, p.prune_finetune), (None, 10, None));
+        assert_eq!((p.version.as_str(), p.phases.read), ("", 0.0));
+        // A file without a metric every table needs is refused, by name.
+        let err = serde_json::from_str::<RunMetrics>(r#"{"auc": 0.5}"#).unwrap_err();
+        assert!(err.to_string().contains("logloss"), "{err}");
+    }
+}
