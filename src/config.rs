@@ -333,11 +333,7 @@ impl std::fmt::Display for Override {
 
 /// Set `key` (dotted: `optimizer.lambda21`) in a TOML table, creating the
 /// tables on the way.
-pub fn set_dotted(
-    root: &mut toml::Value,
-    key: &str,
-    v: toml::Value,
-) -> Result<(), DottedKeyError> {
+pub fn set_dotted(root: &mut toml::Value, key: &str, v: toml::Value) -> Result<(), DottedKeyError> {
     let mut cur = root;
     let parts: Vec<&str> = key.split('.').collect();
     for (i, part) in parts.iter().enumerate() {

@@ -17,11 +17,11 @@ use crate::config::RunConfig;
 use crate::data::{self, Split};
 use crate::io::{write_atomic, write_atomic_with};
 use crate::metrics;
-pub use metrics_file::RunMetrics;
 use crate::train::{
     evaluate, evaluate_split, no_rows_error, progress_bar, train_window_with, CurvePoint,
     EarlyStop, Evaluation, Progress, RowWindow, Trainer, ValidPoint,
 };
+pub use metrics_file::RunMetrics;
 
 /// Sub-folder of the run folder holding the best-validation state
 /// (`[train] restore_best`), as a checkpoint.

@@ -312,8 +312,7 @@ pub fn read(dir: &Path, batches: u64) -> Result<Snapshot, SnapshotError> {
             stored: side.checksum.clone(),
         });
     }
-    let bytes =
-        std::fs::read(dir.join(&side.tensors_file)).map_err(SnapshotError::TensorsRead)?;
+    let bytes = std::fs::read(dir.join(&side.tensors_file)).map_err(SnapshotError::TensorsRead)?;
     if bytes.len() as u64 != side.tensors_bytes {
         return Err(SnapshotError::TensorsSize {
             found: bytes.len() as u64,

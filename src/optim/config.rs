@@ -605,7 +605,11 @@ mod tests {
     #[test]
     fn as_str_is_the_serde_spelling() {
         fn serde_name<T: Serialize>(v: T) -> String {
-            serde_json::to_value(v).unwrap().as_str().unwrap().to_string()
+            serde_json::to_value(v)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_string()
         }
         for n in OptimizerName::ALL {
             assert_eq!(n.as_str(), serde_name(n));
