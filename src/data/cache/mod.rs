@@ -20,7 +20,7 @@ mod format;
 mod read;
 mod write;
 
-pub use format::{read_meta, CacheMeta, Unusable};
+pub use format::{read_meta, BadCache, CacheMeta, Unusable};
 pub use read::CacheSource;
 
 use super::config::DataConfig;
@@ -104,7 +104,7 @@ pub fn ensure(cfg: &DataConfig, file: &Path) -> Result<(PathBuf, CacheMeta, Layo
             Err(why) => Some(why.to_string()),
         },
         Err(Unusable::Absent) => None,
-        Err(Unusable::Bad(why)) => Some(why),
+        Err(Unusable::Bad(why)) => Some(why.to_string()),
     };
     if let Some(why) = why {
         eprintln!(
