@@ -8,7 +8,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::DataConfig;
 use crate::model::{DeviceSpec, ModelConfig};
-use crate::optim::{OptimizerConfig, OptimizerName};
+use crate::optim::{OptimizerConfig, OptimizerConfigError};
+
+mod error;
+pub use error::{
+    CheckError, ConfigError, DottedKeyError, OverrideError, ParseError, PruneConfigError,
+    RunDirError,
+};
 
 /// One training run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -123,20 +129,17 @@ impl Default for PruneConfig {
 }
 
 impl PruneConfig {
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), PruneConfigError> {
         if !(self.target_rate > 0.0 && self.target_rate <= 1.0) {
-            return Err(format!(
-                "prune.target_rate must be in (0, 1], got {}",
-                self.target_rate
-            ));
+            return Err(PruneConfigError::TargetRate {
+                value: self.target_rate,
+            });
         }
         if self.finetune.is_empty() {
-            return Err("prune.finetune must list at least one fraction".into());
+            return Err(PruneConfigError::NoFinetune);
         }
-        if let Some(r) = self.finetune.iter().find(|r| !(0.0..1.0).contains(*r)) {
-            return Err(format!(
-                "prune.finetune fractions must be in [0, 1), got {r}"
-            ));
+        if let Some(&value) = self.finetune.iter().find(|r| !(0.0..1.0).contains(*r)) {
+            return Err(PruneConfigError::Finetune { value });
         }
         Ok(())
     }
@@ -152,37 +155,6 @@ fn default_output() -> PathBuf {
     PathBuf::from("results")
 }
 
-/// A run folder that could name a place outside `output`.
-#[derive(Debug, thiserror::Error)]
-pub enum RunDirError {
-    #[error("{key} = {name:?}: {why}")]
-    BadName {
-        key: String,
-        name: String,
-        why: &'static str,
-    },
-    #[error("{} resolves to {}, outside the output folder {}", path.display(), real.display(), root.display())]
-    Outside {
-        path: PathBuf,
-        real: PathBuf,
-        root: PathBuf,
-    },
-}
-
-/// A config that cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read config {path}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path}: {message}")]
-    Parse { path: PathBuf, message: String },
-    #[error("{path}: {message}")]
-    Invalid { path: PathBuf, message: String },
-}
-
 impl RunConfig {
     /// Read, parse and validate a config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
@@ -196,15 +168,12 @@ impl RunConfig {
             path: path.to_path_buf(),
             source,
         })?;
-        let parse_error = |message| ConfigError::Parse {
+        let parse_error = |error| ConfigError::Parse {
             path: path.to_path_buf(),
-            message,
+            error,
         };
         let text = apply_overrides(&text, overrides).map_err(parse_error)?;
-        let mut cfg = Self::parse(&text).map_err(|message| ConfigError::Parse {
-            path: path.to_path_buf(),
-            message,
-        })?;
+        let mut cfg = Self::parse(&text).map_err(parse_error)?;
         if cfg.name.is_empty() {
             cfg.name = path
                 .file_stem()
@@ -216,44 +185,41 @@ impl RunConfig {
         if let Some(dir) = path.parent() {
             resolve_data_paths(&mut cfg.data, dir);
         }
-        cfg.check().map_err(|message| ConfigError::Invalid {
+        cfg.check().map_err(|error| ConfigError::Invalid {
             path: path.to_path_buf(),
-            message,
+            error,
         })?;
         Ok(cfg)
     }
 
     /// Parse TOML text; an unknown key gets the nearest valid key suggested.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, ParseError> {
         if let Ok(table) = text.parse::<toml::Table>() {
             if table.contains_key("base") && !table.contains_key("data") {
-                return Err(
-                    "this is a sweep file (it has `base`), not a run config: run it with `ctr-run sweep --config FILE`".into(),
-                );
+                return Err(ParseError::SweepFile);
             }
         }
-        let cfg = toml::from_str(text).map_err(|e| with_suggestion(&e.to_string()))?;
+        let cfg = toml::from_str(text).map_err(toml_error)?;
         require_optimizer_names(text)?;
         Ok(cfg)
     }
 
     /// Every cross-field rule, once.
-    pub fn check(&self) -> Result<(), String> {
-        self.optimizer.check().map_err(|e| e.to_string())?;
+    pub fn check(&self) -> Result<(), CheckError> {
+        self.optimizer.check().map_err(CheckError::Optimizer)?;
         if let Some(d) = &self.dense_optimizer {
-            d.check()
-                .map_err(|e| e.to_string().replace("optimizer.", "dense_optimizer."))?;
+            d.check().map_err(CheckError::DenseOptimizer)?;
         }
-        self.data.check().map_err(|e| e.to_string())?;
-        self.model.check().map_err(|e| e.to_string())?;
-        if self.train.batch_size == 0 {
-            return Err("train.batch_size must be > 0".into());
-        }
-        if self.train.epochs == 0 {
-            return Err("train.epochs must be > 0".into());
-        }
-        if self.train.log_every == 0 {
-            return Err("train.log_every must be > 0".into());
+        self.data.check()?;
+        self.model.check()?;
+        for (key, value) in [
+            ("train.batch_size", self.train.batch_size),
+            ("train.epochs", self.train.epochs),
+            ("train.log_every", self.train.log_every),
+        ] {
+            if value == 0 {
+                return Err(CheckError::Zero { key });
+            }
         }
         if !self.data.has_validation() {
             for (key, set) in [
@@ -261,25 +227,21 @@ impl RunConfig {
                 ("patience", self.train.patience > 0),
             ] {
                 if set {
-                    return Err(format!(
-                        "train.{key} needs a validation split: set data.valid_fraction or data.valid_path"
-                    ));
+                    return Err(CheckError::NeedsValidation { key });
                 }
             }
         }
         if !(self.train.log_seconds >= 0.0 && self.train.log_seconds.is_finite()) {
-            return Err(format!(
-                "train.log_seconds must be >= 0 (0 = no progress lines), got {}",
-                self.train.log_seconds
-            ));
+            return Err(CheckError::LogSeconds {
+                value: self.train.log_seconds,
+            });
         }
         if let Some(p) = &self.prune {
             p.check()?;
             if self.optimizer.name.is_group() || self.optimizer.name.is_prox() {
-                return Err(format!(
-                    "prune runs train with a plain optimizer, got optimizer.name = \"{}\"",
-                    self.optimizer.name
-                ));
+                return Err(CheckError::PruneOptimizer {
+                    name: self.optimizer.name,
+                });
             }
             // Each fraction is scored on the validation split once, after its
             // last prune: there is no early stopping to configure.
@@ -288,16 +250,14 @@ impl RunConfig {
                 ("patience", self.train.patience > 0),
             ] {
                 if set {
-                    return Err(format!(
-                        "train.{key} has no effect in a prune run (each fraction is scored on the validation split once, after pruning): remove it"
-                    ));
+                    return Err(CheckError::PruneEarlyStopping { key });
                 }
             }
         }
         if self.threads == 0 {
-            return Err("threads must be > 0".into());
+            return Err(CheckError::Zero { key: "threads" });
         }
-        check_folder_name("name", &self.name).map_err(|e| e.to_string())?;
+        check_folder_name("name", &self.name)?;
         Ok(())
     }
 
@@ -320,9 +280,9 @@ impl RunConfig {
 
     /// One line naming both optimizers with every key they use, as they will
     /// run (`train` prints it, so a choice made by a default is visible).
-    pub fn optimizers_line(&self) -> Result<String, String> {
-        let emb = self.optimizer.check().map_err(|e| e.to_string())?;
-        let dense = self.dense_optimizer().check().map_err(|e| e.to_string())?;
+    pub fn optimizers_line(&self) -> Result<String, OptimizerConfigError> {
+        let emb = self.optimizer.check()?;
+        let dense = self.dense_optimizer().check()?;
         Ok(format!(
             "optimizer: {} ; dense: {}",
             emb.describe(),
@@ -350,15 +310,18 @@ pub struct Override {
 }
 
 impl std::str::FromStr for Override {
-    type Err = String;
+    type Err = OverrideError;
 
-    fn from_str(s: &str) -> Result<Self, String> {
-        let (key, raw) = s
-            .split_once('=')
-            .ok_or_else(|| format!("`{s}`: expected key=value (e.g. optimizer.lr=0.01)"))?;
+    fn from_str(s: &str) -> Result<Self, OverrideError> {
+        let (key, raw) = s.split_once('=').ok_or_else(|| OverrideError::NoEquals {
+            text: s.to_string(),
+        })?;
         let key = key.trim();
         if key.is_empty() || key.split('.').any(str::is_empty) {
-            return Err(format!("`{s}`: `{key}` is not a dotted config key"));
+            return Err(OverrideError::BadKey {
+                text: s.to_string(),
+                key: key.to_string(),
+            });
         }
         let raw = raw.trim();
         let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
@@ -380,13 +343,14 @@ impl std::fmt::Display for Override {
 
 /// Set `key` (dotted: `optimizer.lambda21`) in a TOML table, creating the
 /// tables on the way.
-pub fn set_dotted(root: &mut toml::Value, key: &str, v: toml::Value) -> Result<(), String> {
+pub fn set_dotted(root: &mut toml::Value, key: &str, v: toml::Value) -> Result<(), DottedKeyError> {
     let mut cur = root;
     let parts: Vec<&str> = key.split('.').collect();
     for (i, part) in parts.iter().enumerate() {
-        let table = cur
-            .as_table_mut()
-            .ok_or_else(|| format!("key `{key}`: `{part}` is not inside a table"))?;
+        let table = cur.as_table_mut().ok_or_else(|| DottedKeyError {
+            key: key.to_string(),
+            part: part.to_string(),
+        })?;
         if i + 1 == parts.len() {
             table.insert(part.to_string(), v);
             return Ok(());
@@ -401,38 +365,44 @@ pub fn set_dotted(root: &mut toml::Value, key: &str, v: toml::Value) -> Result<(
 /// The config text with `overrides` applied. When the file alone parses,
 /// each override is checked as it is applied, so an unknown key or a wrong
 /// type is reported with the `--set` that caused it.
-fn apply_overrides(text: &str, overrides: &[Override]) -> Result<String, String> {
+fn apply_overrides(text: &str, overrides: &[Override]) -> Result<String, ParseError> {
     if overrides.is_empty() {
         return Ok(text.to_string());
     }
-    let mut value: toml::Value =
-        toml::from_str(text).map_err(|e| with_suggestion(&e.to_string()))?;
+    let mut value: toml::Value = toml::from_str(text).map_err(toml_error)?;
     let file_parses = value.clone().try_into::<RunConfig>().is_ok();
     for o in overrides {
-        let fail = |e: String| format!("--set {o}: {e}");
-        set_dotted(&mut value, &o.key, o.value.clone()).map_err(fail)?;
+        let fail = |error: ParseError| ParseError::Override {
+            set: o.to_string(),
+            error: Box::new(error),
+        };
+        set_dotted(&mut value, &o.key, o.value.clone()).map_err(|e| fail(e.into()))?;
         if file_parses {
             if let Err(e) = value.clone().try_into::<RunConfig>() {
-                return Err(fail(with_suggestion(&e.to_string())));
+                return Err(fail(toml_error(e)));
             }
         }
     }
-    toml::to_string(&value).map_err(|e| e.to_string())
+    toml::to_string(&value).map_err(|e| ParseError::Toml(e.to_string()))
+}
+
+/// A TOML or serde message as a `ParseError`, with the nearest key suggested.
+fn toml_error(e: toml::de::Error) -> ParseError {
+    ParseError::Toml(with_suggestion(&e.to_string()))
 }
 
 /// The optimizer is the experiment: a section without `name` would train
 /// the struct's default (adam) without a word, so the name is required.
 /// (Serde fills it for the programmatic `OptimizerConfig::default`; the
 /// file is checked here, after it parsed.)
-fn require_optimizer_names(text: &str) -> Result<(), String> {
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| e.to_string())?;
+fn require_optimizer_names(text: &str) -> Result<(), ParseError> {
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| ParseError::Toml(e.to_string()))?;
     for section in ["optimizer", "dense_optimizer"] {
         if let Some(t) = table.get(section).and_then(toml::Value::as_table) {
             if !t.contains_key("name") {
-                return Err(format!(
-                    "[{section}] needs `name` (one of: {})",
-                    OptimizerName::list()
-                ));
+                return Err(ParseError::MissingName { section });
             }
         }
     }

@@ -4,13 +4,13 @@
 //! it orchestrates.
 
 pub mod features;
+mod metrics_file;
 
 use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use serde::Serialize;
 
 use crate::checkpoint::{self, Checkpointer, Position, SignalGuard};
 use crate::config::RunConfig;
@@ -19,8 +19,9 @@ use crate::io::{write_atomic, write_atomic_with};
 use crate::metrics;
 use crate::train::{
     evaluate, evaluate_split, no_rows_error, progress_bar, train_window_with, CurvePoint,
-    EarlyStop, Evaluation, PhaseTimes, Progress, RowWindow, Trainer, ValidPoint,
+    EarlyStop, Evaluation, Progress, RowWindow, Trainer, ValidPoint,
 };
+pub use metrics_file::RunMetrics;
 
 /// Sub-folder of the run folder holding the best-validation state
 /// (`[train] restore_best`), as a checkpoint.
@@ -231,8 +232,8 @@ pub fn metrics_of(
     let scored = scored_point(cfg, &p.early);
     RunMetrics {
         run: cfg.name.clone(),
-        version: env!("CARGO_PKG_VERSION"),
-        git_commit: option_env!("CTR_RUN_GIT_COMMIT"),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        git_commit: option_env!("CTR_RUN_GIT_COMMIT").map(str::to_string),
         seed: cfg.seed,
         threads: cfg.threads,
         model: cfg.model.kind.as_str().to_string(),
@@ -402,61 +403,6 @@ fn write_curve(
         ])?;
     }
     Ok(c.flush()?)
-}
-
-/// What `metrics.json` holds.
-#[derive(Clone, Debug, Serialize)]
-pub struct RunMetrics {
-    pub run: String,
-    pub version: &'static str,
-    /// The commit ctr-run was built from (build.rs; null outside a git
-    /// checkout).
-    pub git_commit: Option<&'static str>,
-    pub seed: u64,
-    pub threads: usize,
-    pub model: String,
-    pub optimizer: String,
-    pub auc: Option<f64>,
-    pub logloss: f64,
-    /// On the validation split, for the state the test split scored
-    /// (null without a validation split).
-    pub valid_auc: Option<f64>,
-    pub valid_logloss: Option<f64>,
-    /// Batches trained at the best validation logloss (null without one).
-    pub best_step: Option<u64>,
-    /// Whether `[train] patience` ran out before the last epoch's end.
-    pub stopped_early: bool,
-    /// Non-zero embedding rows / rows seen in training.
-    pub feature_rate: f64,
-    pub nonzero_features: u64,
-    pub seen_features: u64,
-    pub train_samples: u64,
-    pub test_samples: u64,
-    pub train_batches: u64,
-    pub train_loss: f64,
-    pub bad_rows: u64,
-    pub wall_seconds: f64,
-    pub train_seconds: f64,
-    pub train_samples_per_second: f64,
-    pub peak_rss_bytes: Option<u64>,
-    pub embedding_rows: u64,
-    /// Bytes the rows' weights and optimizer slots need.
-    pub embedding_needed_bytes: u64,
-    /// Bytes the store holds for them (chunks, index, per-row steps).
-    pub embedding_held_bytes: u64,
-    pub phases: PhaseTimes,
-    /// On synthetic data with a planted model: kept (non-zero) features vs
-    /// the truly informative ones seen in training.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub informative: Option<metrics::PrecisionRecall>,
-    /// Set by `ctr-run prune`: the fine-tune fraction these metrics are of
-    /// (a pruning run's own `metrics.json`: its first configured fraction;
-    /// tables choose r over all seeds, see `experiment::prune`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub prune_finetune: Option<f64>,
-    /// Set by `ctr-run prune`: the feature rate that was targeted.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub prune_target_rate: Option<f64>,
 }
 
 /// `label,score` rows, atomically (`predictions.csv`, and `ctr-run predict`

@@ -59,25 +59,23 @@ impl ServingModel {
     pub fn load(path: &Path, device: Option<DeviceSpec>) -> Result<Self> {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let t = Tensors::parse(&bytes)
-            .map_err(anyhow::Error::msg)
             .with_context(|| format!("{} is not a safetensors file", path.display()))?;
         let ctx = || format!("{}: not a ctr-run model", path.display());
-        let err = |e: String| anyhow::Error::msg(e).context(ctx());
-        if t.meta("format").map_err(err)? != MODEL_FORMAT {
+        if t.meta("format").with_context(ctx)? != MODEL_FORMAT {
             bail!("{}: format is not {MODEL_FORMAT}", path.display());
         }
-        let mut cfg = RunConfig::parse(t.meta("config").map_err(err)?).map_err(err)?;
+        let mut cfg = RunConfig::parse(t.meta("config").with_context(ctx)?).with_context(ctx)?;
         if let Some(d) = device {
             cfg.device = d;
         }
         let device = cfg.device.open()?;
         let json = |k: &str| -> Result<Vec<String>> {
-            serde_json::from_str(t.meta(k).map_err(err)?).with_context(ctx)
+            serde_json::from_str(t.meta(k).with_context(ctx)?).with_context(ctx)
         };
         let (field_names, dense_names, names) =
             (json("field_names")?, json("dense_names")?, json("params")?);
-        let keys = t.u64("keys").map_err(err)?;
-        let (rows, shape) = t.f32("embeddings").map_err(err)?;
+        let keys = t.u64("keys").with_context(ctx)?;
+        let (rows, shape) = t.f32("embeddings").with_context(ctx)?;
         let d = cfg.model.embed_dim;
         if shape != [keys.len(), d] {
             bail!(
@@ -96,7 +94,7 @@ impl ServingModel {
         );
         store
             .restore(&keys, &rows, &vec![0; keys.len()])
-            .map_err(err)?;
+            .with_context(ctx)?;
         let mut model = model::build(
             &cfg.model,
             field_names.len(),
@@ -114,7 +112,7 @@ impl ServingModel {
             );
         }
         for (i, (p, name)) in params.iter_mut().zip(&names).enumerate() {
-            let (w, shape) = t.f32(&format!("dense.{i}")).map_err(err)?;
+            let (w, shape) = t.f32(&format!("dense.{i}")).with_context(ctx)?;
             if *name != p.name || shape != [p.rows, p.cols] {
                 bail!(
                     "{}: parameter {i} is {name} {shape:?}, the model expects {} [{}, {}]",
@@ -127,7 +125,7 @@ impl ServingModel {
             p.data = w;
         }
         let frequent = if cfg.data.min_count > 0 {
-            let keys = t.u64("frequent_keys").map_err(err)?;
+            let keys = t.u64("frequent_keys").with_context(ctx)?;
             Some(Arc::new(keys.into_iter().collect()))
         } else {
             None

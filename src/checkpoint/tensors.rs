@@ -148,6 +148,24 @@ pub fn write(
     Ok(result)
 }
 
+/// A safetensors file that does not hold what a reader asks for.
+#[derive(Debug, thiserror::Error)]
+pub enum TensorsError {
+    /// Printed in the message, not as a source, so a chain shows it once.
+    #[error("{0}")]
+    Format(safetensors::SafeTensorError),
+    #[error("metadata `{key}` missing")]
+    MissingMeta { key: String },
+    #[error("tensor `{name}` missing")]
+    Missing { name: String },
+    #[error("tensor `{name}`: {found:?}, expected {expected:?}")]
+    Dtype {
+        name: String,
+        found: Dtype,
+        expected: Dtype,
+    },
+}
+
 /// A parsed safetensors file with typed, checked access by name.
 pub struct Tensors<'a> {
     st: SafeTensors<'a>,
@@ -155,35 +173,37 @@ pub struct Tensors<'a> {
 }
 
 impl<'a> Tensors<'a> {
-    pub fn parse(bytes: &'a [u8]) -> Result<Self, String> {
-        let (_, m) = SafeTensors::read_metadata(bytes).map_err(|e| e.to_string())?;
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, TensorsError> {
+        let (_, m) = SafeTensors::read_metadata(bytes).map_err(TensorsError::Format)?;
         let meta = m.metadata().clone().unwrap_or_default();
-        let st = SafeTensors::deserialize(bytes).map_err(|e| e.to_string())?;
+        let st = SafeTensors::deserialize(bytes).map_err(TensorsError::Format)?;
         Ok(Self { st, meta })
     }
 
-    pub fn meta(&self, key: &str) -> Result<&str, String> {
+    pub fn meta(&self, key: &str) -> Result<&str, TensorsError> {
         self.meta
             .get(key)
             .map(String::as_str)
-            .ok_or_else(|| format!("metadata `{key}` missing"))
+            .ok_or_else(|| TensorsError::MissingMeta {
+                key: key.to_string(),
+            })
     }
 
-    fn raw(&self, name: &str, dtype: Dtype) -> Result<(&'a [u8], Vec<usize>), String> {
-        let t = self
-            .st
-            .tensor(name)
-            .map_err(|_| format!("tensor `{name}` missing"))?;
+    fn raw(&self, name: &str, dtype: Dtype) -> Result<(&'a [u8], Vec<usize>), TensorsError> {
+        let t = self.st.tensor(name).map_err(|_| TensorsError::Missing {
+            name: name.to_string(),
+        })?;
         if t.dtype() != dtype {
-            return Err(format!(
-                "tensor `{name}`: {:?}, expected {dtype:?}",
-                t.dtype()
-            ));
+            return Err(TensorsError::Dtype {
+                name: name.to_string(),
+                found: t.dtype(),
+                expected: dtype,
+            });
         }
         Ok((t.data(), t.shape().to_vec()))
     }
 
-    pub fn f32(&self, name: &str) -> Result<(Vec<f32>, Vec<usize>), String> {
+    pub fn f32(&self, name: &str) -> Result<(Vec<f32>, Vec<usize>), TensorsError> {
         let (b, s) = self.raw(name, Dtype::F32)?;
         let v = b
             .chunks_exact(4)
@@ -192,21 +212,21 @@ impl<'a> Tensors<'a> {
         Ok((v, s))
     }
 
-    pub fn f64(&self, name: &str) -> Result<Vec<f64>, String> {
+    pub fn f64(&self, name: &str) -> Result<Vec<f64>, TensorsError> {
         let (b, _) = self.raw(name, Dtype::F64)?;
         Ok(b.chunks_exact(8)
             .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
             .collect())
     }
 
-    pub fn u32(&self, name: &str) -> Result<Vec<u32>, String> {
+    pub fn u32(&self, name: &str) -> Result<Vec<u32>, TensorsError> {
         let (b, _) = self.raw(name, Dtype::U32)?;
         Ok(b.chunks_exact(4)
             .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
             .collect())
     }
 
-    pub fn u64(&self, name: &str) -> Result<Vec<u64>, String> {
+    pub fn u64(&self, name: &str) -> Result<Vec<u64>, TensorsError> {
         let (b, _) = self.raw(name, Dtype::U64)?;
         Ok(b.chunks_exact(8)
             .map(|c| u64::from_le_bytes(c.try_into().unwrap()))

@@ -88,7 +88,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         },
         prune: None,
     };
-    cfg.check().map_err(anyhow::Error::msg)?;
+    cfg.check()?;
     super::init_threads(cfg.threads);
     let opts = RunOptions {
         dry: true,

@@ -58,7 +58,7 @@ pub fn run(args: &PruneArgs) -> Result<()> {
             target_rate: rate,
             finetune: args.finetune.clone(),
         });
-        cfg.check().map_err(anyhow::Error::msg)?;
+        cfg.check()?;
         let dir = cfg.checked_run_dir()?;
         let _lock = ctr_run::lock::lock_folder(&dir, ctr_run::lock::RUN_LOCK)?;
         super::init_threads(cfg.threads);
@@ -129,7 +129,7 @@ pub fn run(args: &PruneArgs) -> Result<()> {
             cfg.seed = seed;
             cfg.output = output.clone();
             cfg.name = format!("match={setting},seed={seed}");
-            cfg.check().map_err(anyhow::Error::msg)?;
+            cfg.check()?;
             let mut settings = BTreeMap::new();
             settings.insert("prune.target_rate".to_string(), Value::Float(rate));
             jobs.push(Job {

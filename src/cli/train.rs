@@ -68,7 +68,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let _lock = ctr_run::lock::lock_folder(&dir, ctr_run::lock::RUN_LOCK)?;
     super::init_threads(cfg.threads);
     if !args.quiet {
-        eprintln!("{}", cfg.optimizers_line().map_err(anyhow::Error::msg)?);
+        eprintln!("{}", cfg.optimizers_line()?);
     }
     if cfg.prune.is_some() {
         ctr_run::experiment::prune::run(&cfg, args.quiet, args.resume.is_some())?;

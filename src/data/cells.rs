@@ -4,6 +4,8 @@
 //! and a custom line without a `"` takes the same byte split, so only lines
 //! that quote pay for the `csv` crate. A quoted field cannot span lines.
 
+use super::error::QuotingError;
+
 /// Whether `line` of a file whose layout reads quotes needs the quoted split.
 #[inline]
 pub(crate) fn needs_unquoting(quoted: bool, line: &[u8]) -> bool {
@@ -11,7 +13,7 @@ pub(crate) fn needs_unquoting(quoted: bool, line: &[u8]) -> bool {
 }
 
 /// The cells of one line (without its line end), unquoted.
-pub(crate) fn split_quoted(line: &[u8], delimiter: u8) -> Result<csv::ByteRecord, String> {
+pub(crate) fn split_quoted(line: &[u8], delimiter: u8) -> Result<csv::ByteRecord, QuotingError> {
     let mut rd = csv::ReaderBuilder::new()
         .has_headers(false)
         .delimiter(delimiter)
@@ -22,20 +24,24 @@ pub(crate) fn split_quoted(line: &[u8], delimiter: u8) -> Result<csv::ByteRecord
     match rd.read_byte_record(&mut rec) {
         Ok(true) => {}
         Ok(false) => rec.push_field(b""),
-        Err(e) => return Err(format!("bad quoting: {e}")),
+        Err(e) => return Err(QuotingError::Csv(e.to_string())),
     }
     // A second record means a bare `\r` inside the line (the reader ends
     // records there): refused rather than read as two rows.
     let mut rest = csv::ByteRecord::new();
     if matches!(rd.read_byte_record(&mut rest), Ok(true)) {
-        return Err("bad quoting: a carriage return inside the line".into());
+        return Err(QuotingError::CarriageReturn);
     }
     Ok(rec)
 }
 
 /// The column names of a header line: unquoted when `quoted`, else split at
 /// the delimiter.
-pub(crate) fn header_cells(line: &str, delimiter: u8, quoted: bool) -> Result<Vec<String>, String> {
+pub(crate) fn header_cells(
+    line: &str,
+    delimiter: u8,
+    quoted: bool,
+) -> Result<Vec<String>, QuotingError> {
     if needs_unquoting(quoted, line.as_bytes()) {
         let rec = split_quoted(line.as_bytes(), delimiter)?;
         Ok(rec

@@ -72,23 +72,36 @@ fn digits_value(b: &[u8]) -> u32 {
     b.iter().fold(0u32, |a, &c| a * 10 + (c - b'0') as u32)
 }
 
-/// Check that `year`/`month`/`day` and the times are a real date and time;
-/// the error names the first field out of range ("month 13").
+/// The first field of a date or time out of range ("month 13").
+#[derive(Debug, thiserror::Error)]
+#[error("{name} {value:02}")]
+struct DateField {
+    name: &'static str,
+    value: u32,
+}
+
+/// Check that `year`/`month`/`day` and the times are a real date and time.
 fn check_date(
     year: u32,
     month: u32,
     day: u32,
     hms: &[(&'static str, u32, u32)],
-) -> Result<(), String> {
+) -> Result<(), DateField> {
     if !(1..=12).contains(&month) {
-        return Err(format!("month {month:02}"));
+        return Err(DateField {
+            name: "month",
+            value: month,
+        });
     }
     if day == 0 || day > days_in_month(year, month) {
-        return Err(format!("day {day:02}"));
+        return Err(DateField {
+            name: "day",
+            value: day,
+        });
     }
-    for &(name, v, max) in hms {
-        if v > max {
-            return Err(format!("{name} {v:02}"));
+    for &(name, value, max) in hms {
+        if value > max {
+            return Err(DateField { name, value });
         }
     }
     Ok(())
@@ -313,7 +326,7 @@ impl RowEncoder {
                     digits_value(&cell[4..6]),
                     &[("hour", digits_value(&cell[6..]), 23)],
                 )
-                .map_err(|what| self.out_of_range(col, what, cell))?;
+                .map_err(|f| self.out_of_range(col, f.to_string(), cell))?;
                 *day = digits_value(&cell[..6]);
                 batch.keys.push(key_with_seed(seed, &cell[6..]));
                 batch.offsets.push(batch.keys.len() as u32);
@@ -416,7 +429,7 @@ impl RowEncoder {
                         ("second", f(12..14), 60),
                     ],
                 )
-                .map_err(|what| self.out_of_range(col, what, cell))
+                .map_err(|f| self.out_of_range(col, f.to_string(), cell))
             }
             Check::Hex8 => {
                 if cell.is_empty() || (cell.len() == 8 && cell.iter().all(u8::is_ascii_hexdigit)) {

@@ -21,7 +21,7 @@ pub enum RowProblem {
     NotUtf8 { column: usize },
     /// A custom line whose quotes the RFC-4180 reader refuses.
     #[error("{0}")]
-    Quoting(String),
+    Quoting(QuotingError),
     /// A typed column whose text has the wrong shape (`what`: "an integer",
     /// "YYMMDDHH (8 digits)", ...).
     #[error("column {column}: expected {what}, found {found:?}")]
@@ -37,6 +37,17 @@ pub enum RowProblem {
         what: String,
         found: String,
     },
+}
+
+/// A custom line (or header) whose quotes the RFC-4180 reader refuses.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum QuotingError {
+    /// The csv crate's message (its error is neither `Clone` nor `PartialEq`).
+    #[error("bad quoting: {0}")]
+    Csv(String),
+    /// The reader ends a record at a bare `\r`: refused, not read as two rows.
+    #[error("bad quoting: a carriage return inside the line")]
+    CarriageReturn,
 }
 
 /// Every way reading or generating data can fail.

@@ -51,7 +51,7 @@ pub use config::{
     CriteoIntegers, DataConfig, Format, Knobs, MultiValued, SchemaConfig, SplitKind,
     SyntheticConfig,
 };
-pub use error::{DataError, RowProblem};
+pub use error::{DataError, QuotingError, RowProblem};
 pub use hash::{feature_key, fold_key, rare_key, KeySet};
 pub use inspect::{inspect, Inspection};
 pub use open::{

@@ -85,9 +85,9 @@ pub fn compile_as(
                 let h = header.ok_or_else(|| DataError::Empty {
                     file: file.to_path_buf(),
                 })?;
-                header_cells(h, delim, true).map_err(|problem| DataError::Header {
+                header_cells(h, delim, true).map_err(|e| DataError::Header {
                     file: file.to_path_buf(),
-                    problem,
+                    problem: e.to_string(),
                 })?
             } else {
                 s.columns.clone()
@@ -215,12 +215,11 @@ fn check_unique(columns: &[String], from_header: bool, file: &Path) -> Result<()
 impl Layout {
     /// Check a file's header line against the expected column names.
     pub fn check_header(&self, line: &str, file: &Path) -> Result<(), DataError> {
-        let got = header_cells(line, self.delimiter, self.quoted).map_err(|problem| {
-            DataError::Header {
+        let got =
+            header_cells(line, self.delimiter, self.quoted).map_err(|e| DataError::Header {
                 file: file.to_path_buf(),
-                problem,
-            }
-        })?;
+                problem: e.to_string(),
+            })?;
         if got.len() != self.columns.len() {
             return Err(DataError::Header {
                 file: file.to_path_buf(),

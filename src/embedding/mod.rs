@@ -51,6 +51,20 @@ pub struct Touched {
     pub grads: Vec<f32>,
 }
 
+/// Saved rows that do not fit a store (`EmbeddingStore::restore`).
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    #[error("embedding rows: {keys} keys, {floats} floats (expected {expected}), {steps} steps")]
+    Sizes {
+        keys: usize,
+        floats: usize,
+        expected: usize,
+        steps: usize,
+    },
+    #[error("embedding rows: key {key} appears twice")]
+    Duplicate { key: u64 },
+}
+
 pub struct EmbeddingStore {
     dim: usize,
     stride: usize,
@@ -376,20 +390,20 @@ impl EmbeddingStore {
         keys: &[u64],
         blocks: &[f32],
         last_step: &[u32],
-    ) -> Result<(), String> {
+    ) -> Result<(), RestoreError> {
         let n = keys.len();
         if blocks.len() != n * self.stride || last_step.len() != n {
-            return Err(format!(
-                "embedding rows: {n} keys, {} floats (expected {}), {} steps",
-                blocks.len(),
-                n * self.stride,
-                last_step.len()
-            ));
+            return Err(RestoreError::Sizes {
+                keys: n,
+                floats: blocks.len(),
+                expected: n * self.stride,
+                steps: last_step.len(),
+            });
         }
         let mut index = KeyIndex::default();
         for (r, &k) in keys.iter().enumerate() {
             if index.get(k).is_some() {
-                return Err(format!("embedding rows: key {k} appears twice"));
+                return Err(RestoreError::Duplicate { key: k });
             }
             index.insert_new(k, r as u32);
         }

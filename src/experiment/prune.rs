@@ -24,15 +24,15 @@ use anyhow::{bail, Context, Result};
 use crate::checkpoint::{self, Checkpointer, Position};
 use crate::config::{PruneConfig, RunConfig};
 use crate::data::{self, Split};
-use crate::experiment::runs::Metrics;
 use crate::io::{remove_if_present, write_atomic, write_atomic_with};
+use crate::run::RunMetrics;
 use crate::train::{self, Progress, RowWindow, Trainer};
 
 /// The result of one fine-tune fraction, as written to its folder.
 #[derive(Clone, Debug)]
 pub struct PruneOutcome {
     pub finetune: f64,
-    pub metrics: Metrics,
+    pub metrics: RunMetrics,
 }
 
 /// Keep `rate` of the rows seen so far.
@@ -200,7 +200,7 @@ pub fn read_fractions(dir: &Path, spec: &PruneConfig) -> Result<Vec<PruneOutcome
         .iter()
         .map(|&r| {
             let path = fraction_dir(dir, r).join("metrics.json");
-            let metrics: Metrics = serde_json::from_slice(
+            let metrics: RunMetrics = serde_json::from_slice(
                 &std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?,
             )
             .with_context(|| format!("parsing {}", path.display()))?;
@@ -235,7 +235,7 @@ impl FractionRule {
     }
 
     /// The AUC this rule compares.
-    pub fn auc(self, m: &Metrics) -> Option<f64> {
+    pub fn auc(self, m: &RunMetrics) -> Option<f64> {
         match self {
             FractionRule::ValidAuc => m.valid_auc,
             FractionRule::TestAuc => m.auc,

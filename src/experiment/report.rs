@@ -1027,7 +1027,7 @@ fn table_proxgen(
         let penalty = if o.name.is_group() {
             "l2,1 (lambda21)".to_string()
         } else if o.name.is_prox() {
-            runs::snake(&o.regularizer)
+            o.regularizer.to_string()
         } else {
             "none".into()
         };
@@ -1118,23 +1118,32 @@ fn model_of(ds: &str) -> &'static str {
 
 /// The point a search chooses: the best mean validation AUC; None (and why)
 /// when a point has no validation AUC in every seed. Test AUC never chooses.
-fn choose_on_valid(points: &[&Setting]) -> Result<usize, String> {
+fn choose_on_valid(points: &[&Setting]) -> Result<usize, NotChosen> {
     let lacking: Vec<&str> = points
         .iter()
         .filter(|s| s.valid.missing > 0 || s.valid.n() == 0)
         .map(|s| s.name.as_str())
         .collect();
     if !lacking.is_empty() {
-        return Err(format!(
-            "no validation AUC (valid_auc) in {}: nothing chosen (test AUC is never used to choose)",
-            lacking.join("; ")
-        ));
+        return Err(NotChosen::NoValidation {
+            lacking: lacking.join("; "),
+        });
     }
     let means: Vec<f64> = points.iter().map(|s| s.valid.mean()).collect();
     best_indices(&means, Better::Higher)
         .first()
         .copied()
-        .ok_or_else(|| "no finite validation AUC".to_string())
+        .ok_or(NotChosen::NotFinite)
+}
+
+/// Why a search chose no point (a table note says it).
+#[derive(Debug, thiserror::Error)]
+enum NotChosen {
+    /// `lacking`: the settings without a validation AUC, `; `-separated.
+    #[error("no validation AUC (valid_auc) in {lacking}: nothing chosen (test AUC is never used to choose)")]
+    NoValidation { lacking: String },
+    #[error("no finite validation AUC")]
+    NotFinite,
 }
 
 /// Tables 5-7 (Appendix E): `table<N>_search` lists every grid point with
@@ -1158,7 +1167,7 @@ fn search_tables(
         headers,
     );
     // (dataset, optimizer) -> chosen grid values, or why none.
-    let mut chosen: Vec<(String, String, Result<Vec<String>, String>)> = Vec::new();
+    let mut chosen: Vec<(String, String, Result<Vec<String>, NotChosen>)> = Vec::new();
     let mut sweeps = Vec::new();
     for ds in DATASETS {
         let sweep = format!("{ds}_{}", spec.sweep_suffix);
@@ -1256,7 +1265,7 @@ fn search_tables(
     save(&grid, out, &format!("table{}_search", spec.number), report)?;
 
     // The paper's layout (Appendix E).
-    let cell = |v: &Result<Vec<String>, String>, i: usize| match v {
+    let cell = |v: &Result<Vec<String>, NotChosen>, i: usize| match v {
         Ok(v) => v[i].clone(),
         Err(_) => "not chosen".to_string(),
     };

@@ -10,44 +10,17 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use anyhow::{Context, Result};
-use serde::Deserialize;
 
 use crate::config::RunConfig;
 use crate::experiment::group::{flat_config, flatten_json, varying_keys, Value};
 use crate::io::write_atomic;
-
-/// The parts of `metrics.json` that reporting reads.
-#[derive(Clone, Debug, Deserialize)]
-pub struct Metrics {
-    pub auc: Option<f64>,
-    pub logloss: f64,
-    pub feature_rate: f64,
-    pub nonzero_features: u64,
-    pub seen_features: u64,
-    pub train_samples: u64,
-    pub test_samples: u64,
-    pub wall_seconds: f64,
-    pub train_samples_per_second: f64,
-    /// On the validation split (null without one, and in runs written
-    /// before pruning fractions were scored on it).
-    #[serde(default)]
-    pub valid_auc: Option<f64>,
-    #[serde(default)]
-    pub valid_logloss: Option<f64>,
-    /// Set by `ctr-run prune` runs: the fine-tune fraction r these metrics
-    /// are of (the first configured one for the run's own metrics).
-    #[serde(default)]
-    pub prune_finetune: Option<f64>,
-    /// Set by `ctr-run prune` runs: the feature rate that was targeted.
-    #[serde(default)]
-    pub prune_target_rate: Option<f64>,
-}
+use crate::run::RunMetrics;
 
 #[derive(Clone, Debug)]
 pub struct RunRecord {
     pub dir: PathBuf,
     pub config: RunConfig,
-    pub metrics: Metrics,
+    pub metrics: RunMetrics,
     /// Every leaf of `metrics.json` as dotted keys (`valid_auc`,
     /// `informative.precision`): what `summarize` and `runs.csv` read, so a
     /// metric added to the file needs no change here.
@@ -112,7 +85,7 @@ fn visit(dir: &Path, out: &mut Found) -> Result<()> {
         let config = read_config(&config_path)?;
         let bytes = std::fs::read(&metrics_path)
             .with_context(|| format!("reading {}", metrics_path.display()))?;
-        let metrics: Metrics = serde_json::from_slice(&bytes)
+        let metrics: RunMetrics = serde_json::from_slice(&bytes)
             .with_context(|| format!("reading {}", metrics_path.display()))?;
         let json: serde_json::Value = serde_json::from_slice(&bytes)
             .with_context(|| format!("reading {}", metrics_path.display()))?;
@@ -350,15 +323,6 @@ pub fn rfc3339_utc(t: SystemTime) -> String {
         rem % 3600 / 60,
         rem % 60
     )
-}
-
-/// The config spelling of an enum value (`mlp`, `weighted`, `l1`).
-pub fn snake<T: serde::Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        Ok(other) => other.to_string(),
-        Err(_) => String::new(),
-    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use toml::Value;
 
 use crate::config::{
-    check_folder_name, check_inside, set_dotted, with_suggestion, Override, RunConfig,
+    check_folder_name, check_inside, set_dotted, with_suggestion, DottedKeyError, Override,
+    RunConfig,
 };
 
 /// A sweep file.
@@ -97,22 +98,32 @@ pub struct Shard {
     pub n: usize,
 }
 
+/// A `--shard` argument that is not `K/N` with 1 <= K <= N.
+#[derive(Debug, thiserror::Error)]
+pub enum ShardError {
+    #[error("shard `{text}` is not K/N")]
+    NotKN { text: String },
+    #[error("shard `{text}`: {part} is not a number")]
+    NotANumber { text: String, part: &'static str },
+    #[error("shard `{text}`: need 1 <= K <= N")]
+    Range { text: String },
+}
+
 impl std::str::FromStr for Shard {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = ShardError;
+    fn from_str(s: &str) -> Result<Self, ShardError> {
+        let text = || s.to_string();
         let (k, n) = s
             .split_once('/')
-            .ok_or_else(|| format!("shard `{s}` is not K/N"))?;
-        let k: usize = k
-            .trim()
-            .parse()
-            .map_err(|_| format!("shard `{s}`: K is not a number"))?;
-        let n: usize = n
-            .trim()
-            .parse()
-            .map_err(|_| format!("shard `{s}`: N is not a number"))?;
+            .ok_or_else(|| ShardError::NotKN { text: text() })?;
+        let number = |v: &str, part| {
+            v.trim()
+                .parse::<usize>()
+                .map_err(|_| ShardError::NotANumber { text: text(), part })
+        };
+        let (k, n) = (number(k, "K")?, number(n, "N")?);
         if n == 0 || k == 0 || k > n {
-            return Err(format!("shard `{s}`: need 1 <= K <= N"));
+            return Err(ShardError::Range { text: text() });
         }
         Ok(Shard { k, n })
     }
@@ -240,7 +251,7 @@ impl SweepConfig {
             for r in 0..self.repeats {
                 let seed = self.first_seed + r;
                 let name = job_name(&settings, seed);
-                let fail = |e: String| {
+                let fail = |e: &dyn std::fmt::Display| {
                     anyhow::anyhow!(
                         "sweep job {} ({}): {e}",
                         jobs.len(),
@@ -254,8 +265,8 @@ impl SweepConfig {
                         resolve(&base_value, &one).err().map(|e| (k, e))
                     });
                     match culprit {
-                        Some((key, e)) => fail(format!("axis {key}: {e}")),
-                        None => fail(e),
+                        Some((key, e)) => fail(&format!("axis {key}: {e}")),
+                        None => fail(&e),
                     }
                 })?;
                 config.seed = seed;
@@ -264,9 +275,9 @@ impl SweepConfig {
                 if let Some(t) = self.threads_per_job {
                     config.threads = t;
                 }
-                config.check().map_err(fail)?;
+                config.check().map_err(|e| fail(&e))?;
                 let dir = config.run_dir();
-                check_inside(&root, &dir).map_err(|e| fail(e.to_string()))?;
+                check_inside(&root, &dir).map_err(|e| fail(&e))?;
                 if let Some(&other) = folders.get(&dir) {
                     let o = &jobs[other];
                     bail!(
@@ -290,15 +301,25 @@ impl SweepConfig {
     }
 }
 
+/// Why a job's settings do not make a run config.
+#[derive(Debug, thiserror::Error)]
+enum ResolveError {
+    #[error("sweep {0}")]
+    Key(DottedKeyError),
+    /// serde's message, with the nearest key suggested.
+    #[error("{0}")]
+    Toml(String),
+}
+
 /// The base config with `settings` applied, parsed as a run config.
-fn resolve(base: &Value, settings: &BTreeMap<String, Value>) -> Result<RunConfig, String> {
+fn resolve(base: &Value, settings: &BTreeMap<String, Value>) -> Result<RunConfig, ResolveError> {
     let mut value = base.clone();
     for (key, v) in settings {
-        set_dotted(&mut value, key, v.clone()).map_err(|e| format!("sweep {e}"))?;
+        set_dotted(&mut value, key, v.clone()).map_err(ResolveError::Key)?;
     }
     value
         .try_into()
-        .map_err(|e: toml::de::Error| with_suggestion(&e.to_string()))
+        .map_err(|e: toml::de::Error| ResolveError::Toml(with_suggestion(&e.to_string())))
 }
 
 /// `optimizer.lambda21 = 0.001, seed = 3`: a job's settings as written.

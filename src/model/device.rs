@@ -53,11 +53,18 @@ impl fmt::Display for DeviceSpec {
     }
 }
 
+/// A `device` value that is not "cpu", "cuda" or "cuda:N".
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("device must be \"cpu\", \"cuda\" or \"cuda:N\" (N a GPU index), got \"{text}\"")]
+pub struct DeviceSpecError {
+    pub text: String,
+}
+
 impl FromStr for DeviceSpec {
-    type Err = String;
+    type Err = DeviceSpecError;
 
     /// Exactly "cpu", "cuda" or "cuda:N" with N decimal digits.
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> Result<Self, DeviceSpecError> {
         let ordinal = |n: &str| {
             (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
                 .then(|| n.parse().ok())
@@ -70,8 +77,8 @@ impl FromStr for DeviceSpec {
                 .strip_prefix("cuda:")
                 .and_then(ordinal)
                 .map(DeviceSpec::Cuda)
-                .ok_or_else(|| {
-                    format!("device must be \"cpu\", \"cuda\" or \"cuda:N\" (N a GPU index), got \"{s}\"")
+                .ok_or_else(|| DeviceSpecError {
+                    text: s.to_string(),
                 }),
         }
     }

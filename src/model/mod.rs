@@ -26,7 +26,7 @@ mod threads;
 
 pub use alloc::tune_allocator;
 pub use config::{ModelConfig, ModelKind};
-pub use device::DeviceSpec;
+pub use device::{DeviceSpec, DeviceSpecError};
 pub use threads::configure_threads;
 
 use candle_core::Device;

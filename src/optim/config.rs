@@ -359,6 +359,37 @@ pub enum Regularizer {
     Binary,
 }
 
+impl Regularizer {
+    pub const ALL: [Regularizer; 7] = [
+        Self::None,
+        Self::L1,
+        Self::L0,
+        Self::LHalf,
+        Self::LTwoThirds,
+        Self::Group,
+        Self::Binary,
+    ];
+
+    /// The config spelling, e.g. `l_half` (what serde reads and writes).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::L1 => "l1",
+            Self::L0 => "l0",
+            Self::LHalf => "l_half",
+            Self::LTwoThirds => "l_two_thirds",
+            Self::Group => "group",
+            Self::Binary => "binary",
+        }
+    }
+}
+
+impl std::fmt::Display for Regularizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Hyperparameters of one optimizer. Defaults follow docs/math.md.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -568,6 +599,27 @@ impl OptimizerConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An enum is turned into text one way: `as_str` (and `Display`, which
+    /// calls it) spells each value exactly as serde reads and writes it.
+    #[test]
+    fn as_str_is_the_serde_spelling() {
+        fn serde_name<T: Serialize>(v: T) -> String {
+            serde_json::to_value(v)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+        for n in OptimizerName::ALL {
+            assert_eq!(n.as_str(), serde_name(n));
+            assert_eq!(n.to_string(), n.as_str());
+        }
+        for r in Regularizer::ALL {
+            assert_eq!(r.as_str(), serde_name(r));
+            assert_eq!(r.to_string(), r.as_str());
+        }
+    }
 
     #[test]
     fn defaults_are_valid() {

@@ -107,17 +107,17 @@ fn with_a_validation_split_table2_reports_the_fraction_with_the_best_mean_valida
             let job = format!("optimizer.lambda21=0.001,seed={seed}");
             let with_data =
                 |c: String| c.replace("[data]\nformat = \"avazu\"\ntrain = \"x.csv\"\n", data);
-            write(
+            write_run(
                 &root.join(format!("{ds}_table2/runs")).join(&job),
-                &with_data(config(group, *seed, "")),
+                &with_data(stored_config(group, *seed, "")),
                 &metrics(0.76, 0.1, None),
             );
             let run = root
                 .join(format!("{ds}_adam_prune/runs"))
                 .join(format!("match={job}"));
-            write(
+            write_run(
                 &run,
-                &with_data(config("name = \"adam\"", *seed, prune)),
+                &with_data(stored_config("name = \"adam\"", *seed, prune)),
                 &metrics_valid(fractions[0].1, fractions[0].2, Some(0.0)),
             );
             for &(r, a, v) in fractions {

@@ -61,50 +61,71 @@ pub struct CacheMeta {
 
 /// Why a cache cannot be used: absent (build it quietly) or bad (say why,
 /// then rebuild).
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 pub enum Unusable {
     Absent,
-    Bad(String),
+    Bad(BadCache),
+}
+
+/// What is wrong with a cache file (printed in the rebuild warning).
+#[derive(Debug, thiserror::Error)]
+pub enum BadCache {
+    /// Printed in the message, not as a source: the warning shows it once.
+    #[error("{0}")]
+    Io(std::io::Error),
+    #[error("shorter than its trailer")]
+    Short,
+    #[error("written by an older version")]
+    OldVersion,
+    #[error("no trailer: truncated, or not a cache")]
+    NoTrailer,
+    #[error("meta length runs past the file")]
+    MetaLength,
+    #[error("meta checksum mismatch")]
+    MetaChecksum,
+    #[error("meta unreadable: {0}")]
+    MetaJson(serde_json::Error),
+    #[error("data length does not match the meta")]
+    DataLength,
 }
 
 /// The meta of a cache file, its trailer and checksum verified.
 pub fn read_meta(path: &Path) -> Result<CacheMeta, Unusable> {
-    let bad = |m: &str| Unusable::Bad(m.to_string());
+    let io = |e: std::io::Error| Unusable::Bad(BadCache::Io(e));
     let mut f = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Unusable::Absent),
-        Err(e) => return Err(Unusable::Bad(e.to_string())),
+        Err(e) => return Err(io(e)),
     };
-    let len = f.metadata().map_err(|e| bad(&e.to_string()))?.len();
+    let len = f.metadata().map_err(io)?.len();
     let mut t = [0u8; TRAILER as usize];
     if len < TRAILER {
-        return Err(bad("shorter than its trailer"));
+        return Err(Unusable::Bad(BadCache::Short));
     }
     f.seek(SeekFrom::Start(len - TRAILER))
         .and_then(|_| f.read_exact(&mut t))
-        .map_err(|e| bad(&e.to_string()))?;
+        .map_err(io)?;
     if &t[16..] != MAGIC {
-        return Err(bad(if &t[16..] == OLD_MAGIC {
-            "written by an older version"
+        return Err(Unusable::Bad(if &t[16..] == OLD_MAGIC {
+            BadCache::OldVersion
         } else {
-            "no trailer: truncated, or not a cache"
+            BadCache::NoTrailer
         }));
     }
     let ml = u64::from_le_bytes(t[..8].try_into().unwrap());
     if ml > len - TRAILER {
-        return Err(bad("meta length runs past the file"));
+        return Err(Unusable::Bad(BadCache::MetaLength));
     }
-    f.seek(SeekFrom::Start(len - TRAILER - ml))
-        .map_err(|e| bad(&e.to_string()))?;
+    f.seek(SeekFrom::Start(len - TRAILER - ml)).map_err(io)?;
     let mut m = vec![0u8; ml as usize];
-    f.read_exact(&mut m).map_err(|e| bad(&e.to_string()))?;
+    f.read_exact(&mut m).map_err(io)?;
     if xxhash_rust::xxh3::xxh3_64(&m) != u64::from_le_bytes(t[8..16].try_into().unwrap()) {
-        return Err(bad("meta checksum mismatch"));
+        return Err(Unusable::Bad(BadCache::MetaChecksum));
     }
     let meta: CacheMeta =
-        serde_json::from_slice(&m).map_err(|e| bad(&format!("meta unreadable: {e}")))?;
+        serde_json::from_slice(&m).map_err(|e| Unusable::Bad(BadCache::MetaJson(e)))?;
     if meta.data_bytes != len - TRAILER - ml {
-        return Err(bad("data length does not match the meta"));
+        return Err(Unusable::Bad(BadCache::DataLength));
     }
     Ok(meta)
 }

@@ -20,7 +20,7 @@ mod format;
 mod read;
 mod write;
 
-pub use format::{read_meta, CacheMeta, Unusable};
+pub use format::{read_meta, BadCache, CacheMeta, Unusable};
 pub use read::CacheSource;
 
 use super::config::DataConfig;
@@ -41,34 +41,53 @@ pub fn cache_path(dir: &Path, file: &Path, layout: &Layout) -> PathBuf {
     dir.join(format!("{stem}-{id:016x}.ctrc"))
 }
 
+/// Why a cache no longer describes its file (`ensure` rebuilds it).
+#[derive(Debug, thiserror::Error)]
+enum Stale {
+    #[error("version {found}, this build reads {CACHE_VERSION}")]
+    Version { found: u32 },
+    #[error("built for another layout")]
+    Layout,
+    #[error("inconsistent row counts")]
+    RowCounts,
+    #[error("{} changed since it was built", file.display())]
+    SourceChanged { file: PathBuf },
+    #[error("payload checksum mismatch")]
+    Payload,
+    /// Checking the file or the cache failed.
+    #[error(transparent)]
+    Check(#[from] DataError),
+}
+
 /// Check that `meta` (read from `path`) describes the current `file` under
 /// `layout` and that the chunk region is intact; the reason when not.
-fn verify(meta: &CacheMeta, path: &Path, file: &Path, layout: &Layout) -> Result<(), String> {
+fn verify(meta: &CacheMeta, path: &Path, file: &Path, layout: &Layout) -> Result<(), Stale> {
     if meta.version != CACHE_VERSION {
-        return Err(format!(
-            "version {}, this build reads {CACHE_VERSION}",
-            meta.version
-        ));
+        return Err(Stale::Version {
+            found: meta.version,
+        });
     }
     if meta.layout_hash != layout.hash
         || meta.field_names != layout.info.field_names
         || meta.dense_names != layout.info.dense_names
         || meta.has_day != layout.has_day
     {
-        return Err("built for another layout".into());
+        return Err(Stale::Layout);
     }
     // The reader walks bad lines in order; a damaged list must not be trusted.
     if !(meta.bad_idx.windows(2).all(|w| w[0] < w[1])
         && meta.bad_idx.last().is_none_or(|&b| b < meta.n_lines)
         && meta.n_rows + meta.bad_idx.len() as u64 == meta.n_lines)
     {
-        return Err("inconsistent row counts".into());
+        return Err(Stale::RowCounts);
     }
-    if !unchanged(file, &meta.source_fp).map_err(|e| e.to_string())? {
-        return Err(format!("{} changed since it was built", file.display()));
+    if !unchanged(file, &meta.source_fp)? {
+        return Err(Stale::SourceChanged {
+            file: file.to_path_buf(),
+        });
     }
-    if hash_prefix(path, meta.data_bytes).map_err(|e| e.to_string())? != meta.payload_xxh3 {
-        return Err("payload checksum mismatch".into());
+    if hash_prefix(path, meta.data_bytes)? != meta.payload_xxh3 {
+        return Err(Stale::Payload);
     }
     Ok(())
 }
@@ -82,10 +101,10 @@ pub fn ensure(cfg: &DataConfig, file: &Path) -> Result<(PathBuf, CacheMeta, Layo
     let why = match read_meta(&path) {
         Ok(meta) => match verify(&meta, &path, file, &layout) {
             Ok(()) => return Ok((path, meta, layout)),
-            Err(why) => Some(why),
+            Err(why) => Some(why.to_string()),
         },
         Err(Unusable::Absent) => None,
-        Err(Unusable::Bad(why)) => Some(why),
+        Err(Unusable::Bad(why)) => Some(why.to_string()),
     };
     if let Some(why) = why {
         eprintln!(

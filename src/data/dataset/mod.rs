@@ -43,18 +43,25 @@ impl Format {
     }
 }
 
+/// A `--format` value that names no format.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown format {text:?} (avazu | criteo | criteo_csv | ipinyou | custom)")]
+pub struct UnknownFormat {
+    pub text: String,
+}
+
 impl std::str::FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownFormat;
+    fn from_str(s: &str) -> Result<Self, UnknownFormat> {
         match s {
             "avazu" => Ok(Format::Avazu),
             "criteo" => Ok(Format::Criteo),
             "criteo_csv" => Ok(Format::CriteoCsv),
             "ipinyou" => Ok(Format::Ipinyou),
             "custom" => Ok(Format::Custom),
-            _ => Err(format!(
-                "unknown format {s:?} (avazu | criteo | criteo_csv | ipinyou | custom)"
-            )),
+            _ => Err(UnknownFormat {
+                text: s.to_string(),
+            }),
         }
     }
 }
