@@ -340,8 +340,8 @@ impl Ranges {
         let (bw, bh) = legend_box(spec, series);
         let corners = [
             (LegendPosition::UpperRight, 1.0 - bw, 1.0 - bh),
-            (LegendPosition::UpperLeft, 0.0, 1.0 - bh),
             (LegendPosition::LowerRight, 1.0 - bw, 0.0),
+            (LegendPosition::UpperLeft, 0.0, 1.0 - bh),
             (LegendPosition::LowerLeft, 0.0, 0.0),
         ];
         let covered = |x0: f64, y0: f64| {
@@ -357,8 +357,8 @@ impl Ranges {
             .expect("four corners");
         self.legend = best.1;
         if best.0 > 0 {
-            // Put the highest mark just under the box.
-            let top = self.y.0 + (yhi - self.y.0) / (1.0 - bh).max(0.1);
+            // Put the highest mark just under the box (2% of the height apart).
+            let top = self.y.0 + (yhi - self.y.0) / (0.98 - bh).max(0.1);
             self.y.1 = self.y.1.max(top);
             self.legend = LegendPosition::UpperRight;
         }
@@ -801,6 +801,36 @@ mod tests {
         assert_eq!(tick_decimals(0.28, 1.05), 1);
         assert_eq!(tick_decimals(0.0, 1000.0), 0);
         assert_eq!(fmt_tick(-1e-17, 3), "0.000");
+    }
+
+    /// Marks in all four corners: the legend goes up right and the y range
+    /// grows so that no mark lies under the legend box.
+    #[test]
+    fn auto_legend_never_covers_a_mark() {
+        let spec = ChartSpec {
+            legend: LegendPosition::Auto,
+            ..ChartSpec::default()
+        };
+        let corners = [(0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 1.0), (0.5, 0.5)];
+        let s = [Series {
+            label: "a rather long series label".into(),
+            points: corners.iter().map(|&(x, y)| Point::new(x, y)).collect(),
+        }];
+        let r = Ranges::new(&spec, &s);
+        assert_eq!(r.legend, LegendPosition::UpperRight);
+        let (bw, bh) = legend_box(&spec, &s);
+        for &m in &corners {
+            let (u, v) = r.unit(false, m);
+            assert!(!(u >= 1.0 - bw && v >= 1.0 - bh), "{m:?} under the legend at {u},{v}");
+        }
+        // A free corner is taken as it is, the range unchanged.
+        let s = [Series {
+            label: "a".into(),
+            points: vec![Point::new(0.0, 0.0), Point::new(1.0, 1.0)],
+        }];
+        let r = Ranges::new(&spec, &s);
+        assert_eq!(r.legend, LegendPosition::LowerRight);
+        assert!((r.y.1 - 1.06).abs() < 1e-12, "{:?}", r.y);
     }
 
     #[test]

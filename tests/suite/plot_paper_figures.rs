@@ -80,7 +80,7 @@ fn figure2_draws_three_norms_readably() {
     let svg = std::fs::read_to_string(out.join("figure2.svg")).unwrap();
 
     // Symbols in the legend, all three norms, no title baked in.
-    for text in ["‖sₜ‖", "‖s̃ₜ‖", "Eq. 10", "λ₂"] {
+    for text in ["‖sₜ‖", "‖sₜ/√(D/2+λ₂)‖", "‖sₜ/(D/2+λ₂)‖", "Eq. 10"] {
         assert!(svg.contains(text), "legend lacks {text:?}");
     }
     assert!(!svg.contains("Figure 2"), "a title is drawn in the image");
