@@ -44,7 +44,9 @@ pub enum PlotError {
     NoData,
     #[error("series {series:?}, point {index}: coordinates and error bars must be finite")]
     NonFinite { series: String, index: usize },
-    #[error("series {series:?}, point {index}: error bars must be >= 0 (a bar must contain its point)")]
+    #[error(
+        "series {series:?}, point {index}: error bars must be >= 0 (a bar must contain its point)"
+    )]
     NegativeError { series: String, index: usize },
     #[error("series {series:?}, point {index}: the x error bar reaches {lo} <= 0 on a log-scale x axis; give a geometric or min-max bar")]
     NonPositiveLogBar {
@@ -255,7 +257,8 @@ fn validate(spec: &ChartSpec, series: &[Series]) -> Result<(), PlotError> {
                 let (series, index) = at();
                 return Err(PlotError::NonFinite { series, index });
             }
-            let contains = |b: Option<(f64, f64)>, v: f64| b.is_none_or(|(lo, hi)| lo <= v && v <= hi);
+            let contains =
+                |b: Option<(f64, f64)>, v: f64| b.is_none_or(|(lo, hi)| lo <= v && v <= hi);
             if !(contains(p.x_bar, p.x) && contains(p.y_bar, p.y)) {
                 let (series, index) = at();
                 return Err(PlotError::NegativeError { series, index });
@@ -301,7 +304,9 @@ impl Ranges {
         let fold = |f: &dyn Fn(&(f64, f64)) -> f64| {
             all.iter()
                 .map(f)
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |a, v| (a.0.min(v), a.1.max(v)))
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |a, v| {
+                    (a.0.min(v), a.1.max(v))
+                })
         };
         let (ylo, yhi) = fold(&|m| m.1);
         let (xlo, xhi) = fold(&|m| m.0);
@@ -369,7 +374,11 @@ impl Ranges {
 /// the label lengths; margins included.
 fn legend_box(spec: &ChartSpec, series: &[Series]) -> (f64, f64) {
     let (w, h) = plot_area_px(spec);
-    let longest = series.iter().map(|s| s.label.chars().count()).max().unwrap_or(0);
+    let longest = series
+        .iter()
+        .map(|s| s.label.chars().count())
+        .max()
+        .unwrap_or(0);
     let px_w = 12.0 + 40.0 + 9.0 * longest as f64 + 12.0;
     let px_h = 12.0 + 22.0 * series.len() as f64 + 12.0;
     ((px_w / w).min(0.95), (px_h / h).min(0.9))
@@ -451,13 +460,17 @@ fn draw_panel<DB: DrawingBackend>(
             .with_key_points(ticks)
             .with_light_points(log_light_ticks(r.x.0, r.x.1));
         let chart = builder.build_cartesian_2d(x, y).map_err(backend_err)?;
-        draw_body(chart, spec, series, r, y_range, panel, &move |v: &f64| style.format(*v))
+        draw_body(chart, spec, series, r, y_range, panel, &move |v: &f64| {
+            style.format(*v)
+        })
     } else {
         let chart = builder
             .build_cartesian_2d(r.x.0..r.x.1, y)
             .map_err(backend_err)?;
         let dx = tick_decimals(r.x.0, r.x.1);
-        draw_body(chart, spec, series, r, y_range, panel, &move |v: &f64| fmt_tick(*v, dx))
+        draw_body(chart, spec, series, r, y_range, panel, &move |v: &f64| {
+            fmt_tick(*v, dx)
+        })
     }
 }
 
@@ -593,7 +606,9 @@ where
             .configure_series_labels()
             .position(match r.legend {
                 LegendPosition::UpperLeft => SeriesLabelPosition::UpperLeft,
-                LegendPosition::UpperRight | LegendPosition::Auto => SeriesLabelPosition::UpperRight,
+                LegendPosition::UpperRight | LegendPosition::Auto => {
+                    SeriesLabelPosition::UpperRight
+                }
                 LegendPosition::LowerLeft => SeriesLabelPosition::LowerLeft,
                 LegendPosition::LowerRight => SeriesLabelPosition::LowerRight,
             })
@@ -821,7 +836,10 @@ mod tests {
         let (bw, bh) = legend_box(&spec, &s);
         for &m in &corners {
             let (u, v) = r.unit(false, m);
-            assert!(!(u >= 1.0 - bw && v >= 1.0 - bh), "{m:?} under the legend at {u},{v}");
+            assert!(
+                !(u >= 1.0 - bw && v >= 1.0 - bh),
+                "{m:?} under the legend at {u},{v}"
+            );
         }
         // A free corner is taken as it is, the range unchanged.
         let s = [Series {

@@ -312,7 +312,10 @@ pub fn write_report(root: &Path, out: &Path) -> Result<Report> {
     if !report.figures.is_empty() {
         let mut md = String::from("# Figures\n");
         for (f, c) in report.figures.iter().zip(&report.captions) {
-            let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = f
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let _ = write!(md, "\n## {name}\n\n![{name}]({name}.png)\n\n{c}\n");
         }
         write_atomic(&out.join("figures.md"), md.as_bytes())?;
@@ -866,7 +869,13 @@ fn figure2(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()>
     }
     let series = [plain, weighted, eq10];
     let zoom_y = zoom_on(&series[0], &series);
-    let seeds = seeds_text(plain_pts.iter().chain(&weighted_pts).chain(&eq10_pts).copied());
+    let seeds = seeds_text(
+        plain_pts
+            .iter()
+            .chain(&weighted_pts)
+            .chain(&eq10_pts)
+            .copied(),
+    );
     let zoom_text = match zoom_y {
         Some((lo, hi)) => format!(
             " The right panel repeats the left one for AUC in [{lo:.4}, {hi:.4}] (the plain curve's range), where the curves are compared."
@@ -925,7 +934,9 @@ fn zoom_on(focus: &Series, all: &[Series]) -> Option<(f64, f64)> {
             let (lo, hi) = p.y_bar.unwrap_or((p.y, p.y));
             [lo, hi]
         })
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |a, v| (a.0.min(v), a.1.max(v)))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |a, v| {
+            (a.0.min(v), a.1.max(v))
+        })
     };
     let (flo, fhi) = span(&mut focus.points.iter());
     let (alo, ahi) = span(&mut all.iter().flat_map(|s| s.points.iter()));

@@ -397,12 +397,9 @@ fn plot(
                 let mut p = Point::new(xs.mean(), ys.mean());
                 if let Some(e) = xs.std() {
                     p = p.with_x_err(e);
-                    x_range = xs
-                        .values
-                        .iter()
-                        .fold(None, |r: Option<(f64, f64)>, &v| {
-                            Some(r.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v))))
-                        });
+                    x_range = xs.values.iter().fold(None, |r: Option<(f64, f64)>, &v| {
+                        Some(r.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v))))
+                    });
                 }
                 p
             }
@@ -417,7 +414,9 @@ fn plot(
     let (lo, hi) = series
         .values()
         .flatten()
-        .fold((f64::INFINITY, 0.0f64), |(l, h), (p, _)| (l.min(p.x), h.max(p.x)));
+        .fold((f64::INFINITY, 0.0f64), |(l, h), (p, _)| {
+            (l.min(p.x), h.max(p.x))
+        });
     let log_x = lo > 0.0 && hi / lo >= 100.0;
     let series: Vec<Series> = series
         .into_iter()

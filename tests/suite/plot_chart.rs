@@ -275,7 +275,12 @@ fn bad_input_is_a_typed_error() {
         line_chart(&log, &one(Point::new(0.01, 1.0).with_x_err(0.02)), &stem),
         Err(PlotError::NonPositiveLogBar { index: 0, .. })
     ));
-    assert!(line_chart(&log, &one(Point::new(0.01, 1.0).with_x_range(0.001, 0.03)), &stem).is_ok());
+    assert!(line_chart(
+        &log,
+        &one(Point::new(0.01, 1.0).with_x_range(0.001, 0.03)),
+        &stem
+    )
+    .is_ok());
     std::fs::remove_file(output_paths(&stem).0).unwrap();
     std::fs::remove_file(output_paths(&stem).1).unwrap();
     let tiny = ChartSpec {

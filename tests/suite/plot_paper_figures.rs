@@ -13,13 +13,37 @@ use crate::stats_summarize::{metrics_json, write_run};
 type Setting = (&'static str, &'static str, [(f64, f64); 3]);
 
 const FIG2: [Setting; 6] = [
-    ("plain", "1e-4", [(0.9090, 0.60), (0.9100, 0.41), (0.9110, 0.49)]),
-    ("plain", "1e-3", [(0.9092, 0.12), (0.9102, 0.052), (0.9112, 0.069)]),
-    ("weighted", "0.01", [(0.9064, 0.044), (0.9104, 0.0081), (0.9112, 0.014)]),
+    (
+        "plain",
+        "1e-4",
+        [(0.9090, 0.60), (0.9100, 0.41), (0.9110, 0.49)],
+    ),
+    (
+        "plain",
+        "1e-3",
+        [(0.9092, 0.12), (0.9102, 0.052), (0.9112, 0.069)],
+    ),
+    (
+        "weighted",
+        "0.01",
+        [(0.9064, 0.044), (0.9104, 0.0081), (0.9112, 0.014)],
+    ),
     // Rate mean 0.0072, std 0.011: mean - std < 0 on the log axis.
-    ("weighted", "0.5", [(0.7900, 0.02), (0.7850, 0.001), (0.7880, 0.0005)]),
-    ("paper_eq10", "0.02", [(0.9061, 0.018), (0.9099, 0.0027), (0.9110, 0.0043)]),
-    ("paper_eq10", "0.2", [(0.8772, 4.6e-4), (0.8423, 8.8e-5), (0.8638, 1.6e-4)]),
+    (
+        "weighted",
+        "0.5",
+        [(0.7900, 0.02), (0.7850, 0.001), (0.7880, 0.0005)],
+    ),
+    (
+        "paper_eq10",
+        "0.02",
+        [(0.9061, 0.018), (0.9099, 0.0027), (0.9110, 0.0043)],
+    ),
+    (
+        "paper_eq10",
+        "0.2",
+        [(0.8772, 4.6e-4), (0.8423, 8.8e-5), (0.8638, 1.6e-4)],
+    ),
 ];
 
 fn write_fig2(root: &Path) {
@@ -119,5 +143,8 @@ fn figure2_draws_three_norms_readably() {
     assert!(md.contains("means over 3 seeds"), "{md}");
     assert!(md.contains("min-max of the feature rate"), "{md}");
     let claims = std::fs::read_to_string(out.join("claims.md")).unwrap();
-    assert!(claims.contains("plain group norm >= paper_eq10"), "{claims}");
+    assert!(
+        claims.contains("plain group norm >= paper_eq10"),
+        "{claims}"
+    );
 }
