@@ -56,6 +56,8 @@ pub enum PlotError {
     },
     #[error("series {series:?}, point {index}: x must be > 0 on a log-scale x axis")]
     NonPositiveLogX { series: String, index: usize },
+    #[error("zoom_y ({lo}, {hi}) must be finite with low < high")]
+    BadZoom { lo: f64, hi: f64 },
     #[error("chart size {width}x{height} is outside 100..=10000 pixels")]
     BadSize { width: u32, height: u32 },
     #[error("the bundled font could not be loaded")]
@@ -241,6 +243,11 @@ fn validate(spec: &ChartSpec, series: &[Series]) -> Result<(), PlotError> {
             width: spec.width,
             height: spec.height,
         });
+    }
+    if let Some((lo, hi)) = spec.zoom_y {
+        if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+            return Err(PlotError::BadZoom { lo, hi });
+        }
     }
     if series.iter().all(|s| s.points.is_empty()) {
         return Err(PlotError::NoData);

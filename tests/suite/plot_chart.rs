@@ -283,6 +283,14 @@ fn bad_input_is_a_typed_error() {
     .is_ok());
     std::fs::remove_file(output_paths(&stem).0).unwrap();
     std::fs::remove_file(output_paths(&stem).1).unwrap();
+    let zoom = ChartSpec {
+        zoom_y: Some((0.9, 0.9)),
+        ..ChartSpec::default()
+    };
+    assert!(matches!(
+        line_chart(&zoom, &one(Point::new(1.0, 1.0)), &stem),
+        Err(PlotError::BadZoom { .. })
+    ));
     let tiny = ChartSpec {
         width: 10,
         ..ChartSpec::default()
