@@ -3,11 +3,11 @@
 //! Runs are found by the sweep folders that `configs/` writes:
 //! `<root>/<dataset>_table2/` (Group Adam lambda21 grid + Adam),
 //! `<dataset>_adam_prune/` (Adam + pruning matched to it), `<dataset>_table3/`,
-//! `criteo_table4/` (embedding dims), `criteo_fig2/` (plain vs weighted norm),
+//! `criteo_table4/` (embedding dims), `criteo_fig2/` (plain vs weighted and paper_eq10 norms),
 //! `criteo_fig3/` (lambda1 vs lambda21). A missing folder skips its table.
 //! Every table is written as Markdown, LaTeX and CSV, every figure as SVG
-//! and PNG, and `claims.md` states which of the paper's qualitative claims
-//! hold on these runs.
+//! and PNG (no title; `figures.md` holds their captions), and `claims.md`
+//! states which of the paper's qualitative claims hold on these runs.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -830,7 +830,8 @@ fn table8(records: &[RunRecord], notes: &RunNotes, out: &Path, report: &mut Repo
     Ok(())
 }
 
-/// Figure 2: AUC vs feature rate with the plain and the weighted group norm.
+/// Figure 2: AUC vs feature rate with the plain group norm and both
+/// weighted forms (`weighted`, `paper_eq10`).
 fn figure2(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()> {
     let all = settings(records, "criteo_fig2");
     if all.is_empty() {
