@@ -481,6 +481,10 @@ fn draw_panel<DB: DrawingBackend>(
     }
 }
 
+/// A bar end in a panel: its value and whether it is the bar's own end
+/// (capped) rather than a cut at the panel's range.
+type BarEnd = (f64, bool);
+
 #[derive(Clone, Copy)]
 struct Panel {
     clip: Option<(f64, f64)>,
@@ -493,7 +497,7 @@ impl Panel {
     }
     /// A vertical bar cut to the panel: its ends and whether each is a
     /// real end (capped) or a cut.
-    fn cut(&self, (lo, hi): (f64, f64)) -> ((f64, bool), (f64, bool)) {
+    fn cut(&self, (lo, hi): (f64, f64)) -> (BarEnd, BarEnd) {
         match self.clip {
             None => ((lo, true), (hi, true)),
             Some((a, b)) => ((lo.max(a), lo >= a), (hi.min(b), hi <= b)),
@@ -540,7 +544,7 @@ where
         let shown: Vec<&Point> = s.points.iter().filter(|p| panel.keeps(p.y)).collect();
 
         // Error bars first, so markers sit on top of them.
-        let y_bars: Vec<(f64, (f64, bool), (f64, bool))> = shown
+        let y_bars: Vec<(f64, BarEnd, BarEnd)> = shown
             .iter()
             .filter_map(|p| p.y_bar.map(|b| (p.x, panel.cut(b).0, panel.cut(b).1)))
             .collect();

@@ -372,7 +372,8 @@ fn plot(
     let series_keys: Vec<usize> = (0..keys.len()).filter(|&k| Some(k) != along).collect();
     // Each point with the min-max of its x over runs: the bar drawn when
     // the x axis turns out logarithmic (mean - std may be <= 0 there).
-    let mut series: BTreeMap<String, Vec<(Point, Option<(f64, f64)>)>> = BTreeMap::new();
+    type WithRange = (Point, Option<(f64, f64)>);
+    let mut series: BTreeMap<String, Vec<WithRange>> = BTreeMap::new();
     for g in groups {
         let label = series_keys
             .iter()
