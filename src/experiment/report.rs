@@ -3,11 +3,11 @@
 //! Runs are found by the sweep folders that `configs/` writes:
 //! `<root>/<dataset>_table2/` (Group Adam lambda21 grid + Adam),
 //! `<dataset>_adam_prune/` (Adam + pruning matched to it), `<dataset>_table3/`,
-//! `criteo_table4/` (embedding dims), `criteo_fig2/` (plain vs weighted norm),
+//! `criteo_table4/` (embedding dims), `criteo_fig2/` (plain vs weighted and paper_eq10 norms),
 //! `criteo_fig3/` (lambda1 vs lambda21). A missing folder skips its table.
 //! Every table is written as Markdown, LaTeX and CSV, every figure as SVG
-//! and PNG, and `claims.md` states which of the paper's qualitative claims
-//! hold on these runs.
+//! and PNG (no title; `figures.md` holds their captions), and `claims.md`
+//! states which of the paper's qualitative claims hold on these runs.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -55,19 +55,45 @@ impl Setting {
     fn rate_cell(&self) -> String {
         self.rate.cell(4)
     }
-    /// (mean feature rate, mean AUC) with std error bars both ways.
+    /// (mean feature rate, mean AUC): AUC ± std (linear axis), and the
+    /// rate's min-max over seeds, since the rate axis is logarithmic and
+    /// mean - std can fall below 0 there. A seed at rate 0 (no bar end on
+    /// a log axis) leaves the point without a rate bar.
     fn rate_auc_point(&self) -> Point {
         let mut p = Point::new(self.mean_rate(), self.mean_auc());
         if let Some(s) = self.auc.std() {
             p = p.with_y_err(s);
         }
-        if let Some(s) = self.rate.std() {
-            p = p.with_x_err(s);
+        if let Some((lo, hi)) = min_max(&self.rate) {
+            if lo > 0.0 && lo < hi {
+                p = p.with_x_range(lo, hi);
+            }
         }
         p
     }
     fn opt(&self) -> &crate::optim::OptimizerConfig {
         &self.first.config.optimizer
+    }
+}
+
+/// Smallest and largest value of a sample with no missing value and at
+/// least two values.
+fn min_max(s: &Sample) -> Option<(f64, f64)> {
+    if s.missing > 0 || s.n() < 2 {
+        return None;
+    }
+    let lo = s.values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = s.values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    Some((lo, hi))
+}
+
+/// "3 seeds" or "2-3 seeds": the seeds behind each point of a figure.
+fn seeds_text<'a>(settings: impl IntoIterator<Item = &'a Setting>) -> String {
+    let n: std::collections::BTreeSet<usize> = settings.into_iter().map(|s| s.dirs.len()).collect();
+    match (n.first(), n.last()) {
+        (Some(a), Some(b)) if a == b => format!("{a} seed{}", if *a == 1 { "" } else { "s" }),
+        (Some(a), Some(b)) => format!("{a}-{b} seeds"),
+        _ => "no seeds".into(),
     }
 }
 
@@ -190,6 +216,10 @@ fn bold_pair(a: &Setting, b: &Setting) -> (Cell, Cell) {
 pub struct Report {
     pub tables: Vec<PathBuf>,
     pub figures: Vec<PathBuf>,
+    /// One caption per figure, in `figures` order (also in `figures.md`):
+    /// what is drawn, the bars and the number of seeds; the images carry
+    /// no title.
+    pub captions: Vec<String>,
     pub claims: Vec<String>,
     /// Finished runs left out: their sweep's `runs.csv` does not list them.
     pub stale: Vec<PathBuf>,
@@ -279,6 +309,17 @@ pub fn write_report(root: &Path, out: &Path) -> Result<Report> {
         let _ = writeln!(md, "- {c}");
     }
     write_atomic(&out.join("claims.md"), md.as_bytes())?;
+    if !report.figures.is_empty() {
+        let mut md = String::from("# Figures\n");
+        for (f, c) in report.figures.iter().zip(&report.captions) {
+            let name = f
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let _ = write!(md, "\n## {name}\n\n![{name}]({name}.png)\n\n{c}\n");
+        }
+        write_atomic(&out.join("figures.md"), md.as_bytes())?;
+    }
     runs::write_runs_csv(&found, root, &out.join("runs.csv"))?;
     Ok(report)
 }
@@ -295,6 +336,7 @@ fn save(table: &Table, out: &Path, stem: &str, report: &mut Report) -> Result<()
 fn chart(
     spec: ChartSpec,
     series: &[Series],
+    caption: String,
     out: &Path,
     stem: &str,
     report: &mut Report,
@@ -320,6 +362,7 @@ fn chart(
     let path = out.join(stem);
     line_chart(&spec, &series, &path).with_context(|| format!("plotting {stem}"))?;
     report.figures.push(path);
+    report.captions.push(caption);
     Ok(())
 }
 
@@ -459,16 +502,21 @@ fn table2_and_figure1(
                 "{ds}: Group Adam >= Adam + pruning at equal sparsity in {wins} of {compared} settings (mean AUC)"
             ));
         }
+        let seeds = seeds_text(group.iter().chain(&pruned));
         chart(
             ChartSpec {
-                title: format!("Figure 1 ({ds}): AUC vs feature rate"),
                 x_label: "feature rate (non-zero rows / rows seen)".into(),
-                y_label: "test AUC (mean ± std over seeds)".into(),
+                y_label: "test AUC".into(),
                 log_x: true,
-                legend: LegendPosition::LowerRight,
+                legend: LegendPosition::Auto,
                 ..Default::default()
             },
             &[g_series, p_series],
+            format!(
+                "Figure 1 ({ds}, {}): test AUC against feature rate, Group Adam over λ₂₁ and Adam + magnitude pruning at the same rates. \
+                 Points: means over {seeds}; vertical bars ± 1 std of AUC, horizontal bars the min-max of the feature rate (log axis).",
+                model_of(ds)
+            ),
             out,
             &format!("figure1_{ds}"),
             report,
@@ -866,7 +914,8 @@ fn table8(records: &[RunRecord], notes: &RunNotes, out: &Path, report: &mut Repo
     Ok(())
 }
 
-/// Figure 2: AUC vs feature rate with the plain and the weighted group norm.
+/// Figure 2: AUC vs feature rate with the plain group norm and both
+/// weighted forms (`weighted`, `paper_eq10`).
 fn figure2(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()> {
     let all = settings(records, "criteo_fig2");
     if all.is_empty() {
@@ -886,14 +935,67 @@ fn figure2(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()>
             pts,
         )
     };
-    let (plain, plain_pts) = series_of(GroupNorm::Plain, "plain ||s_t|| (Algorithm 1)");
-    let (weighted, weighted_pts) = series_of(GroupNorm::Weighted, "weighted ||s~_t|| (Theorem 1)");
+    // No s̃ in the image: the PNG font renderer cannot place a combining tilde.
+    let (plain, plain_pts) = series_of(GroupNorm::Plain, "‖sₜ‖ (Algorithm 1, plain)");
+    let (weighted, weighted_pts) =
+        series_of(GroupNorm::Weighted, "‖sₜ/√(D/2+λ₂)‖ (Theorem 1, weighted)");
+    let (eq10, eq10_pts) = series_of(GroupNorm::PaperEq10, "‖sₜ/(D/2+λ₂)‖ (Eq. 10 as printed)");
     // Claim: at equal sparsity the plain norm gives the higher AUC. Compare
     // each weighted point with the plain curve interpolated at its rate.
-    let (mut plain_better, mut compared) = (0, 0);
-    for w in &weighted_pts {
+    for (label, pts) in [("weighted", &weighted_pts), ("paper_eq10", &eq10_pts)] {
+        if pts.is_empty() {
+            continue;
+        }
+        let (better, compared) = plain_beats(&plain_pts, pts);
+        report.claims.push(format!(
+            "criteo: plain group norm >= {label} at equal feature rate in {better} of {compared} comparable points \
+             ({label} points inside the plain curve's rate range)"
+        ));
+    }
+    let series = [plain, weighted, eq10];
+    let zoom_y = zoom_on(&series[0], &series);
+    let seeds = seeds_text(
+        plain_pts
+            .iter()
+            .chain(&weighted_pts)
+            .chain(&eq10_pts)
+            .copied(),
+    );
+    let zoom_text = match zoom_y {
+        Some((lo, hi)) => format!(
+            " The right panel repeats the left one for AUC in [{lo:.4}, {hi:.4}] (the plain curve's range), where the curves are compared."
+        ),
+        None => String::new(),
+    };
+    chart(
+        ChartSpec {
+            x_label: "feature rate".into(),
+            y_label: "test AUC".into(),
+            log_x: true,
+            zoom_y,
+            legend: LegendPosition::Auto,
+            width: if zoom_y.is_some() { 1400 } else { 900 },
+            ..Default::default()
+        },
+        &series,
+        format!(
+            "Figure 2 (criteo, DCN): test AUC against feature rate for the plain group norm ‖sₜ‖ and the weighted ‖s̃ₜ‖, \
+             in its square-root form (`weighted`, the exact minimizer) and as Eq. (10) prints it (`paper_eq10`); λ₁ = λ₂ = 0. \
+             Points: means over {seeds}; vertical bars ± 1 std of AUC, horizontal bars the min-max of the feature rate (log axis).{zoom_text}"
+        ),
+        out,
+        "figure2",
+        report,
+    )
+}
+
+/// How many of `other`'s points lie at or below the plain curve
+/// (interpolated at their feature rate), of those inside its rate range.
+fn plain_beats(plain: &[&Setting], other: &[&Setting]) -> (usize, usize) {
+    let (mut better, mut compared) = (0, 0);
+    for w in other {
         let x = w.mean_rate();
-        let pair = plain_pts
+        let pair = plain
             .windows(2)
             .find(|p| p[0].mean_rate() <= x && x <= p[1].mean_rate());
         if let Some(p) = pair {
@@ -902,27 +1004,29 @@ fn figure2(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()>
             let plain_auc = p[0].mean_auc() + t * (p[1].mean_auc() - p[0].mean_auc());
             compared += 1;
             if plain_auc >= w.mean_auc() {
-                plain_better += 1;
+                better += 1;
             }
         }
     }
-    report.claims.push(format!(
-        "criteo: plain group norm >= weighted at equal feature rate in {plain_better} of {compared} comparable points \
-         (weighted points inside the plain curve's rate range)"
-    ));
-    chart(
-        ChartSpec {
-            title: "Figure 2 (criteo): plain vs weighted group norm".into(),
-            x_label: "feature rate".into(),
-            y_label: "test AUC (mean ± std over seeds)".into(),
-            log_x: true,
-            ..Default::default()
-        },
-        &[plain, weighted],
-        out,
-        "figure2",
-        report,
-    )
+    (better, compared)
+}
+
+/// The y range of `focus` (bars included) when the whole chart spans more
+/// than 3 times it: a second panel shows the comparison there.
+fn zoom_on(focus: &Series, all: &[Series]) -> Option<(f64, f64)> {
+    let span = |ss: &mut dyn Iterator<Item = &Point>| {
+        ss.flat_map(|p| {
+            let (lo, hi) = p.y_bar.unwrap_or((p.y, p.y));
+            [lo, hi]
+        })
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |a, v| {
+            (a.0.min(v), a.1.max(v))
+        })
+    };
+    let (flo, fhi) = span(&mut focus.points.iter());
+    let (alo, ahi) = span(&mut all.iter().flat_map(|s| s.points.iter()));
+    let (f, a) = (fhi - flo, ahi - alo);
+    (f.is_finite() && a.is_finite() && f > 0.0 && a > 3.0 * f).then_some((flo, fhi))
 }
 
 /// Figure 3: feature rate against lambda1 alone and lambda21 alone.
@@ -973,19 +1077,20 @@ fn figure3(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()>
     report.claims.push(format!(
         "criteo: l21 zeroes more features than l1 at equal strength in {more} of {compared} strengths"
     ));
+    let seeds = seeds_text(l1.iter().chain(&l21).map(|(_, s)| *s));
     chart(
         ChartSpec {
-            title: "Figure 3 (criteo): feature rate vs regularization strength".into(),
-            x_label: "lambda (the other lambdas 0)".into(),
-            y_label: "feature rate (mean ± std over seeds)".into(),
+            x_label: "λ (the other λ = 0)".into(),
+            y_label: "feature rate".into(),
             log_x: true,
-            legend: LegendPosition::LowerLeft,
+            legend: LegendPosition::Auto,
             ..Default::default()
         },
-        &[
-            to_series("lambda1 (l1)", &l1),
-            to_series("lambda21 (l21)", &l21),
-        ],
+        &[to_series("λ₁ (ℓ₁ alone)", &l1), to_series("λ₂₁ (ℓ₂₁ alone)", &l21)],
+        format!(
+            "Figure 3 (criteo, DCN): feature rate of Group Adam against λ₁ with λ₂₁ = 0 and against λ₂₁ with λ₁ = 0 (λ₂ = 0). \
+             Points: means over {seeds}; bars ± 1 std."
+        ),
         out,
         "figure3",
         report,

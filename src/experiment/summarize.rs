@@ -370,7 +370,10 @@ fn plot(
             .max_by_key(|&k| distinct(groups, k))
     });
     let series_keys: Vec<usize> = (0..keys.len()).filter(|&k| Some(k) != along).collect();
-    let mut series: BTreeMap<String, Vec<Point>> = BTreeMap::new();
+    // Each point with the min-max of its x over runs: the bar drawn when
+    // the x axis turns out logarithmic (mean - std may be <= 0 there).
+    type WithRange = (Point, Option<(f64, f64)>);
+    let mut series: BTreeMap<String, Vec<WithRange>> = BTreeMap::new();
     for g in groups {
         let label = series_keys
             .iter()
@@ -378,6 +381,7 @@ fn plot(
             .collect::<Vec<_>>()
             .join(", ");
         let ys = g.sample(&opts.y);
+        let mut x_range = None;
         let mut p = match xi {
             Some(k) => {
                 let Some(x) = g.key[k].as_f64() else {
@@ -394,6 +398,9 @@ fn plot(
                 let mut p = Point::new(xs.mean(), ys.mean());
                 if let Some(e) = xs.std() {
                     p = p.with_x_err(e);
+                    x_range = xs.values.iter().fold(None, |r: Option<(f64, f64)>, &v| {
+                        Some(r.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v))))
+                    });
                 }
                 p
             }
@@ -402,12 +409,27 @@ fn plot(
             p = p.with_y_err(e);
         }
         if p.x.is_finite() && p.y.is_finite() {
-            series.entry(label).or_default().push(p);
+            series.entry(label).or_default().push((p, x_range));
         }
     }
+    let (lo, hi) = series
+        .values()
+        .flatten()
+        .fold((f64::INFINITY, 0.0f64), |(l, h), (p, _)| {
+            (l.min(p.x), h.max(p.x))
+        });
+    let log_x = lo > 0.0 && hi / lo >= 100.0;
     let series: Vec<Series> = series
         .into_iter()
-        .map(|(label, mut points)| {
+        .map(|(label, points)| {
+            let mut points: Vec<Point> = points
+                .into_iter()
+                .map(|(p, range)| match (log_x, range) {
+                    (true, Some((lo, hi))) if lo > 0.0 => p.with_x_range(lo, hi),
+                    (true, _) => Point { x_bar: None, ..p },
+                    (false, _) => p,
+                })
+                .collect();
             points.sort_by(|a, b| a.x.total_cmp(&b.x));
             Series {
                 label: if label.is_empty() {
@@ -422,13 +444,6 @@ fn plot(
     if series.is_empty() {
         return Ok(None);
     }
-    let xs: Vec<f64> = series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.x))
-        .collect();
-    let (lo, hi) = xs
-        .iter()
-        .fold((f64::INFINITY, 0.0f64), |(l, h), &x| (l.min(x), h.max(x)));
     let n_runs: Vec<usize> = groups.iter().map(|g| g.runs.len()).collect();
     let (nmin, nmax) = (
         n_runs.iter().copied().min().unwrap_or(0),
@@ -442,9 +457,13 @@ fn plot(
     let spec = ChartSpec {
         title: String::new(),
         x_label: opts.x.clone(),
-        y_label: format!("{} (mean ± std over {n} runs)", opts.y),
-        log_x: lo > 0.0 && hi / lo >= 100.0,
-        legend: LegendPosition::LowerRight,
+        y_label: if log_x && xi.is_none() {
+            format!("{} (mean ± std over {n} runs; x bars min-max)", opts.y)
+        } else {
+            format!("{} (mean ± std over {n} runs)", opts.y)
+        },
+        log_x,
+        legend: LegendPosition::Auto,
         ..Default::default()
     };
     let stem = opts.out.join(format!("summary_{}_vs_{}", opts.y, opts.x));

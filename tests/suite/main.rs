@@ -37,6 +37,7 @@ mod optim_support;
 mod optim_theorem1;
 mod optim_theorem2;
 mod plot_chart;
+mod plot_paper_figures;
 mod prox_adam_equivalence;
 mod prox_common;
 mod prox_lasso;

@@ -269,6 +269,28 @@ fn bad_input_is_a_typed_error() {
         line_chart(&log, &one(Point::new(0.0, 1.0)), &stem),
         Err(PlotError::NonPositiveLogX { .. })
     ));
+    // On a log axis a mean - std bar reaching 0 or below is refused (it was
+    // cut at the axis' end and ran across the plot): give min-max instead.
+    assert!(matches!(
+        line_chart(&log, &one(Point::new(0.01, 1.0).with_x_err(0.02)), &stem),
+        Err(PlotError::NonPositiveLogBar { index: 0, .. })
+    ));
+    assert!(line_chart(
+        &log,
+        &one(Point::new(0.01, 1.0).with_x_range(0.001, 0.03)),
+        &stem
+    )
+    .is_ok());
+    std::fs::remove_file(output_paths(&stem).0).unwrap();
+    std::fs::remove_file(output_paths(&stem).1).unwrap();
+    let zoom = ChartSpec {
+        zoom_y: Some((0.9, 0.9)),
+        ..ChartSpec::default()
+    };
+    assert!(matches!(
+        line_chart(&zoom, &one(Point::new(1.0, 1.0)), &stem),
+        Err(PlotError::BadZoom { .. })
+    ));
     let tiny = ChartSpec {
         width: 10,
         ..ChartSpec::default()
