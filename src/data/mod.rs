@@ -29,6 +29,7 @@
 pub mod cache;
 mod cells;
 pub mod config;
+pub mod daygate;
 pub mod encode;
 pub mod error;
 pub mod filter;

@@ -3,6 +3,7 @@
 
 use super::cache::{self, CacheSource};
 use super::config::{DataConfig, Format, SplitKind};
+use super::daygate::{hour_day, last_line_day, DayGate};
 use super::error::DataError;
 use super::filter::{hash_threshold, Carve, Pre, RowFilter, SplitRule};
 use super::hash::KeySet;
@@ -71,6 +72,8 @@ pub fn split_by_file(cfg: &DataConfig, test: &Option<PathBuf>) -> bool {
 struct Plan {
     n_lines: u64,
     last_day: u32,
+    /// `last_day` is the last line's: the readers check every line against it.
+    from_tail: bool,
 }
 
 fn rule_for(
@@ -125,6 +128,39 @@ fn rule_for(
     })
 }
 
+/// The split plan of a text file. Avazu's paper split takes the last
+/// line's day, read from the file's end, when every line will be checked
+/// against it: a plain file, `max_bad_rows = 0` (a bad last line must not
+/// count), no `max_rows` (a pass that stops early checks only its lines).
+/// Otherwise, and for a gzip file (no end to seek to: the pass pays its
+/// decompression), one pass first.
+fn text_plan(cfg: &DataConfig, file: &Path) -> Result<Plan, DataError> {
+    let (raw, layout) = RawReader::open(cfg, file)?;
+    let tail_ok = layout.has_day
+        && cfg.split == SplitKind::Paper
+        && cfg.max_bad_rows == 0
+        && cfg.max_rows.is_none()
+        && !raw.is_gzip();
+    if let (true, Some(col)) = (tail_ok, hour_column(&layout)) {
+        if let Some(d) = last_line_day(file, col, layout.delimiter, layout.header)? {
+            return Ok(Plan {
+                n_lines: 0,
+                last_day: d,
+                from_tail: true,
+            });
+        }
+    }
+    scan_plan(cfg, file)
+}
+
+/// The column of the `hour` cell, if the layout has one.
+fn hour_column(layout: &Layout) -> Option<usize> {
+    layout
+        .roles
+        .iter()
+        .position(|r| matches!(r, Role::HourOfDay { .. }))
+}
+
 /// One pass over a text file for the split plan (line count; Avazu's last day).
 fn scan_plan(cfg: &DataConfig, file: &Path) -> Result<Plan, DataError> {
     let (mut raw, layout) = RawReader::open(cfg, file)?;
@@ -150,6 +186,7 @@ fn scan_plan(cfg: &DataConfig, file: &Path) -> Result<Plan, DataError> {
     Ok(Plan {
         n_lines: raw.lines_seen(),
         last_day,
+        from_tail: false,
     })
 }
 
@@ -159,14 +196,11 @@ fn scan_plan(cfg: &DataConfig, file: &Path) -> Result<Plan, DataError> {
 /// its line), so a row skipped here never counts. `n_lines` is not needed
 /// by the by-day rule.
 fn scan_days(layout: &Layout, file: &Path) -> Result<Plan, DataError> {
-    let Some(col) = layout
-        .roles
-        .iter()
-        .position(|r| matches!(r, Role::HourOfDay { .. }))
-    else {
+    let Some(col) = hour_column(layout) else {
         return Ok(Plan {
             n_lines: 0,
             last_day: 0,
+            from_tail: false,
         });
     };
     let mut lines = LineReader::open(file)?;
@@ -175,25 +209,14 @@ fn scan_days(layout: &Layout, file: &Path) -> Result<Plan, DataError> {
     }
     let mut last_day = 0;
     while let Some(line) = lines.next_line()? {
-        let start = match col {
-            0 => 0,
-            c => match memchr::memchr_iter(layout.delimiter, line).nth(c - 1) {
-                Some(p) => p + 1,
-                None => continue,
-            },
-        };
-        let cell = &line[start..];
-        let cell = &cell[..memchr::memchr(layout.delimiter, cell).unwrap_or(cell.len())];
-        if cell.len() == 8 && cell.iter().all(u8::is_ascii_digit) {
-            let day = cell[..6]
-                .iter()
-                .fold(0u32, |v, d| v * 10 + u32::from(d - b'0'));
+        if let Some(day) = hour_day(line, col, layout.delimiter) {
             last_day = last_day.max(day);
         }
     }
     Ok(Plan {
         n_lines: 0,
         last_day,
+        from_tail: false,
     })
 }
 
@@ -229,6 +252,7 @@ fn open_plain(
                     Ok(Plan {
                         n_lines: meta.n_lines,
                         last_day: meta.last_day,
+                        from_tail: false,
                     })
                 };
                 let rule = rule_for(cfg, split, by_file, &plan)?;
@@ -244,9 +268,24 @@ fn open_plain(
             Err(e) => return Err(e),
         }
     }
-    let plan = || scan_plan(cfg, &file);
+    let from_tail = std::cell::Cell::new(false);
+    let plan = || {
+        let p = text_plan(cfg, &file)?;
+        from_tail.set(p.from_tail);
+        Ok(p)
+    };
     let rule = rule_for(cfg, split, by_file, &plan)?;
-    let (raw, layout) = RawReader::open(cfg, &file)?;
+    let (mut raw, layout) = RawReader::open(cfg, &file)?;
+    if let (SplitRule::DayBelow(d) | SplitRule::DayIs(d), Some(col), 0) =
+        (rule, hour_column(&layout), cfg.max_bad_rows)
+    {
+        raw.day_gate = Some(DayGate {
+            col,
+            delimiter: layout.delimiter,
+            rule,
+            last_line_day: from_tail.get().then_some(d),
+        });
+    }
     let filter =
         RowFilter::new(rule, cfg.sample_rate, cfg.max_rows).with_carve(carve_for(cfg, split));
     Ok(Box::new(TextSource::new(raw, &layout, filter, batch_size)))
@@ -361,6 +400,7 @@ pub fn known_rows(cfg: &DataConfig, split: Split) -> Result<Option<u64>, DataErr
         Ok(Plan {
             n_lines: meta.n_lines,
             last_day: meta.last_day,
+            from_tail: false,
         })
     };
     let rule = rule_for(cfg, split, by_file, &plan)?;

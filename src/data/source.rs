@@ -1,6 +1,7 @@
 //! The [`BatchSource`] trait and the text reader behind it: raw lines ->
 //! filter -> encoder -> batches.
 
+use super::daygate::{hour_day, DayGate};
 use super::encode::RowEncoder;
 use super::error::DataError;
 use super::filter::{Pre, RowFilter};
@@ -107,6 +108,8 @@ pub(crate) struct RawReader {
     max_bad: u64,
     /// The file's identity at open, checked again at its end.
     opened: super::fingerprint::FileId,
+    /// The by-day rule decided from the `hour` cell before parsing.
+    pub day_gate: Option<DayGate>,
 }
 
 impl RawReader {
@@ -150,6 +153,7 @@ impl RawReader {
                 first_errors: Vec::new(),
                 max_bad: cfg.max_bad_rows,
                 opened,
+                day_gate: None,
             },
             layout,
         ))
@@ -162,6 +166,10 @@ impl RawReader {
     /// Data lines seen so far.
     pub fn lines_seen(&self) -> u64 {
         self.idx
+    }
+
+    pub fn is_gzip(&self) -> bool {
+        self.lines.is_gzip()
     }
 
     /// Read the next data line; `pre` decides from its index whether to parse it.
@@ -179,10 +187,35 @@ impl RawReader {
         };
         let idx = self.idx;
         self.idx += 1;
+        // Every line is checked against the last line's day, those of other
+        // splits included: a later day anywhere would move the split.
+        let day = match &self.day_gate {
+            Some(g) => {
+                let day = hour_day(line, g.col, g.delimiter);
+                if let (Some(day), Some(last)) = (day, g.last_line_day) {
+                    if day > last {
+                        return Err(DataError::AfterLastDay {
+                            file: self.lines.file().to_path_buf(),
+                            line: self.lines.line_no,
+                            day,
+                            last,
+                        });
+                    }
+                }
+                day.map(|d| g.keeps(d))
+            }
+            None => None,
+        };
         match pre(idx) {
             Pre::Skip => return Ok(Next::Skipped),
             Pre::Stop => return Ok(Next::End),
             Pre::Parse => {}
+        }
+        // A row of the other side is passed over unparsed (the gate is only
+        // set with max_bad_rows = 0: a bad row there is parsed, and stops,
+        // in that side's pass).
+        if day == Some(false) {
+            return Ok(Next::Skipped);
         }
         match self.enc.encode(line, batch) {
             Ok(day) => Ok(Next::Row { day }),

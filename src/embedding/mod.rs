@@ -211,6 +211,37 @@ impl EmbeddingStore {
         self.gather(batch, touched, None, out);
     }
 
+    /// `gather_known` through `&self`, its samples spread over the rayon
+    /// pool: each bag sums its known keys' rows in key order, as `gather`
+    /// does, so the values are bit-identical to `gather_known`'s at any
+    /// thread count. For scoring a stream while the model scores the
+    /// previous batch (`train::score`).
+    pub fn gather_known_shared(&self, batch: &Batch, out: &mut Vec<f32>) {
+        let d = self.dim;
+        let per_sample = batch.n_fields * d;
+        out.clear();
+        out.resize(batch.len * per_sample, 0.0);
+        if per_sample == 0 {
+            return;
+        }
+        out.par_chunks_mut(per_sample)
+            .with_min_len(64)
+            .enumerate()
+            .for_each(|(i, sample)| {
+                for (f, dst) in sample.chunks_exact_mut(d).enumerate() {
+                    let bag = i * batch.n_fields + f;
+                    let (lo, hi) = (batch.offsets[bag] as usize, batch.offsets[bag + 1] as usize);
+                    for &key in &batch.keys[lo..hi] {
+                        if let Some(row) = self.lookup(key) {
+                            for (o, x) in dst.iter_mut().zip(self.weights(row)) {
+                                *o += x;
+                            }
+                        }
+                    }
+                }
+            });
+    }
+
     /// Sum-pool the embeddings of each (sample, field) bag into `out`
     /// (`batch.len x n_fields x dim`, sample-major then field-major).
     /// `perturb`, when given (`touched.rows.len() x dim`), is added to each
