@@ -481,4 +481,82 @@ mod tests {
         let full = scan_plan(&cfg, &file).unwrap();
         assert_eq!((fast.last_day, full.last_day), (141029, 141029));
     }
+
+    /// An Avazu file of one row per `hours` entry (clicks and C1 vary, so
+    /// rows are told apart).
+    fn avazu_file(dir: &Path, hours: &[&str]) -> PathBuf {
+        let file = dir.join("t.csv");
+        let mut text = String::from("id,click,hour,C1,banner_pos,site_id,site_domain,site_category,app_id,app_domain,app_category,device_id,device_ip,device_model,device_type,device_conn_type,C14,C15,C16,C17,C18,C19,C20,C21\n");
+        for (i, h) in hours.iter().enumerate() {
+            text += &format!(
+                "{i},{},{h},100{i},0,a,b,c,d,e,f,g,h,i,1,0,15706,320,50,1722,0,35,-1,79\n",
+                i % 2
+            );
+        }
+        std::fs::write(&file, text).unwrap();
+        file
+    }
+
+    fn read_all(cfg: &DataConfig, split: Split) -> Result<Vec<Batch>, DataError> {
+        let mut src = open(cfg, split, 2)?;
+        let mut out = Vec::new();
+        let mut b = Batch::default();
+        while src.next_batch(&mut b)? {
+            out.push(b.clone());
+        }
+        Ok(out)
+    }
+
+    /// Without a cache the last line's day places the split; on a file
+    /// whose last-day rows are spread through it (not only at the end),
+    /// both sides hold exactly the rows of the old rule (the maximum day
+    /// over every row, as the cache's build pass finds it).
+    #[test]
+    fn the_last_lines_day_splits_as_the_maximum_day_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let hours = [
+            "14102100", "14102301", "14102205", "14102323", "14102100", "14102302",
+        ];
+        let file = avazu_file(dir.path(), &hours);
+        let mut text = DataConfig::for_file(Format::Avazu, &file);
+        text.cache = false;
+        let mut cached = text.clone();
+        cached.cache = true;
+        cached.cache_dir = Some(dir.path().join("cache"));
+        for split in [Split::Train, Split::Test] {
+            let (a, b) = (read_all(&text, split).unwrap(), read_all(&cached, split).unwrap());
+            assert_eq!(a, b, "{split:?}");
+            let n: usize = a.iter().map(|b| b.len).sum();
+            assert_eq!(n, 3, "{split:?}");
+        }
+        let test = read_all(&text, Split::Test).unwrap();
+        assert_eq!(test[0].labels, [1.0, 1.0]); // rows 1 and 3
+        assert_eq!(test[1].labels, [1.0]); // row 5
+    }
+
+    /// A file whose last line is not on its last day stops, naming the
+    /// line with the later day, in the training pass and the test pass;
+    /// with a cache it splits by the maximum day.
+    #[test]
+    fn an_unsorted_file_stops_at_a_day_after_the_last_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let hours = ["14102100", "14102923", "14102205", "14102301"];
+        let file = avazu_file(dir.path(), &hours);
+        let mut cfg = DataConfig::for_file(Format::Avazu, &file);
+        cfg.cache = false;
+        for split in [Split::Train, Split::Test] {
+            let e = read_all(&cfg, split).unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!(
+                    "{}: line 3: day 141029 comes after 141023, the day of the file's last line",
+                    file.display()
+                )),
+                "{e}"
+            );
+        }
+        cfg.cache = true;
+        cfg.cache_dir = Some(dir.path().join("cache"));
+        let test = read_all(&cfg, Split::Test).unwrap();
+        assert_eq!(test.iter().map(|b| b.len).sum::<usize>(), 1);
+    }
 }

@@ -508,3 +508,49 @@ pub struct StoreMemory {
     pub needed_bytes: u64,
     pub held_bytes: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optim::{OptimizerConfig, OptimizerName};
+
+    /// The shared (parallel) gather equals `gather_known` bit for bit: bags
+    /// of several keys (summation order matters), unknown keys, empty bags.
+    #[test]
+    fn the_shared_gather_is_bit_identical_to_gather_known() {
+        let opt = Optimizer::new(&OptimizerConfig::named(OptimizerName::Adam).check().unwrap());
+        let mut store = EmbeddingStore::new(
+            5,
+            opt.state_len(5),
+            RowInit {
+                std: 0.37,
+                seed: 9,
+            },
+        );
+        for key in 0..300u64 {
+            store.lookup_or_insert(key * 7, &opt);
+        }
+        let (n_fields, len) = (3, 1000);
+        let mut batch = Batch {
+            len,
+            n_fields,
+            ..Batch::default()
+        };
+        batch.offsets.push(0);
+        for i in 0..len * n_fields {
+            // 0..=3 keys per bag, a quarter of them unknown (not multiples of 7).
+            for j in 0..(i % 4) {
+                let k = (i * 31 + j * 17) as u64 % 2500;
+                batch.keys.push(if k % 4 == 0 { k + 1 } else { (k % 300) * 7 });
+            }
+            batch.offsets.push(batch.keys.len() as u32);
+        }
+        let (mut touched, mut a, mut b) = (Touched::default(), Vec::new(), Vec::new());
+        store.gather_known(&batch, &mut touched, &mut a);
+        store.gather_known_shared(&batch, &mut b);
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(a.len(), len * n_fields * 5);
+        assert_eq!(bits(&a), bits(&b));
+        assert!(a.iter().filter(|x| **x != 0.0).count() > a.len() / 2);
+    }
+}
