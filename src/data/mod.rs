@@ -36,6 +36,7 @@ pub mod filter;
 pub mod fingerprint;
 pub mod hash;
 pub mod inspect;
+pub mod linecount;
 pub mod lines;
 pub mod mincount;
 pub mod open;

@@ -5,7 +5,8 @@ use super::cache::{self, CacheSource};
 use super::config::{DataConfig, Format, SplitKind};
 use super::daygate::{hour_day, last_line_day, DayGate};
 use super::error::DataError;
-use super::filter::{hash_threshold, Carve, Pre, RowFilter, SplitRule};
+use super::filter::{hash_threshold, Carve, Pre, RowCut, RowFilter, SplitRule};
+use super::linecount::LineCounter;
 use super::hash::KeySet;
 use super::lines::LineReader;
 use super::mincount::{frequent_keys, load_keys, save_keys, MappedSource};
@@ -76,6 +77,15 @@ struct Plan {
     from_tail: bool,
 }
 
+/// The row-order cut of a split that depends on the file's line count.
+fn row_cut(cfg: &DataConfig) -> Option<RowCut> {
+    match (cfg.split, cfg.format) {
+        (SplitKind::Fraction, _) => Some(RowCut::Fraction(cfg.train_fraction)),
+        (SplitKind::Paper, Format::Criteo | Format::CriteoCsv) => Some(RowCut::SixSevenths),
+        _ => None,
+    }
+}
+
 fn rule_for(
     cfg: &DataConfig,
     split: Split,
@@ -95,11 +105,10 @@ fn rule_for(
         Split::Train => SplitRule::IdxBelow(b),
         _ => SplitRule::IdxFrom(b),
     };
+    if let Some(cut) = row_cut(cfg) {
+        return Ok(idx_rule(cut.at(plan()?.n_lines)));
+    }
     Ok(match (cfg.split, cfg.format) {
-        (SplitKind::Fraction, _) => {
-            let n = plan()?.n_lines;
-            idx_rule((n as f64 * cfg.train_fraction).floor() as u64)
-        }
         (SplitKind::Hashed, _) => {
             let t = hash_threshold(cfg.train_fraction);
             match split {
@@ -114,11 +123,8 @@ fn rule_for(
                 _ => SplitRule::DayIs(d),
             }
         }
-        (SplitKind::Paper, Format::Criteo | Format::CriteoCsv) => {
-            // 7 row-order parts; the first 6 train. Integer math: exact and
-            // the same on every machine.
-            let n = plan()?.n_lines;
-            idx_rule((n as u128 * 6 / 7) as u64)
+        (SplitKind::Fraction, _) | (SplitKind::Paper, Format::Criteo | Format::CriteoCsv) => {
+            unreachable!("a row-order cut, handled above")
         }
         (SplitKind::Paper, Format::Ipinyou | Format::Custom) => {
             return Err(DataError::Config(
@@ -268,6 +274,20 @@ fn open_plain(
             Err(e) => return Err(e),
         }
     }
+    let (mut raw, layout) = RawReader::open(cfg, &file)?;
+    let filter =
+        |rule| RowFilter::new(rule, cfg.sample_rate, cfg.max_rows).with_carve(carve_for(cfg, split));
+    // A row-order cut of a plain file: the lines are counted while the
+    // reader streams (a gzip file is counted in a pass first: its
+    // decompression, once more).
+    let by_rule = !by_file && !(split == Split::Valid && cfg.valid_path.is_some());
+    if let (true, Some(cut), false) = (by_rule, row_cut(cfg), raw.is_gzip()) {
+        let train_side = split != Split::Test;
+        let counter = LineCounter::spawn(&file, layout.header)?;
+        let src = TextSource::new(raw, &layout, filter(SplitRule::All), batch_size)
+            .with_line_cut(counter, cut, train_side);
+        return Ok(Box::new(src));
+    }
     let from_tail = std::cell::Cell::new(false);
     let plan = || {
         let p = text_plan(cfg, &file)?;
@@ -275,7 +295,6 @@ fn open_plain(
         Ok(p)
     };
     let rule = rule_for(cfg, split, by_file, &plan)?;
-    let (mut raw, layout) = RawReader::open(cfg, &file)?;
     if let (SplitRule::DayBelow(d) | SplitRule::DayIs(d), Some(col), 0) =
         (rule, hour_column(&layout), cfg.max_bad_rows)
     {
@@ -286,9 +305,7 @@ fn open_plain(
             last_line_day: from_tail.get().then_some(d),
         });
     }
-    let filter =
-        RowFilter::new(rule, cfg.sample_rate, cfg.max_rows).with_carve(carve_for(cfg, split));
-    Ok(Box::new(TextSource::new(raw, &layout, filter, batch_size)))
+    Ok(Box::new(TextSource::new(raw, &layout, filter(rule), batch_size)))
 }
 
 /// Open one split of the data as a stream of batches of `batch_size` samples

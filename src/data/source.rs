@@ -4,7 +4,8 @@
 use super::daygate::{hour_day, DayGate};
 use super::encode::RowEncoder;
 use super::error::DataError;
-use super::filter::{Pre, RowFilter};
+use super::filter::{Pre, RowCut, RowFilter, SplitRule};
+use super::linecount::LineCounter;
 use super::lines::LineReader;
 use super::schema::{Layout, SchemaInfo};
 use super::Batch;
@@ -316,6 +317,30 @@ pub struct TextSource {
     batch_size: usize,
     kept: u64,
     done: bool,
+    /// A row-order cut whose line count is still being counted.
+    line_cut: Option<LineCut>,
+}
+
+/// A row-order cut decided while streaming (`linecount`): `filter.rule`
+/// holds the cut of the lines counted so far, a lower bound of the file's.
+struct LineCut {
+    counter: LineCounter,
+    cut: RowCut,
+    train_side: bool,
+    /// Lines counted so far, and whether that is all of them.
+    lines: u64,
+    done: bool,
+}
+
+impl LineCut {
+    fn rule(&self) -> SplitRule {
+        let c = self.cut.at(self.lines);
+        if self.train_side {
+            SplitRule::IdxBelow(c)
+        } else {
+            SplitRule::IdxFrom(c)
+        }
+    }
 }
 
 impl TextSource {
@@ -332,7 +357,40 @@ impl TextSource {
             batch_size: batch_size.max(1),
             kept: 0,
             done: false,
+            line_cut: None,
         }
+    }
+
+    /// Split by `cut` of the file's data lines, counted by `counter` while
+    /// the rows stream (the train side below the cut, else the test side).
+    pub(crate) fn with_line_cut(mut self, counter: LineCounter, cut: RowCut, train_side: bool) -> Self {
+        let lc = LineCut {
+            counter,
+            cut,
+            train_side,
+            lines: 0,
+            done: false,
+        };
+        self.filter.rule = lc.rule();
+        self.line_cut = Some(lc);
+        self
+    }
+
+    /// Before line `raw.idx`: make the rule exact for it. A line below the
+    /// cut of the lines counted so far is below the file's cut; otherwise
+    /// wait for more of the count (at its end, the rule is final).
+    fn settle_cut(&mut self) -> Result<(), DataError> {
+        let Some(lc) = &mut self.line_cut else {
+            return Ok(());
+        };
+        while !lc.done && self.raw.idx >= lc.cut.at(lc.lines) {
+            (lc.lines, lc.done) = lc.counter.wait_past(lc.lines)?;
+            self.filter.rule = lc.rule();
+        }
+        if lc.done {
+            self.line_cut = None;
+        }
+        Ok(())
     }
 
     pub fn file(&self) -> PathBuf {
@@ -362,6 +420,7 @@ impl BatchSource for TextSource {
                 self.done = true;
                 break;
             }
+            self.settle_cut()?;
             let mark = Mark::of(batch);
             let filter = &self.filter;
             match self.raw.next(batch, |i| filter.pre(i))? {
