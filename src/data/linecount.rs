@@ -146,7 +146,9 @@ mod tests {
         assert_eq!(final_count(b"h\na\nb", true), 2);
         assert_eq!(final_count(b"h\n", true), 0);
         assert_eq!(final_count(b"", false), 0);
-        let big: Vec<u8> = (0..3 * CHUNK).map(|i| if i % 7 == 0 { b'\n' } else { b'x' }).collect();
+        let big: Vec<u8> = (0..3 * CHUNK)
+            .map(|i| if i % 7 == 0 { b'\n' } else { b'x' })
+            .collect();
         let newlines = big.iter().filter(|&&b| b == b'\n').count() as u64;
         // The last byte is not a newline: one more line.
         assert_eq!(final_count(&big, false), newlines + 1);

@@ -6,8 +6,8 @@ use super::config::{DataConfig, Format, SplitKind};
 use super::daygate::{hour_day, last_line_day, DayGate};
 use super::error::DataError;
 use super::filter::{hash_threshold, Carve, Pre, RowCut, RowFilter, SplitRule};
-use super::linecount::LineCounter;
 use super::hash::KeySet;
+use super::linecount::LineCounter;
 use super::lines::LineReader;
 use super::mincount::{frequent_keys, load_keys, save_keys, MappedSource};
 use super::schema::{Layout, Role, SchemaInfo};
@@ -275,8 +275,9 @@ fn open_plain(
         }
     }
     let (mut raw, layout) = RawReader::open(cfg, &file)?;
-    let filter =
-        |rule| RowFilter::new(rule, cfg.sample_rate, cfg.max_rows).with_carve(carve_for(cfg, split));
+    let filter = |rule| {
+        RowFilter::new(rule, cfg.sample_rate, cfg.max_rows).with_carve(carve_for(cfg, split))
+    };
     // A row-order cut of a plain file: the lines are counted while the
     // reader streams (a gzip file is counted in a pass first: its
     // decompression, once more).
@@ -305,7 +306,12 @@ fn open_plain(
             last_line_day: from_tail.get().then_some(d),
         });
     }
-    Ok(Box::new(TextSource::new(raw, &layout, filter(rule), batch_size)))
+    Ok(Box::new(TextSource::new(
+        raw,
+        &layout,
+        filter(rule),
+        batch_size,
+    )))
 }
 
 /// Open one split of the data as a stream of batches of `batch_size` samples
@@ -541,7 +547,10 @@ mod tests {
         cached.cache = true;
         cached.cache_dir = Some(dir.path().join("cache"));
         for split in [Split::Train, Split::Test] {
-            let (a, b) = (read_all(&text, split).unwrap(), read_all(&cached, split).unwrap());
+            let (a, b) = (
+                read_all(&text, split).unwrap(),
+                read_all(&cached, split).unwrap(),
+            );
             assert_eq!(a, b, "{split:?}");
             let n: usize = a.iter().map(|b| b.len).sum();
             assert_eq!(n, 3, "{split:?}");
@@ -575,5 +584,49 @@ mod tests {
         cfg.cache_dir = Some(dir.path().join("cache"));
         let test = read_all(&cfg, Split::Test).unwrap();
         assert_eq!(test.iter().map(|b| b.len).sum::<usize>(), 1);
+    }
+
+    /// The row-order cuts decided while a thread counts the lines (Criteo's
+    /// paper split, `fraction`) give each side exactly the rows of the cut
+    /// of the whole count (the cache's meta answers that one), the last
+    /// line without its newline included.
+    #[test]
+    fn a_cut_counted_while_streaming_equals_the_cut_of_the_whole_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.txt");
+        let rows: Vec<String> = (0..23)
+            .map(|i| {
+                let ints = (0..13).map(|j| (i * j % 5).to_string());
+                let cats = (0..26).map(|j| format!("{:08x}", i * 31 + j));
+                std::iter::once((i % 2).to_string())
+                    .chain(ints)
+                    .chain(cats)
+                    .collect::<Vec<_>>()
+                    .join("\t")
+            })
+            .collect();
+        std::fs::write(&file, rows.join("\n")).unwrap();
+        for (split, fraction, n_train) in [
+            (SplitKind::Paper, None, 19), // floor(23 * 6 / 7)
+            (SplitKind::Fraction, Some(0.5), 11),
+        ] {
+            let mut text = DataConfig::for_file(Format::Criteo, &file);
+            (text.cache, text.split) = (false, split);
+            if let Some(f) = fraction {
+                text.train_fraction = f;
+            }
+            let mut cached = text.clone();
+            cached.cache = true;
+            cached.cache_dir = Some(dir.path().join("cache"));
+            for (side, n) in [(Split::Train, n_train), (Split::Test, 23 - n_train)] {
+                let a = read_all(&text, side).unwrap();
+                assert_eq!(a, read_all(&cached, side).unwrap(), "{split:?} {side:?}");
+                assert_eq!(
+                    a.iter().map(|b| b.len).sum::<usize>(),
+                    n,
+                    "{split:?} {side:?}"
+                );
+            }
+        }
     }
 }

@@ -363,7 +363,12 @@ impl TextSource {
 
     /// Split by `cut` of the file's data lines, counted by `counter` while
     /// the rows stream (the train side below the cut, else the test side).
-    pub(crate) fn with_line_cut(mut self, counter: LineCounter, cut: RowCut, train_side: bool) -> Self {
+    pub(crate) fn with_line_cut(
+        mut self,
+        counter: LineCounter,
+        cut: RowCut,
+        train_side: bool,
+    ) -> Self {
         let lc = LineCut {
             counter,
             cut,

@@ -519,14 +519,7 @@ mod tests {
     #[test]
     fn the_shared_gather_is_bit_identical_to_gather_known() {
         let opt = Optimizer::new(&OptimizerConfig::named(OptimizerName::Adam).check().unwrap());
-        let mut store = EmbeddingStore::new(
-            5,
-            opt.state_len(5),
-            RowInit {
-                std: 0.37,
-                seed: 9,
-            },
-        );
+        let mut store = EmbeddingStore::new(5, opt.state_len(5), RowInit { std: 0.37, seed: 9 });
         for key in 0..300u64 {
             store.lookup_or_insert(key * 7, &opt);
         }
@@ -541,7 +534,9 @@ mod tests {
             // 0..=3 keys per bag, a quarter of them unknown (not multiples of 7).
             for j in 0..(i % 4) {
                 let k = (i * 31 + j * 17) as u64 % 2500;
-                batch.keys.push(if k % 4 == 0 { k + 1 } else { (k % 300) * 7 });
+                batch
+                    .keys
+                    .push(if k % 4 == 0 { k + 1 } else { (k % 300) * 7 });
             }
             batch.offsets.push(batch.keys.len() as u32);
         }
