@@ -224,18 +224,41 @@ impl EmbeddingStore {
         if per_sample == 0 {
             return;
         }
-        out.par_chunks_mut(per_sample)
-            .with_min_len(64)
+        // Blocks of samples: each resolves its keys first, then sums with
+        // rows prefetched ahead (the rows are random memory: the misses,
+        // not the adds, are the cost).
+        const BLOCK: usize = 64;
+        out.par_chunks_mut(per_sample * BLOCK)
             .enumerate()
-            .for_each(|(i, sample)| {
-                for (f, dst) in sample.chunks_exact_mut(d).enumerate() {
-                    let bag = i * batch.n_fields + f;
-                    let (lo, hi) = (batch.offsets[bag] as usize, batch.offsets[bag + 1] as usize);
-                    for &key in &batch.keys[lo..hi] {
-                        if let Some(row) = self.lookup(key) {
-                            for (o, x) in dst.iter_mut().zip(self.weights(row)) {
-                                *o += x;
-                            }
+            .for_each_init(Vec::new, |rows, (b, block)| {
+                let bag0 = b * BLOCK * batch.n_fields;
+                let n_bags = block.len() / d;
+                let (k0, k1) = (
+                    batch.offsets[bag0] as usize,
+                    batch.offsets[bag0 + n_bags] as usize,
+                );
+                rows.clear();
+                rows.extend(
+                    batch.keys[k0..k1]
+                        .iter()
+                        .map(|&k| self.lookup(k).unwrap_or(NO_SLOT)),
+                );
+                for (bag, dst) in block.chunks_exact_mut(d).enumerate() {
+                    let (lo, hi) = (
+                        batch.offsets[bag0 + bag] as usize - k0,
+                        batch.offsets[bag0 + bag + 1] as usize - k0,
+                    );
+                    if let Some(&ahead) = rows.get(hi + PREFETCH_AHEAD) {
+                        if ahead != NO_SLOT {
+                            prefetch(self.weights(ahead));
+                        }
+                    }
+                    for &row in &rows[lo..hi] {
+                        if row == NO_SLOT {
+                            continue;
+                        }
+                        for (o, x) in dst.iter_mut().zip(self.weights(row)) {
+                            *o += x;
                         }
                     }
                 }
