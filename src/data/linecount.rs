@@ -7,7 +7,7 @@
 
 use super::error::DataError;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -83,7 +83,7 @@ impl LineCounter {
 /// The data lines of `f`, reporting progress per chunk; None if cancelled.
 fn count(
     mut f: std::fs::File,
-    path: &PathBuf,
+    path: &Path,
     header: u64,
     s: &Shared,
 ) -> Result<Option<u64>, DataError> {

@@ -281,8 +281,8 @@ fn open_plain(
     // A row-order cut of a plain file: the lines are counted while the
     // reader streams (a gzip file is counted in a pass first: its
     // decompression, once more).
-    let by_rule = !by_file && !(split == Split::Valid && cfg.valid_path.is_some());
-    if let (true, Some(cut), false) = (by_rule, row_cut(cfg), raw.is_gzip()) {
+    let whole_file = by_file || (split == Split::Valid && cfg.valid_path.is_some());
+    if let (false, Some(cut), false) = (whole_file, row_cut(cfg), raw.is_gzip()) {
         let train_side = split != Split::Test;
         let counter = LineCounter::spawn(&file, layout.header)?;
         let src = TextSource::new(raw, &layout, filter(SplitRule::All), batch_size)
