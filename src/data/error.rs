@@ -91,6 +91,15 @@ pub enum DataError {
     Config(String),
     #[error("{file}: cache: {msg}")]
     Cache { file: PathBuf, msg: String },
+    /// Avazu's paper split without a cache takes the last line's day as
+    /// the test day (docs/data.md "Splits"); a line has a later one.
+    #[error("{file}: line {line}: day {day} comes after {last}, the day of the file's last line: without a cache, split = \"paper\" takes the last line's day as the test day and needs a file sorted by `hour`; sort it, or set `cache = true` (the cache's build pass finds the last day)")]
+    AfterLastDay {
+        file: PathBuf,
+        line: u64,
+        day: u32,
+        last: u32,
+    },
     #[error("{file}: changed while it was being read ({what}); rerun once nothing writes to it")]
     Changed { file: PathBuf, what: String },
 }

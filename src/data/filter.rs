@@ -24,6 +24,28 @@ pub enum SplitRule {
     HashFrom(u64),
 }
 
+/// A row-order split's cut as a function of the file's data lines `n`:
+/// the first `at(n)` lines train. It never decreases as `n` grows, so the
+/// cut of a partial count is a lower bound of the file's.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RowCut {
+    /// `split = "fraction"`: floor(n * train_fraction).
+    Fraction(f64),
+    /// A paper split of `parts` row-order parts, all but the last train
+    /// (Criteo: 7). Integer math: exact and the same on every machine.
+    Parts(u64),
+}
+
+impl RowCut {
+    #[inline]
+    pub fn at(self, n: u64) -> u64 {
+        match self {
+            RowCut::Fraction(f) => (n as f64 * f).floor() as u64,
+            RowCut::Parts(p) => (n as u128 * (p as u128 - 1) / p as u128) as u64,
+        }
+    }
+}
+
 /// What to do with a data line, known from its index alone (before parsing).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pre {

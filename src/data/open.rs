@@ -4,9 +4,11 @@
 use super::cache::{self, CacheSource};
 use super::config::{DataConfig, SplitKind};
 use super::dataset::PaperSplit;
+use super::daygate::{hour_day, last_line_day, DayGate};
 use super::error::DataError;
-use super::filter::{hash_threshold, Carve, Pre, RowFilter, SplitRule};
+use super::filter::{hash_threshold, Carve, Pre, RowCut, RowFilter, SplitRule};
 use super::hash::KeySet;
+use super::linecount::LineCounter;
 use super::lines::LineReader;
 use super::mincount::{frequent_keys, load_keys, save_keys, MappedSource};
 use super::schema::{Layout, Role, SchemaInfo};
@@ -73,6 +75,17 @@ pub fn split_by_file(cfg: &DataConfig, test: &Option<PathBuf>) -> bool {
 struct Plan {
     n_lines: u64,
     last_day: u32,
+    /// `last_day` is the last line's: the readers check every line against it.
+    from_tail: bool,
+}
+
+/// The row-order cut of a split that depends on the file's line count.
+fn row_cut(cfg: &DataConfig) -> Option<RowCut> {
+    match (cfg.split, super::dataset::paper_split(cfg.format)) {
+        (SplitKind::Fraction, _) => Some(RowCut::Fraction(cfg.train_fraction)),
+        (SplitKind::Paper, PaperSplit::Parts(parts)) => Some(RowCut::Parts(parts)),
+        _ => None,
+    }
 }
 
 fn rule_for(
@@ -94,11 +107,10 @@ fn rule_for(
         Split::Train => SplitRule::IdxBelow(b),
         _ => SplitRule::IdxFrom(b),
     };
+    if let Some(cut) = row_cut(cfg) {
+        return Ok(idx_rule(cut.at(plan()?.n_lines)));
+    }
     Ok(match (cfg.split, super::dataset::paper_split(cfg.format)) {
-        (SplitKind::Fraction, _) => {
-            let n = plan()?.n_lines;
-            idx_rule((n as f64 * cfg.train_fraction).floor() as u64)
-        }
         (SplitKind::Hashed, _) => {
             let t = hash_threshold(cfg.train_fraction);
             match split {
@@ -113,11 +125,8 @@ fn rule_for(
                 _ => SplitRule::DayIs(d),
             }
         }
-        (SplitKind::Paper, PaperSplit::Parts(parts)) => {
-            // Row-order parts; all but the last train. Integer math: exact
-            // and the same on every machine.
-            let n = plan()?.n_lines;
-            idx_rule((n as u128 * (parts as u128 - 1) / parts as u128) as u64)
+        (SplitKind::Fraction, _) | (SplitKind::Paper, PaperSplit::Parts(_)) => {
+            unreachable!("a row-order cut, handled above")
         }
         (SplitKind::Paper, PaperSplit::ByFile) => {
             return Err(DataError::Config(
@@ -125,6 +134,39 @@ fn rule_for(
             ))
         }
     })
+}
+
+/// The split plan of a text file. Avazu's paper split takes the last
+/// line's day, read from the file's end, when every line will be checked
+/// against it: a plain file, `max_bad_rows = 0` (a bad last line must not
+/// count), no `max_rows` (a pass that stops early checks only its lines).
+/// Otherwise, and for a gzip file (no end to seek to: the pass pays its
+/// decompression), one pass first.
+fn text_plan(cfg: &DataConfig, file: &Path) -> Result<Plan, DataError> {
+    let (raw, layout) = RawReader::open(cfg, file)?;
+    let tail_ok = layout.has_day
+        && cfg.split == SplitKind::Paper
+        && cfg.max_bad_rows == 0
+        && cfg.max_rows.is_none()
+        && !raw.is_gzip();
+    if let (true, Some(col)) = (tail_ok, hour_column(&layout)) {
+        if let Some(d) = last_line_day(file, col, layout.delimiter, layout.header)? {
+            return Ok(Plan {
+                n_lines: 0,
+                last_day: d,
+                from_tail: true,
+            });
+        }
+    }
+    scan_plan(cfg, file)
+}
+
+/// The column of the `hour` cell, if the layout has one.
+fn hour_column(layout: &Layout) -> Option<usize> {
+    layout
+        .roles
+        .iter()
+        .position(|r| matches!(r, Role::HourOfDay { .. }))
 }
 
 /// One pass over a text file for the split plan (line count; Avazu's last day).
@@ -152,6 +194,7 @@ fn scan_plan(cfg: &DataConfig, file: &Path) -> Result<Plan, DataError> {
     Ok(Plan {
         n_lines: raw.lines_seen(),
         last_day,
+        from_tail: false,
     })
 }
 
@@ -161,14 +204,11 @@ fn scan_plan(cfg: &DataConfig, file: &Path) -> Result<Plan, DataError> {
 /// its line), so a row skipped here never counts. `n_lines` is not needed
 /// by the by-day rule.
 fn scan_days(layout: &Layout, file: &Path) -> Result<Plan, DataError> {
-    let Some(col) = layout
-        .roles
-        .iter()
-        .position(|r| matches!(r, Role::HourOfDay { .. }))
-    else {
+    let Some(col) = hour_column(layout) else {
         return Ok(Plan {
             n_lines: 0,
             last_day: 0,
+            from_tail: false,
         });
     };
     let mut lines = LineReader::open(file)?;
@@ -177,25 +217,14 @@ fn scan_days(layout: &Layout, file: &Path) -> Result<Plan, DataError> {
     }
     let mut last_day = 0;
     while let Some(line) = lines.next_line()? {
-        let start = match col {
-            0 => 0,
-            c => match memchr::memchr_iter(layout.delimiter, line).nth(c - 1) {
-                Some(p) => p + 1,
-                None => continue,
-            },
-        };
-        let cell = &line[start..];
-        let cell = &cell[..memchr::memchr(layout.delimiter, cell).unwrap_or(cell.len())];
-        if cell.len() == 8 && cell.iter().all(u8::is_ascii_digit) {
-            let day = cell[..6]
-                .iter()
-                .fold(0u32, |v, d| v * 10 + u32::from(d - b'0'));
+        if let Some(day) = hour_day(line, col, layout.delimiter) {
             last_day = last_day.max(day);
         }
     }
     Ok(Plan {
         n_lines: 0,
         last_day,
+        from_tail: false,
     })
 }
 
@@ -231,6 +260,7 @@ fn open_plain(
                     Ok(Plan {
                         n_lines: meta.n_lines,
                         last_day: meta.last_day,
+                        from_tail: false,
                     })
                 };
                 let rule = rule_for(cfg, split, by_file, &plan)?;
@@ -246,12 +276,44 @@ fn open_plain(
             Err(e) => return Err(e),
         }
     }
-    let plan = || scan_plan(cfg, &file);
+    let (mut raw, layout) = RawReader::open(cfg, &file)?;
+    let filter = |rule| {
+        RowFilter::new(rule, cfg.sample_rate, cfg.max_rows).with_carve(carve_for(cfg, split))
+    };
+    // A row-order cut of a plain file: the lines are counted while the
+    // reader streams (a gzip file is counted in a pass first: its
+    // decompression, once more).
+    let whole_file = by_file || (split == Split::Valid && cfg.valid_path.is_some());
+    if let (false, Some(cut), false) = (whole_file, row_cut(cfg), raw.is_gzip()) {
+        let train_side = split != Split::Test;
+        let counter = LineCounter::spawn(&file, layout.header)?;
+        let src = TextSource::new(raw, &layout, filter(SplitRule::All), batch_size)
+            .with_line_cut(counter, cut, train_side);
+        return Ok(Box::new(src));
+    }
+    let from_tail = std::cell::Cell::new(false);
+    let plan = || {
+        let p = text_plan(cfg, &file)?;
+        from_tail.set(p.from_tail);
+        Ok(p)
+    };
     let rule = rule_for(cfg, split, by_file, &plan)?;
-    let (raw, layout) = RawReader::open(cfg, &file)?;
-    let filter =
-        RowFilter::new(rule, cfg.sample_rate, cfg.max_rows).with_carve(carve_for(cfg, split));
-    Ok(Box::new(TextSource::new(raw, &layout, filter, batch_size)))
+    if let (SplitRule::DayBelow(d) | SplitRule::DayIs(d), Some(col), 0) =
+        (rule, hour_column(&layout), cfg.max_bad_rows)
+    {
+        raw.day_gate = Some(DayGate {
+            col,
+            delimiter: layout.delimiter,
+            rule,
+            last_line_day: from_tail.get().then_some(d),
+        });
+    }
+    Ok(Box::new(TextSource::new(
+        raw,
+        &layout,
+        filter(rule),
+        batch_size,
+    )))
 }
 
 /// Open one split of the data as a stream of batches of `batch_size` samples
@@ -363,6 +425,7 @@ pub fn known_rows(cfg: &DataConfig, split: Split) -> Result<Option<u64>, DataErr
         Ok(Plan {
             n_lines: meta.n_lines,
             last_day: meta.last_day,
+            from_tail: false,
         })
     };
     let rule = rule_for(cfg, split, by_file, &plan)?;
@@ -415,6 +478,7 @@ pub fn open_text_all(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::Format;
 
     /// The hour-only scan finds the same last day as the full parse, on a
     /// file whose days are out of order (the maximum sits mid-file), with a
@@ -442,5 +506,130 @@ mod tests {
         cfg.max_bad_rows = 1;
         let full = scan_plan(&cfg, &file).unwrap();
         assert_eq!((fast.last_day, full.last_day), (141029, 141029));
+    }
+
+    /// An Avazu file of one row per `hours` entry (clicks and C1 vary, so
+    /// rows are told apart).
+    fn avazu_file(dir: &Path, hours: &[&str]) -> PathBuf {
+        let file = dir.join("t.csv");
+        let mut text = String::from("id,click,hour,C1,banner_pos,site_id,site_domain,site_category,app_id,app_domain,app_category,device_id,device_ip,device_model,device_type,device_conn_type,C14,C15,C16,C17,C18,C19,C20,C21\n");
+        for (i, h) in hours.iter().enumerate() {
+            text += &format!(
+                "{i},{},{h},100{i},0,a,b,c,d,e,f,g,h,i,1,0,15706,320,50,1722,0,35,-1,79\n",
+                i % 2
+            );
+        }
+        std::fs::write(&file, text).unwrap();
+        file
+    }
+
+    fn read_all(cfg: &DataConfig, split: Split) -> Result<Vec<Batch>, DataError> {
+        let mut src = open(cfg, split, 2)?;
+        let mut out = Vec::new();
+        let mut b = Batch::default();
+        while src.next_batch(&mut b)? {
+            out.push(b.clone());
+        }
+        Ok(out)
+    }
+
+    /// Without a cache the last line's day places the split; on a file
+    /// whose last-day rows are spread through it (not only at the end),
+    /// both sides hold exactly the rows of the old rule (the maximum day
+    /// over every row, as the cache's build pass finds it).
+    #[test]
+    fn the_last_lines_day_splits_as_the_maximum_day_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let hours = [
+            "14102100", "14102301", "14102205", "14102323", "14102100", "14102302",
+        ];
+        let file = avazu_file(dir.path(), &hours);
+        let mut text = DataConfig::for_file(Format::Avazu, &file);
+        text.cache = false;
+        let mut cached = text.clone();
+        cached.cache = true;
+        cached.cache_dir = Some(dir.path().join("cache"));
+        for split in [Split::Train, Split::Test] {
+            let (a, b) = (
+                read_all(&text, split).unwrap(),
+                read_all(&cached, split).unwrap(),
+            );
+            assert_eq!(a, b, "{split:?}");
+            let n: usize = a.iter().map(|b| b.len).sum();
+            assert_eq!(n, 3, "{split:?}");
+        }
+        let test = read_all(&text, Split::Test).unwrap();
+        assert_eq!(test[0].labels, [1.0, 1.0]); // rows 1 and 3
+        assert_eq!(test[1].labels, [1.0]); // row 5
+    }
+
+    /// A file whose last line is not on its last day stops, naming the
+    /// line with the later day, in the training pass and the test pass;
+    /// with a cache it splits by the maximum day.
+    #[test]
+    fn an_unsorted_file_stops_at_a_day_after_the_last_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let hours = ["14102100", "14102923", "14102205", "14102301"];
+        let file = avazu_file(dir.path(), &hours);
+        let mut cfg = DataConfig::for_file(Format::Avazu, &file);
+        cfg.cache = false;
+        for split in [Split::Train, Split::Test] {
+            let e = read_all(&cfg, split).unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!(
+                    "{}: line 3: day 141029 comes after 141023, the day of the file's last line",
+                    file.display()
+                )),
+                "{e}"
+            );
+        }
+        cfg.cache = true;
+        cfg.cache_dir = Some(dir.path().join("cache"));
+        let test = read_all(&cfg, Split::Test).unwrap();
+        assert_eq!(test.iter().map(|b| b.len).sum::<usize>(), 1);
+    }
+
+    /// The row-order cuts decided while a thread counts the lines (Criteo's
+    /// paper split, `fraction`) give each side exactly the rows of the cut
+    /// of the whole count (the cache's meta answers that one), the last
+    /// line without its newline included.
+    #[test]
+    fn a_cut_counted_while_streaming_equals_the_cut_of_the_whole_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.txt");
+        let rows: Vec<String> = (0..23)
+            .map(|i| {
+                let ints = (0..13).map(|j| (i * j % 5).to_string());
+                let cats = (0..26).map(|j| format!("{:08x}", i * 31 + j));
+                std::iter::once((i % 2).to_string())
+                    .chain(ints)
+                    .chain(cats)
+                    .collect::<Vec<_>>()
+                    .join("\t")
+            })
+            .collect();
+        std::fs::write(&file, rows.join("\n")).unwrap();
+        for (split, fraction, n_train) in [
+            (SplitKind::Paper, None, 19), // floor(23 * 6 / 7)
+            (SplitKind::Fraction, Some(0.5), 11),
+        ] {
+            let mut text = DataConfig::for_file(Format::Criteo, &file);
+            (text.cache, text.split) = (false, split);
+            if let Some(f) = fraction {
+                text.train_fraction = f;
+            }
+            let mut cached = text.clone();
+            cached.cache = true;
+            cached.cache_dir = Some(dir.path().join("cache"));
+            for (side, n) in [(Split::Train, n_train), (Split::Test, 23 - n_train)] {
+                let a = read_all(&text, side).unwrap();
+                assert_eq!(a, read_all(&cached, side).unwrap(), "{split:?} {side:?}");
+                assert_eq!(
+                    a.iter().map(|b| b.len).sum::<usize>(),
+                    n,
+                    "{split:?} {side:?}"
+                );
+            }
+        }
     }
 }

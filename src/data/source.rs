@@ -1,9 +1,11 @@
 //! The [`BatchSource`] trait and the text reader behind it: raw lines ->
 //! filter -> encoder -> batches.
 
+use super::daygate::{hour_day, DayGate};
 use super::encode::RowEncoder;
 use super::error::DataError;
-use super::filter::{Pre, RowFilter};
+use super::filter::{Pre, RowCut, RowFilter, SplitRule};
+use super::linecount::LineCounter;
 use super::lines::LineReader;
 use super::schema::{Layout, SchemaInfo};
 use super::Batch;
@@ -107,6 +109,8 @@ pub(crate) struct RawReader {
     max_bad: u64,
     /// The file's identity at open, checked again at its end.
     opened: super::fingerprint::FileId,
+    /// The by-day rule decided from the `hour` cell before parsing.
+    pub day_gate: Option<DayGate>,
 }
 
 impl RawReader {
@@ -149,6 +153,7 @@ impl RawReader {
                 first_errors: Vec::new(),
                 max_bad: cfg.max_bad_rows,
                 opened,
+                day_gate: None,
             },
             layout,
         ))
@@ -161,6 +166,10 @@ impl RawReader {
     /// Data lines seen so far.
     pub fn lines_seen(&self) -> u64 {
         self.idx
+    }
+
+    pub fn is_gzip(&self) -> bool {
+        self.lines.is_gzip()
     }
 
     /// Read the next data line; `pre` decides from its index whether to parse it.
@@ -178,10 +187,35 @@ impl RawReader {
         };
         let idx = self.idx;
         self.idx += 1;
+        // Every line is checked against the last line's day, those of other
+        // splits included: a later day anywhere would move the split.
+        let day = match &self.day_gate {
+            Some(g) => {
+                let day = hour_day(line, g.col, g.delimiter);
+                if let (Some(day), Some(last)) = (day, g.last_line_day) {
+                    if day > last {
+                        return Err(DataError::AfterLastDay {
+                            file: self.lines.file().to_path_buf(),
+                            line: self.lines.line_no,
+                            day,
+                            last,
+                        });
+                    }
+                }
+                day.map(|d| g.keeps(d))
+            }
+            None => None,
+        };
         match pre(idx) {
             Pre::Skip => return Ok(Next::Skipped),
             Pre::Stop => return Ok(Next::End),
             Pre::Parse => {}
+        }
+        // A row of the other side is passed over unparsed (the gate is only
+        // set with max_bad_rows = 0: a bad row there is parsed, and stops,
+        // in that side's pass).
+        if day == Some(false) {
+            return Ok(Next::Skipped);
         }
         match self.enc.encode(line, batch) {
             Ok(day) => Ok(Next::Row { day }),
@@ -282,6 +316,30 @@ pub struct TextSource {
     batch_size: usize,
     kept: u64,
     done: bool,
+    /// A row-order cut whose line count is still being counted.
+    line_cut: Option<LineCut>,
+}
+
+/// A row-order cut decided while streaming (`linecount`): `filter.rule`
+/// holds the cut of the lines counted so far, a lower bound of the file's.
+struct LineCut {
+    counter: LineCounter,
+    cut: RowCut,
+    train_side: bool,
+    /// Lines counted so far, and whether that is all of them.
+    lines: u64,
+    done: bool,
+}
+
+impl LineCut {
+    fn rule(&self) -> SplitRule {
+        let c = self.cut.at(self.lines);
+        if self.train_side {
+            SplitRule::IdxBelow(c)
+        } else {
+            SplitRule::IdxFrom(c)
+        }
+    }
 }
 
 impl TextSource {
@@ -298,7 +356,45 @@ impl TextSource {
             batch_size: batch_size.max(1),
             kept: 0,
             done: false,
+            line_cut: None,
         }
+    }
+
+    /// Split by `cut` of the file's data lines, counted by `counter` while
+    /// the rows stream (the train side below the cut, else the test side).
+    pub(crate) fn with_line_cut(
+        mut self,
+        counter: LineCounter,
+        cut: RowCut,
+        train_side: bool,
+    ) -> Self {
+        let lc = LineCut {
+            counter,
+            cut,
+            train_side,
+            lines: 0,
+            done: false,
+        };
+        self.filter.rule = lc.rule();
+        self.line_cut = Some(lc);
+        self
+    }
+
+    /// Before line `raw.idx`: make the rule exact for it. A line below the
+    /// cut of the lines counted so far is below the file's cut; otherwise
+    /// wait for more of the count (at its end, the rule is final).
+    fn settle_cut(&mut self) -> Result<(), DataError> {
+        let Some(lc) = &mut self.line_cut else {
+            return Ok(());
+        };
+        while !lc.done && self.raw.idx >= lc.cut.at(lc.lines) {
+            (lc.lines, lc.done) = lc.counter.wait_past(lc.lines)?;
+            self.filter.rule = lc.rule();
+        }
+        if lc.done {
+            self.line_cut = None;
+        }
+        Ok(())
     }
 
     pub fn file(&self) -> PathBuf {
@@ -328,6 +424,7 @@ impl BatchSource for TextSource {
                 self.done = true;
                 break;
             }
+            self.settle_cut()?;
             let mark = Mark::of(batch);
             let filter = &self.filter;
             match self.raw.next(batch, |i| filter.pre(i))? {

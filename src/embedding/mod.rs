@@ -225,6 +225,60 @@ impl EmbeddingStore {
         self.gather(batch, touched, None, out);
     }
 
+    /// `gather_known` through `&self`, its samples spread over the rayon
+    /// pool: each bag sums its known keys' rows in key order, as `gather`
+    /// does, so the values are bit-identical to `gather_known`'s at any
+    /// thread count. For scoring a stream while the model scores the
+    /// previous batch (`train::score`).
+    pub fn gather_known_shared(&self, batch: &Batch, out: &mut Vec<f32>) {
+        let d = self.dim;
+        let per_sample = batch.n_fields * d;
+        out.clear();
+        out.resize(batch.len * per_sample, 0.0);
+        if per_sample == 0 {
+            return;
+        }
+        // Blocks of samples: each resolves its keys first, then sums with
+        // rows prefetched ahead (the rows are random memory: the misses,
+        // not the adds, are the cost).
+        const BLOCK: usize = 64;
+        out.par_chunks_mut(per_sample * BLOCK)
+            .enumerate()
+            .for_each_init(Vec::new, |rows, (b, block)| {
+                let bag0 = b * BLOCK * batch.n_fields;
+                let n_bags = block.len() / d;
+                let (k0, k1) = (
+                    batch.offsets[bag0] as usize,
+                    batch.offsets[bag0 + n_bags] as usize,
+                );
+                rows.clear();
+                rows.extend(
+                    batch.keys[k0..k1]
+                        .iter()
+                        .map(|&k| self.lookup(k).unwrap_or(NO_SLOT)),
+                );
+                for (bag, dst) in block.chunks_exact_mut(d).enumerate() {
+                    let (lo, hi) = (
+                        batch.offsets[bag0 + bag] as usize - k0,
+                        batch.offsets[bag0 + bag + 1] as usize - k0,
+                    );
+                    if let Some(&ahead) = rows.get(hi + PREFETCH_AHEAD) {
+                        if ahead != NO_SLOT {
+                            prefetch(self.weights(ahead));
+                        }
+                    }
+                    for &row in &rows[lo..hi] {
+                        if row == NO_SLOT {
+                            continue;
+                        }
+                        for (o, x) in dst.iter_mut().zip(self.weights(row)) {
+                            *o += x;
+                        }
+                    }
+                }
+            });
+    }
+
     /// Sum-pool the embeddings of each (sample, field) bag into `out`
     /// (`batch.len x n_fields x dim`, sample-major then field-major).
     /// `perturb`, when given (`touched.rows.len() x dim`), is added to each
@@ -490,4 +544,45 @@ pub struct StoreMemory {
     pub rows: u64,
     pub needed_bytes: u64,
     pub held_bytes: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optim::{OptimizerConfig, OptimizerName};
+
+    /// The shared (parallel) gather equals `gather_known` bit for bit: bags
+    /// of several keys (summation order matters), unknown keys, empty bags.
+    #[test]
+    fn the_shared_gather_is_bit_identical_to_gather_known() {
+        let opt = Optimizer::new(&OptimizerConfig::named(OptimizerName::Adam).check().unwrap());
+        let mut store = EmbeddingStore::new(5, opt.state_len(5), RowInit { std: 0.37, seed: 9 });
+        for key in 0..300u64 {
+            store.lookup_or_insert(key * 7, &opt);
+        }
+        let (n_fields, len) = (3, 1000);
+        let mut batch = Batch {
+            len,
+            n_fields,
+            ..Batch::default()
+        };
+        batch.offsets.push(0);
+        for i in 0..len * n_fields {
+            // 0..=3 keys per bag, a quarter of them unknown (not multiples of 7).
+            for j in 0..(i % 4) {
+                let k = (i * 31 + j * 17) as u64 % 2500;
+                batch
+                    .keys
+                    .push(if k % 4 == 0 { k + 1 } else { (k % 300) * 7 });
+            }
+            batch.offsets.push(batch.keys.len() as u32);
+        }
+        let (mut touched, mut a, mut b) = (Touched::default(), Vec::new(), Vec::new());
+        store.gather_known(&batch, &mut touched, &mut a);
+        store.gather_known_shared(&batch, &mut b);
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(a.len(), len * n_fields * 5);
+        assert_eq!(bits(&a), bits(&b));
+        assert!(a.iter().filter(|x| **x != 0.0).count() > a.len() / 2);
+    }
 }

@@ -9,6 +9,7 @@
 pub mod budget;
 mod pass;
 mod phases;
+pub mod score;
 mod step;
 pub mod textlog;
 mod valid;

@@ -298,12 +298,11 @@ pub fn evaluate_split(trainer: &mut Trainer, cfg: &RunConfig, split: Split) -> R
         _ => "test",
     };
     let mut source = open_prefetched(cfg, split, 0)?;
-    let (mut batch, mut logits) = (Batch::default(), Vec::new());
     let mut ev = Evaluation::default();
     let mut n = 0u64;
-    while source.next_batch(&mut batch)? {
+    let (model, store) = (trainer.model(), trainer.store());
+    super::score::score_stream(model, store, &mut source, &mut |batch, logits| {
         n += 1;
-        trainer.logits(&batch, &mut logits)?;
         if let Some((i, x)) = logits.iter().enumerate().find(|(_, x)| !x.is_finite()) {
             anyhow::bail!(
                 "evaluation: {what} batch {n}, row {}: the score is {x}; the trained model's weights are not finite (training diverged)",
@@ -312,7 +311,8 @@ pub fn evaluate_split(trainer: &mut Trainer, cfg: &RunConfig, split: Split) -> R
         }
         ev.scores.extend(logits.iter().map(|&x| sigmoid(x)));
         ev.labels.extend_from_slice(&batch.labels);
-    }
+        Ok(())
+    })?;
     ev.bad_rows = source.bad_rows();
     if ev.labels.is_empty() {
         return Err(no_rows_error(cfg, split, ev.bad_rows));
