@@ -95,7 +95,8 @@ fn weighted_col_sum(x: &[f32], w: Option<&[f32]>, n: usize) -> Vec<f32> {
         n
     } else {
         // Multiples of 16 columns keep each task's inner loop vectorized.
-        n.div_ceil(rayon::current_num_threads()).next_multiple_of(16)
+        n.div_ceil(rayon::current_num_threads())
+            .next_multiple_of(16)
     };
     acc.par_chunks_mut(cols_per_task)
         .enumerate()
@@ -126,7 +127,9 @@ fn par_rows_uninit(
     f: impl Fn(usize, &mut [MaybeUninit<f32>]) + Sync,
 ) {
     let per = rows_per_task(n) * n.max(1);
-    out.par_chunks_mut(per).enumerate().for_each(|(t, o)| f(t * per, o));
+    out.par_chunks_mut(per)
+        .enumerate()
+        .for_each(|(t, o)| f(t * per, o));
 }
 
 /// An inverted-dropout mask over a (rows, cols) activation: entry i is kept
@@ -596,7 +599,8 @@ impl CustomOp3 for Cross {
                             .for_each(|(b, ((gx0, ts), mut gxl))| {
                                 let at = b * per * d;
                                 let n = gx0.len();
-                                let (x0, xl, g) = (&x0[at..at + n], &xl[at..at + n], &g[at..at + n]);
+                                let (x0, xl, g) =
+                                    (&x0[at..at + n], &xl[at..at + n], &g[at..at + n]);
                                 for (r, ((r0, rl), rg)) in x0
                                     .chunks_exact(d)
                                     .zip(xl.chunks_exact(d))
