@@ -196,18 +196,25 @@ impl EmbeddingStore {
         found.clear();
         found.resize(batch.keys.len(), NO_SLOT);
         let index = &self.index;
-        batch
-            .keys
-            .par_chunks(KEYS_PER_TASK)
-            .zip(found.par_chunks_mut(KEYS_PER_TASK))
-            .for_each(|(keys, found)| {
-                for (j, (&key, f)) in keys.iter().zip(found.iter_mut()).enumerate() {
-                    if let Some(&ahead) = keys.get(j + PREFETCH_AHEAD) {
-                        index.prefetch(ahead);
-                    }
-                    *f = index.get(key).unwrap_or(NO_SLOT);
+        let lookup = |(keys, found): (&[u64], &mut [u32])| {
+            for (j, (&key, f)) in keys.iter().zip(found.iter_mut()).enumerate() {
+                if let Some(&ahead) = keys.get(j + PREFETCH_AHEAD) {
+                    index.prefetch(ahead);
                 }
-            });
+                *f = index.get(key).unwrap_or(NO_SLOT);
+            }
+        };
+        if batch.keys.len() <= KEYS_PER_TASK {
+            // One task: no hand-off to the pool (evaluation calls this
+            // from outside it).
+            lookup((&batch.keys, found));
+        } else {
+            batch
+                .keys
+                .par_chunks(KEYS_PER_TASK)
+                .zip(found.par_chunks_mut(KEYS_PER_TASK))
+                .for_each(lookup);
+        }
         touched.rows.clear();
         touched.slot_of_key.clear();
         touched.slot_of_key.reserve(batch.keys.len());
@@ -259,14 +266,16 @@ impl EmbeddingStore {
         // Blocks of whole samples in parallel: each output value is written
         // by one task, summing its bag in key order, as a serial loop would.
         let per_task = (GATHER_SAMPLES * batch.n_fields).max(1);
-        out.par_chunks_mut(per_task * d)
-            .enumerate()
-            .for_each(|(t, block)| {
-                for (j, dst) in block.chunks_exact_mut(d).enumerate() {
-                    let bag = t * per_task + j;
-                    self.gather_bag(batch, touched, perturb, bag, dst);
-                }
-            });
+        let task = |(t, block): (usize, &mut [f32])| {
+            for (j, dst) in block.chunks_exact_mut(d).enumerate() {
+                self.gather_bag(batch, touched, perturb, t * per_task + j, dst);
+            }
+        };
+        if n_bags <= per_task {
+            task((0, out));
+        } else {
+            out.par_chunks_mut(per_task * d).enumerate().for_each(task);
+        }
     }
 
     /// Sum-pool bag `bag` into `dst` (zeros on entry).
