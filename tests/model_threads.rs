@@ -1,6 +1,7 @@
 //! One and two gemm threads give bit-identical steps (issue 4, item 5):
 //! gemm splits its output into tiles per thread but sums every output over
-//! k in the same order, and the fused ops are single-threaded loops.
+//! k in the same order, and the fused ops split rows (and column sums by
+//! columns) so that every value is still summed in one fixed order.
 //!
 //! Alone in its own test binary because it flips RAYON_NUM_THREADS, which
 //! candle reads before every matmul.

@@ -62,6 +62,15 @@ impl KeyIndex {
         self.rows.len() * (std::mem::size_of::<u64>() + std::mem::size_of::<u32>())
     }
 
+    /// Request the memory of `key`'s home bucket (a hint: lookups of a
+    /// batch's keys are independent cache misses, so they can overlap).
+    #[inline]
+    pub fn prefetch(&self, key: u64) {
+        let i = mix64(key) as usize & self.mask();
+        crate::optim::core::prefetch(&self.keys[i..i + 1]);
+        crate::optim::core::prefetch(&self.rows[i..i + 1]);
+    }
+
     #[inline]
     pub fn get(&self, key: u64) -> Option<u32> {
         let mask = self.mask();

@@ -49,6 +49,8 @@ pub struct Touched {
     pub slot_of_key: Vec<u32>,
     /// Summed gradient per unique row, `rows.len() x dim`.
     pub grads: Vec<f32>,
+    /// Scratch of `resolve`: each key's row if already known.
+    found: Vec<u32>,
 }
 
 /// Saved rows that do not fit a store (`EmbeddingStore::restore`).
@@ -95,6 +97,12 @@ impl<T> SendPtr<T> {
 
 /// Touched rows per parallel task of the sparse update.
 const UPDATE_CHUNK: usize = 256;
+/// Keys per parallel task of the lookups in `resolve`.
+const KEYS_PER_TASK: usize = 2048;
+/// Samples per parallel task of `gather`.
+const GATHER_SAMPLES: usize = 64;
+/// Fewest unique rows worth a task of its own in `scatter_grads`.
+const SCATTER_MIN_SLOTS: usize = 512;
 
 impl EmbeddingStore {
     /// A store of `dim`-wide rows whose optimizer needs `state_len` floats per row.
@@ -194,14 +202,43 @@ impl EmbeddingStore {
     /// keys get new rows; at evaluation (`None`) they stay unknown and read
     /// as zero vectors (docs/data.md).
     pub fn resolve(&mut self, batch: &Batch, insert: Option<&Optimizer>, touched: &mut Touched) {
+        // Known keys are looked up in parallel (read-only, the index's
+        // cache misses are most of the time); new rows and the slot of each
+        // key are then assigned serially in key order, so row ids and slots
+        // are the same at any thread count.
+        let found = &mut touched.found;
+        found.clear();
+        found.resize(batch.keys.len(), NO_SLOT);
+        let index = &self.index;
+        let lookup = |(keys, found): (&[u64], &mut [u32])| {
+            for (j, (&key, f)) in keys.iter().zip(found.iter_mut()).enumerate() {
+                if let Some(&ahead) = keys.get(j + PREFETCH_AHEAD) {
+                    index.prefetch(ahead);
+                }
+                *f = index.get(key).unwrap_or(NO_SLOT);
+            }
+        };
+        if batch.keys.len() <= KEYS_PER_TASK {
+            // One task: no hand-off to the pool (evaluation calls this
+            // from outside it).
+            lookup((&batch.keys, found));
+        } else {
+            batch
+                .keys
+                .par_chunks(KEYS_PER_TASK)
+                .zip(found.par_chunks_mut(KEYS_PER_TASK))
+                .for_each(lookup);
+        }
         touched.rows.clear();
         touched.slot_of_key.clear();
         touched.slot_of_key.reserve(batch.keys.len());
         self.slots.reserve(batch.keys.len());
-        for &key in &batch.keys {
-            let row = match insert {
-                Some(opt) => Some(self.lookup_or_insert(key, opt)),
-                None => self.lookup(key),
+        for (i, &key) in batch.keys.iter().enumerate() {
+            let known = touched.found[i];
+            let row = match (known, insert) {
+                (NO_SLOT, Some(opt)) => Some(self.lookup_or_insert(key, opt)),
+                (NO_SLOT, None) => None,
+                (row, _) => Some(row),
             };
             let slot = match row {
                 None => NO_SLOT,
@@ -294,26 +331,50 @@ impl EmbeddingStore {
         let n_bags = batch.len * batch.n_fields;
         out.clear();
         out.resize(n_bags * d, 0.0);
-        for (bag, dst) in out.chunks_exact_mut(d).enumerate() {
-            let (lo, hi) = (batch.offsets[bag] as usize, batch.offsets[bag + 1] as usize);
-            if let Some(&ahead) = touched.slot_of_key.get(hi + PREFETCH_AHEAD) {
-                if ahead != NO_SLOT {
-                    prefetch(self.weights(touched.rows[ahead as usize]));
-                }
+        // Blocks of whole samples in parallel: each output value is written
+        // by one task, summing its bag in key order, as a serial loop would.
+        let per_task = (GATHER_SAMPLES * batch.n_fields).max(1);
+        let task = |(t, block): (usize, &mut [f32])| {
+            for (j, dst) in block.chunks_exact_mut(d).enumerate() {
+                self.gather_bag(batch, touched, perturb, t * per_task + j, dst);
             }
-            for &slot in &touched.slot_of_key[lo..hi] {
-                if slot == NO_SLOT {
-                    continue;
-                }
-                let w = self.weights(touched.rows[slot as usize]);
-                for (o, x) in dst.iter_mut().zip(w) {
+        };
+        if n_bags <= per_task {
+            task((0, out));
+        } else {
+            out.par_chunks_mut(per_task * d).enumerate().for_each(task);
+        }
+    }
+
+    /// Sum-pool bag `bag` into `dst` (zeros on entry).
+    #[inline]
+    fn gather_bag(
+        &self,
+        batch: &Batch,
+        touched: &Touched,
+        perturb: Option<&[f32]>,
+        bag: usize,
+        dst: &mut [f32],
+    ) {
+        let d = self.dim;
+        let (lo, hi) = (batch.offsets[bag] as usize, batch.offsets[bag + 1] as usize);
+        if let Some(&ahead) = touched.slot_of_key.get(hi + PREFETCH_AHEAD) {
+            if ahead != NO_SLOT {
+                prefetch(self.weights(touched.rows[ahead as usize]));
+            }
+        }
+        for &slot in &touched.slot_of_key[lo..hi] {
+            if slot == NO_SLOT {
+                continue;
+            }
+            let w = self.weights(touched.rows[slot as usize]);
+            for (o, x) in dst.iter_mut().zip(w) {
+                *o += x;
+            }
+            if let Some(p) = perturb {
+                let p = &p[slot as usize * d..(slot as usize + 1) * d];
+                for (o, x) in dst.iter_mut().zip(p) {
                     *o += x;
-                }
-                if let Some(p) = perturb {
-                    let p = &p[slot as usize * d..(slot as usize + 1) * d];
-                    for (o, x) in dst.iter_mut().zip(p) {
-                        *o += x;
-                    }
                 }
             }
         }
@@ -323,21 +384,40 @@ impl EmbeddingStore {
     /// output) into one gradient per unique row: `touched.grads`.
     pub fn scatter_grads(&self, batch: &Batch, d_emb: &[f32], touched: &mut Touched) {
         let d = self.dim;
+        let n_slots = touched.rows.len();
         touched.grads.clear();
-        touched.grads.resize(touched.rows.len() * d, 0.0);
-        for (bag, src) in d_emb
-            .chunks_exact(d)
+        touched.grads.resize(n_slots * d, 0.0);
+        // Each task owns a range of slots and scans every key for them, so
+        // a row's gradient is summed in key order by one task: the same
+        // bits at any thread count. The scan of the slot ids is cheap next
+        // to the row-wide adds it splits.
+        let tasks = rayon::current_num_threads()
+            .min(n_slots.div_ceil(SCATTER_MIN_SLOTS))
+            .max(1);
+        let per_task = n_slots.div_ceil(tasks).max(1);
+        let n_bags = batch.len * batch.n_fields;
+        let (offsets, slot_of_key) = (&batch.offsets, &touched.slot_of_key);
+        touched
+            .grads
+            .par_chunks_mut(per_task * d)
             .enumerate()
-            .take(batch.len * batch.n_fields)
-        {
-            let (lo, hi) = (batch.offsets[bag] as usize, batch.offsets[bag + 1] as usize);
-            for &slot in &touched.slot_of_key[lo..hi] {
-                let g = &mut touched.grads[slot as usize * d..(slot as usize + 1) * d];
-                for (a, b) in g.iter_mut().zip(src) {
-                    *a += b;
+            .for_each(|(t, grads)| {
+                let first = (t * per_task) as u32;
+                let n = (grads.len() / d) as u32;
+                for (bag, src) in d_emb.chunks_exact(d).enumerate().take(n_bags) {
+                    let (lo, hi) = (offsets[bag] as usize, offsets[bag + 1] as usize);
+                    for &slot in &slot_of_key[lo..hi] {
+                        // Wrapping: slots below `first` (and NO_SLOT) fall outside.
+                        let s = slot.wrapping_sub(first);
+                        if s < n {
+                            let g = &mut grads[s as usize * d..(s as usize + 1) * d];
+                            for (a, b) in g.iter_mut().zip(src) {
+                                *a += b;
+                            }
+                        }
+                    }
                 }
-            }
-        }
+            });
     }
 
     /// Apply `opt` (after its `begin_step`) to every touched row, in parallel.

@@ -69,7 +69,7 @@ impl Ctx {
 }
 
 /// One network: its parameters and its forward pass to logits (rows, 1).
-pub(crate) trait Arch: Send + 'static {
+pub(crate) trait Arch: Send + Sync + 'static {
     /// `p` holds the parameters in the order of the `Vec<Param>` the arch was
     /// built with; `x0` is (batch, in_width): each row the sample's field
     /// embeddings then its dense features.
@@ -215,6 +215,30 @@ impl<A: Arch> Net<A> {
         }
         x
     }
+
+    /// The body of `Model::logits`.
+    fn logits_on_pool(&self, input: &Input, out: &mut Vec<f32>) -> Result<(), ModelError> {
+        self.check_input(input, None)?;
+        out.clear();
+        if input.batch == 0 {
+            return Ok(());
+        }
+        let dev = &self.device;
+        let tensors = self
+            .params
+            .iter()
+            .map(|p| Tensor::from_slice(&p.data, (p.rows, p.cols), dev))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let x0 = Tensor::from_vec(self.x0(input), (input.batch, self.dims.input()), dev)?;
+        let mut ctx = Ctx {
+            fused: self.fused,
+            dropout: None,
+            layer: 0,
+        };
+        let logits = self.arch.forward(&tensors, &x0, &mut ctx)?;
+        ops::copy_into(&logits, out)?;
+        Ok(())
+    }
 }
 
 /// Stable BCE with logits: loss = max(x, 0) - x y + ln(1 + e^-|x|), its mean
@@ -305,26 +329,9 @@ impl<A: Arch> Model for Net<A> {
     }
 
     fn logits(&self, input: &Input, out: &mut Vec<f32>) -> Result<(), ModelError> {
-        self.check_input(input, None)?;
-        out.clear();
-        if input.batch == 0 {
-            return Ok(());
-        }
-        let dev = &self.device;
-        let tensors = self
-            .params
-            .iter()
-            .map(|p| Tensor::from_slice(&p.data, (p.rows, p.cols), dev))
-            .collect::<candle_core::Result<Vec<_>>>()?;
-        let x0 = Tensor::from_vec(self.x0(input), (input.batch, self.dims.input()), dev)?;
-        let mut ctx = Ctx {
-            fused: self.fused,
-            dropout: None,
-            layer: 0,
-        };
-        let logits = self.arch.forward(&tensors, &x0, &mut ctx)?;
-        ops::copy_into(&logits, out)?;
-        Ok(())
+        // On a pool worker, as a training step (Trainer::train_batch): the
+        // fused ops' parallel loops then need no hand-off from this thread.
+        rayon::scope(|_| self.logits_on_pool(input, out))
     }
 
     fn train_logits(&self) -> &[f32] {

@@ -10,7 +10,10 @@
 //! the ops implement `cpu_fwd` alone), `false` composes stock candle ops with
 //! the same math, for CUDA and as an independent reference in tests.
 
+use std::mem::MaybeUninit;
 use std::sync::Arc;
+
+use rayon::prelude::*;
 
 use candle_core::{
     bail, CpuStorage, CustomOp1, CustomOp2, CustomOp3, Device, Layout, Result, Shape, Storage,
@@ -61,16 +64,72 @@ fn dims2(l: &Layout, op: &str) -> Result<(usize, usize)> {
     }
 }
 
+// Parallelism: row-wise work is split into blocks of whole rows, one task
+// per block, each output written by one task; column sums are split by
+// column ranges, each column summed over all rows in row order by one task.
+// Either way every value is computed in the same order as by a serial loop,
+// so results are the same bits at any thread count.
+
+/// Values per parallel task of the row-wise loops (below it, one task).
+const TASK_VALUES: usize = 16 * 1024;
+
+/// Rows per parallel task for rows of `n` values.
+fn rows_per_task(n: usize) -> usize {
+    (TASK_VALUES / n.max(1)).max(1)
+}
+
 /// Column sums of a row-major (rows, n) matrix, each column summed in row
 /// order (deterministic, independent of thread count).
 fn col_sum(g: &[f32], n: usize) -> Vec<f32> {
+    weighted_col_sum(g, None, n)
+}
+
+/// `sum_r w[r] * x[r, c]` per column c of a row-major (rows, n) matrix
+/// (`w` = None: plain column sums), each column summed in row order.
+fn weighted_col_sum(x: &[f32], w: Option<&[f32]>, n: usize) -> Vec<f32> {
     let mut acc = vec![0f32; n];
-    for row in g.chunks_exact(n) {
-        for (a, v) in acc.iter_mut().zip(row) {
-            *a += v;
-        }
+    if n == 0 {
+        return acc;
     }
+    let cols_per_task = if x.len() < 2 * TASK_VALUES {
+        n
+    } else {
+        // Multiples of 16 columns keep each task's inner loop vectorized.
+        n.div_ceil(rayon::current_num_threads())
+            .next_multiple_of(16)
+    };
+    acc.par_chunks_mut(cols_per_task)
+        .enumerate()
+        .for_each(|(t, acc)| {
+            let (c0, width) = (t * cols_per_task, acc.len());
+            let rows = x.chunks_exact(n).map(|r| &r[c0..c0 + width]);
+            match w {
+                None => rows.for_each(|r| {
+                    for (a, v) in acc.iter_mut().zip(r) {
+                        *a += v;
+                    }
+                }),
+                Some(w) => rows.zip(w).for_each(|(r, &s)| {
+                    for (a, v) in acc.iter_mut().zip(r) {
+                        *a += s * v;
+                    }
+                }),
+            }
+        });
     acc
+}
+
+/// `f(block_index, rows_out)` over blocks of whole output rows of width
+/// `n` in parallel; `f` must write every slot of its block.
+fn par_rows_uninit(
+    out: &mut [MaybeUninit<f32>],
+    n: usize,
+    f: impl Fn(usize, &mut [MaybeUninit<f32>]) + Sync,
+) {
+    let per = rows_per_task(n) * n.max(1);
+    out.par_chunks_mut(per)
+        .enumerate()
+        .for_each(|(t, o)| f(t * per, o));
 }
 
 /// An inverted-dropout mask over a (rows, cols) activation: entry i is kept
@@ -144,11 +203,16 @@ impl DropoutMask {
     /// `v[i] = kept(i) ? v[i] * keep_scale : 0` over a whole activation.
     fn apply(&self, v: &mut [f32]) {
         let s = self.keep_scale;
-        for (chunk, &word) in v.chunks_mut(64).zip(self.bits.iter()) {
-            for (k, x) in chunk.iter_mut().enumerate() {
-                *x = keep_if((word >> k) & 1 == 1, *x * s);
-            }
-        }
+        const WORDS: usize = TASK_VALUES / 64;
+        v.par_chunks_mut(64 * WORDS)
+            .zip(self.bits.par_chunks(WORDS))
+            .for_each(|(v, bits)| {
+                for (chunk, &word) in v.chunks_mut(64).zip(bits) {
+                    for (k, x) in chunk.iter_mut().enumerate() {
+                        *x = keep_if((word >> k) & 1 == 1, *x * s);
+                    }
+                }
+            });
     }
 
     fn tensor(&self, device: &Device) -> Result<Tensor> {
@@ -199,6 +263,28 @@ impl BiasAct {
         // One loop per case with the row's bias as a slice, so each inner
         // loop is branch-free and vectorizes.
         let mut out = build_vec(z1.len(), |out| {
+            par_rows_uninit(out, n, |at, out| {
+                let z1 = &z1[at..at + out.len()];
+                let z2 = z2.map(|z2| &z2[at..at + out.len()]);
+                self.fwd_rows(out, z1, z2, b, n)
+            })
+        });
+        if let Some(m) = &self.mask {
+            m.apply(&mut out);
+        }
+        out
+    }
+
+    /// The forward of whole rows: `out`, `z1` (and `z2`) of equal lengths.
+    fn fwd_rows(
+        &self,
+        out: &mut [MaybeUninit<f32>],
+        z1: &[f32],
+        z2: Option<&[f32]>,
+        b: &[f32],
+        n: usize,
+    ) {
+        {
             let rows = out.chunks_exact_mut(n).zip(z1.chunks_exact(n));
             match (z2, self.relu) {
                 (None, false) => rows.for_each(|(o, z)| {
@@ -222,11 +308,7 @@ impl BiasAct {
                     }
                 }),
             }
-        });
-        if let Some(m) = &self.mask {
-            m.apply(&mut out);
         }
-        out
     }
 
     fn check(&self, rows: usize, n: usize, b_len: usize) -> Result<()> {
@@ -257,9 +339,12 @@ impl BiasAct {
                     bail!("bias_act: gradient and output sizes differ");
                 }
                 Ok(build_vec(g.len(), |o| {
-                    for ((o, g), y) in o.iter_mut().zip(g).zip(y) {
-                        o.write(keep_if(*y > 0.0, g * s));
-                    }
+                    par_rows_uninit(o, n, |at, o| {
+                        let (g, y) = (&g[at..at + o.len()], &y[at..at + o.len()]);
+                        for ((o, g), y) in o.iter_mut().zip(g).zip(y) {
+                            o.write(keep_if(*y > 0.0, g * s));
+                        }
+                    })
                 }))
             })?,
             (Some(m), false) => {
@@ -457,11 +542,21 @@ impl CustomOp3 for Cross {
         let x0 = slice(s1, l1, "cross")?;
         let xl = slice(s2, l2, "cross")?;
         let w = slice(s3, l3, "cross")?;
-        let mut out = Vec::with_capacity(rows * d);
-        for (r0, rl) in x0.chunks_exact(d).zip(xl.chunks_exact(d)) {
-            let s = row_dot(rl, w);
-            out.extend(r0.iter().zip(rl).map(|(a, b)| a * s + b));
-        }
+        let out = build_vec(rows * d, |out| {
+            par_rows_uninit(out, d, |at, out| {
+                let (x0, xl) = (&x0[at..at + out.len()], &xl[at..at + out.len()]);
+                for ((o, r0), rl) in out
+                    .chunks_exact_mut(d)
+                    .zip(x0.chunks_exact(d))
+                    .zip(xl.chunks_exact(d))
+                {
+                    let s = row_dot(rl, w);
+                    for ((o, a), b) in o.iter_mut().zip(r0).zip(rl) {
+                        o.write(a * s + b);
+                    }
+                }
+            })
+        });
         Ok((CpuStorage::F32(out), Shape::from((rows, d))))
     }
 
@@ -483,26 +578,58 @@ impl CustomOp3 for Cross {
             with_f32(xl, |xl| {
                 with_f32(w, |w| {
                     with_f32(g, |g| {
-                        let mut gx0 = Vec::with_capacity(rows * d);
-                        let mut gxl = Vec::with_capacity(if same { 0 } else { rows * d });
-                        let mut gw = vec![0f32; d];
-                        for ((r0, rl), rg) in x0
-                            .chunks_exact(d)
-                            .zip(xl.chunks_exact(d))
-                            .zip(g.chunks_exact(d))
-                        {
-                            let s = row_dot(rl, w);
-                            let t = row_dot(rg, r0);
-                            if same {
-                                gx0.extend(rg.iter().zip(w).map(|(v, wi)| v * s + (v + t * wi)));
-                            } else {
-                                gx0.extend(rg.iter().map(|v| v * s));
-                                gxl.extend(rg.iter().zip(w).map(|(v, wi)| v + t * wi));
-                            }
-                            for (a, x) in gw.iter_mut().zip(rl) {
-                                *a += t * x;
-                            }
-                        }
+                        // Per row: t = g.x0 and the input gradients (row
+                        // blocks in parallel); then d/dw = sum_r t_r xl_r.
+                        let mut ts = vec![0f32; rows];
+                        let mut gx0 = vec![0f32; rows * d];
+                        let mut gxl = vec![0f32; if same { 0 } else { rows * d }];
+                        let per = rows_per_task(d);
+                        let gxl_blocks: Vec<&mut [f32]> = if same {
+                            Vec::new()
+                        } else {
+                            gxl.chunks_mut(per * d).collect()
+                        };
+                        let mut gxl_blocks: Vec<Option<&mut [f32]>> =
+                            gxl_blocks.into_iter().map(Some).collect();
+                        gxl_blocks.resize_with(rows.div_ceil(per), || None);
+                        gx0.par_chunks_mut(per * d)
+                            .zip(ts.par_chunks_mut(per))
+                            .zip(gxl_blocks.into_par_iter())
+                            .enumerate()
+                            .for_each(|(b, ((gx0, ts), mut gxl))| {
+                                let at = b * per * d;
+                                let n = gx0.len();
+                                let (x0, xl, g) =
+                                    (&x0[at..at + n], &xl[at..at + n], &g[at..at + n]);
+                                for (r, ((r0, rl), rg)) in x0
+                                    .chunks_exact(d)
+                                    .zip(xl.chunks_exact(d))
+                                    .zip(g.chunks_exact(d))
+                                    .enumerate()
+                                {
+                                    let s = row_dot(rl, w);
+                                    let t = row_dot(rg, r0);
+                                    ts[r] = t;
+                                    let o0 = &mut gx0[r * d..(r + 1) * d];
+                                    match gxl.as_deref_mut() {
+                                        None => {
+                                            for ((o, v), wi) in o0.iter_mut().zip(rg).zip(w) {
+                                                *o = v * s + (v + t * wi);
+                                            }
+                                        }
+                                        Some(gxl) => {
+                                            let ol = &mut gxl[r * d..(r + 1) * d];
+                                            for (((o, l), v), wi) in
+                                                o0.iter_mut().zip(ol).zip(rg).zip(w)
+                                            {
+                                                *o = v * s;
+                                                *l = v + t * wi;
+                                            }
+                                        }
+                                    }
+                                }
+                            });
+                        let gw = weighted_col_sum(xl, Some(&ts), d);
                         (gx0, gxl, gw)
                     })
                 })
@@ -556,7 +683,15 @@ impl CustomOp2 for MatVec {
         }
         let x = slice(s1, l1, "matvec")?;
         let w = slice(s2, l2, "matvec")?;
-        let out = x.chunks_exact(d).map(|r| row_dot(r, w)).collect();
+        let mut out = vec![0f32; rows];
+        let per = rows_per_task(d);
+        out.par_chunks_mut(per)
+            .zip(x.par_chunks(per * d))
+            .for_each(|(o, x)| {
+                for (o, r) in o.iter_mut().zip(x.chunks_exact(d)) {
+                    *o = row_dot(r, w);
+                }
+            });
         Ok((CpuStorage::F32(out), Shape::from((rows, 1))))
     }
 
@@ -572,15 +707,16 @@ impl CustomOp2 for MatVec {
         let (gx, gw) = with_f32(x, |x| {
             with_f32(w, |w| {
                 with_f32(g, |g| {
-                    let mut gx = Vec::with_capacity(rows * d);
-                    let mut gw = vec![0f32; d];
-                    for (r, gi) in x.chunks_exact(d).zip(g) {
-                        gx.extend(w.iter().map(|wj| gi * wj));
-                        for (a, xj) in gw.iter_mut().zip(r) {
-                            *a += gi * xj;
-                        }
-                    }
-                    (gx, gw)
+                    let gx = build_vec(rows * d, |gx| {
+                        par_rows_uninit(gx, d, |at, gx| {
+                            for (o, gi) in gx.chunks_exact_mut(d).zip(&g[at / d..]) {
+                                for (o, wj) in o.iter_mut().zip(w) {
+                                    o.write(gi * wj);
+                                }
+                            }
+                        })
+                    });
+                    (gx, weighted_col_sum(x, Some(g), d))
                 })
             })
         })???;
@@ -638,14 +774,21 @@ impl CustomOp1 for OuterPool {
             );
         }
         let x = slice(s, l, "outer_pool")?;
-        let mut f = vec![0f32; d];
-        let mut out = Vec::with_capacity(rows * d * d);
-        for row in x.chunks_exact(w) {
-            self.pool(row, &mut f);
-            for a in &f {
-                out.extend(f.iter().map(|b| a * b));
-            }
-        }
+        let mut out = vec![0f32; rows * d * d];
+        let per = rows_per_task(w);
+        out.par_chunks_mut(per * d * d)
+            .zip(x.par_chunks(per * w))
+            .for_each(|(out, x)| {
+                let mut f = vec![0f32; d];
+                for (o, row) in out.chunks_exact_mut(d * d).zip(x.chunks_exact(w)) {
+                    self.pool(row, &mut f);
+                    for (o, a) in o.chunks_exact_mut(d).zip(&f) {
+                        for (o, b) in o.iter_mut().zip(&f) {
+                            *o = a * b;
+                        }
+                    }
+                }
+            });
         Ok((CpuStorage::F32(out), Shape::from((rows, d * d))))
     }
 
@@ -656,23 +799,33 @@ impl CustomOp1 for OuterPool {
         let emb = self.n_fields * d;
         let gx = with_f32(x, |x| {
             with_f32(g, |g| {
-                let mut f = vec![0f32; d];
-                let mut gf = vec![0f32; d];
-                let mut gx = Vec::with_capacity(rows * w);
-                for (row, gr) in x.chunks_exact(w).zip(g.chunks_exact(d * d)) {
-                    self.pool(row, &mut f);
-                    for (a, gfa) in gf.iter_mut().enumerate() {
-                        let mut s = 0f32;
-                        for (b, fb) in f.iter().enumerate() {
-                            s += (gr[a * d + b] + gr[b * d + a]) * fb;
+                let mut gx = vec![0f32; rows * w];
+                let per = rows_per_task(w);
+                gx.par_chunks_mut(per * w)
+                    .zip(x.par_chunks(per * w))
+                    .zip(g.par_chunks(per * d * d))
+                    .for_each(|((gx, x), g)| {
+                        let mut f = vec![0f32; d];
+                        let mut gf = vec![0f32; d];
+                        for ((o, row), gr) in gx
+                            .chunks_exact_mut(w)
+                            .zip(x.chunks_exact(w))
+                            .zip(g.chunks_exact(d * d))
+                        {
+                            self.pool(row, &mut f);
+                            for (a, gfa) in gf.iter_mut().enumerate() {
+                                let mut s = 0f32;
+                                for (b, fb) in f.iter().enumerate() {
+                                    s += (gr[a * d + b] + gr[b * d + a]) * fb;
+                                }
+                                *gfa = s;
+                            }
+                            // Dense columns past the embeddings stay zero.
+                            for e in o[..emb].chunks_exact_mut(d) {
+                                e.copy_from_slice(&gf);
+                            }
                         }
-                        *gfa = s;
-                    }
-                    for _ in 0..self.n_fields {
-                        gx.extend_from_slice(&gf);
-                    }
-                    gx.extend(std::iter::repeat_n(0.0, w - emb));
-                }
+                    });
                 gx
             })
         })??;

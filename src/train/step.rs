@@ -211,6 +211,19 @@ impl Trainer {
     /// given, receives the logits computed before the update (progressive
     /// validation: the model's prediction on data it has not yet trained on).
     pub fn train_batch(&mut self, batch: &Batch, logits_out: Option<&mut Vec<f32>>) -> Result<f32> {
+        // The whole step runs on a worker of the rayon pool: its parallel
+        // phases (lookups, gather, scatter, fused ops, matmuls, row updates)
+        // then split work by stealing instead of each handing its job from
+        // this thread to the pool and sleeping until it is done (a wake-up
+        // and a context switch per phase; with 1 thread, pure overhead).
+        rayon::scope(|_| self.train_batch_on_pool(batch, logits_out))
+    }
+
+    fn train_batch_on_pool(
+        &mut self,
+        batch: &Batch,
+        logits_out: Option<&mut Vec<f32>>,
+    ) -> Result<f32> {
         let step_seed = mix64(self.seed ^ mix64(self.emb_opt.step() + 1));
         let t = &mut self.times;
         t.time(Phase::Gather, || {

@@ -65,4 +65,5 @@ mod stats_ttest;
 mod train_feature_report;
 mod train_ftrl_lr;
 mod train_real_samples;
+mod train_threads;
 mod train_validation;

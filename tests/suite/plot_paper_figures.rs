@@ -7,7 +7,8 @@
 use std::path::Path;
 
 use crate::cli_common::ctr_run;
-use crate::stats_summarize::{metrics_json, write_run};
+use crate::cli_common::write_run;
+use crate::stats_summarize::metrics_json;
 
 /// (group norm, lambda21, per-seed (AUC, feature rate)).
 type Setting = (&'static str, &'static str, [(f64, f64); 3]);
