@@ -9,7 +9,7 @@
 # Env: FULL_EPOCH_DATA (default .cache/full_epoch/avazu40m.csv; generated
 # once, skipped when present), FULL_EPOCH_ROWS (default 40000000, only for
 # generating), CTR_RUN (a ctr-run binary; default: build target/release),
-# FULL_EPOCH_THREADS (default 2).
+# FULL_EPOCH_THREADS (default 2), FULL_EPOCH_FEATURE_REPORT (default false).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data="${FULL_EPOCH_DATA:-.cache/full_epoch/avazu40m.csv}"
@@ -50,6 +50,10 @@ lambda2 = 1e-5
 batch_size = 512
 epochs = 1
 log_every = 1000
+# The feature report names the kept keys with one more pass over the
+# training file after training (docs/metrics.md): an output of its own,
+# not part of the epoch. FULL_EPOCH_FEATURE_REPORT=true includes it.
+feature_report = ${FULL_EPOCH_FEATURE_REPORT:-false}
 EOF
 echo "== load before: $(uptime)"
 echo "== parse-only pass (ctr-run data verify)"

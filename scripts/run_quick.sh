@@ -7,7 +7,13 @@ cargo build --release --locked
 export PATH="$PWD/target/release:$PATH"
 for s in $(grep -l '^base = ' configs/quick/*.toml); do
   echo "== sweep $s"
-  ctr-run sweep --quiet --config "$s"
+  case "$s" in
+    # A learning-rate search reaches rates that diverge on purpose (the grid
+    # brackets the optimum); those runs fail with the batch named, are
+    # listed in the sweep's failed.txt and shown as diverged in Table 5.
+    *_table5_lr.toml) ctr-run sweep --quiet --config "$s" || echo "   (diverged points in $s: see its failed.txt)" ;;
+    *) ctr-run sweep --quiet --config "$s" ;;
+  esac
 done
 for ds in avazu criteo ipinyou; do
   echo "== prune $ds"
