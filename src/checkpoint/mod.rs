@@ -554,5 +554,4 @@ mod tests {
         assert_eq!(side.checksum(), side.checksum);
         assert_eq!(side.checksum, "b4014703f271a9ae");
     }
-
 }
