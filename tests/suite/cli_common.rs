@@ -110,6 +110,19 @@ pub fn stored_config(optimizer: &str, seed: u64, extra: &str) -> String {
     )
 }
 
+/// `ctr-run tables --runs ROOT --out ROOT/tables`; the output folder.
+pub fn tables(root: &Path) -> PathBuf {
+    let out = root.join("tables");
+    ctr_run(&[
+        "tables",
+        "--runs",
+        root.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    out
+}
+
 /// The Avazu sample of the shared datasets (8,000 rows, one day).
 pub const AVAZU_SAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::cli_common::ctr_run;
+use crate::cli_common::tables;
 use crate::cli_common::write_run;
 use crate::stats_summarize::metrics_json;
 
@@ -94,14 +94,7 @@ fn figure2_draws_three_norms_readably() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
     write_fig2(root);
-    let out = root.join("tables");
-    ctr_run(&[
-        "tables",
-        "--runs",
-        root.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let out = tables(root);
     let svg = std::fs::read_to_string(out.join("figure2.svg")).unwrap();
 
     // Symbols in the legend, all three norms, no title baked in.

@@ -4,7 +4,7 @@
 //! laid out as the sweeps write them, Table 2 reports the chosen r, Table 8
 //! marks it, and both say which rule chose it.
 
-use crate::cli_common::{ctr_run, stored_config, write_run};
+use crate::cli_common::{stored_config, tables, write_run};
 
 fn metrics(auc: f64, rate: f64, finetune: Option<f64>) -> String {
     let r = finetune.map_or("null".to_string(), |r| r.to_string());
@@ -48,14 +48,7 @@ fn table2_reports_the_fraction_with_the_best_mean_auc_over_seeds() {
             std::fs::write(f.join("metrics.json"), metrics(a, 0.1, Some(r))).unwrap();
         }
     }
-    let out = root.join("tables");
-    ctr_run(&[
-        "tables",
-        "--runs",
-        root.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let out = tables(root);
     let md = std::fs::read_to_string(out.join("table2.md")).unwrap();
     assert!(
         md.contains("| avazu | 1e-3 | **0.7600 ± 0.0000 (0.1000 ± 0.0000)** | 0.7250 ± 0.0354 (0.1000 ± 0.0000) | 0 |"),
@@ -127,14 +120,7 @@ fn with_a_validation_split_table2_reports_the_fraction_with_the_best_mean_valida
             }
         }
     }
-    let out = root.join("tables");
-    ctr_run(&[
-        "tables",
-        "--runs",
-        root.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let out = tables(root);
     let md = std::fs::read_to_string(out.join("table2.md")).unwrap();
     assert!(
         md.contains("| avazu | 1e-3 | **0.7600 ± 0.0000 (0.1000 ± 0.0000)** | 0.7000 ± 0.0000 (0.1000 ± 0.0000) | 0 |"),

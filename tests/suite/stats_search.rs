@@ -3,23 +3,9 @@
 //! chooses nothing and says so; Table 3's "AUC p (rate p)" against scipy;
 //! Section 4.2's significance counts in claims.md.
 
-use std::path::Path;
-
-use crate::cli_common::ctr_run;
+use crate::cli_common::tables;
 use crate::cli_common::{stored_config, write_run};
 use crate::stats_summarize::metrics_json;
-
-fn tables(root: &Path) -> std::path::PathBuf {
-    let out = root.join("tables");
-    ctr_run(&[
-        "tables",
-        "--runs",
-        root.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    out
-}
 
 #[test]
 fn table5_chooses_the_best_validation_auc_not_the_best_test_auc() {
