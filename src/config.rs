@@ -157,12 +157,16 @@ fn default_output() -> PathBuf {
 
 impl RunConfig {
     /// Read, parse and validate a config file.
+    // A `ConfigError` is large (it carries the file and the parser's
+    // message) but is built once, when a run is refused: not worth a box.
+    #[allow(clippy::result_large_err)]
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         Self::load_with(path, &[])
     }
 
     /// `load` with `--set key=value` overrides applied to the file's keys
     /// before parsing, so they are validated exactly like the file.
+    #[allow(clippy::result_large_err)]
     pub fn load_with(path: &Path, overrides: &[Override]) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),

@@ -356,7 +356,7 @@ fn write_curve(
                 seconds,
             ])?;
         }
-        return Ok(c.flush()?);
+        return c.flush();
     }
     c.write_record([
         "batch",
@@ -402,7 +402,7 @@ fn write_curve(
             vloss,
         ])?;
     }
-    Ok(c.flush()?)
+    c.flush()
 }
 
 /// `label,score` rows, atomically (`predictions.csv`, and `ctr-run predict`
@@ -415,7 +415,7 @@ pub fn write_predictions(path: &Path, labels: &[f32], scores: &[f32]) -> std::io
             // 9 significant digits round-trip an f32 exactly.
             c.write_record([(*y as u8).to_string(), format!("{s:.8e}")])?;
         }
-        Ok(c.flush()?)
+        c.flush()
     })
 }
 

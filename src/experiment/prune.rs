@@ -310,7 +310,7 @@ fn summarize(dir: &Path, spec: &PruneConfig, wall: Instant) -> Result<Vec<PruneO
                 m.valid_logloss.map(|l| l.to_string()).unwrap_or_default(),
             ])?;
         }
-        Ok(c.flush()?)
+        c.flush()
     })?;
     let from = fraction_dir(dir, spec.finetune[0]);
     let curve = std::fs::read(from.join("curve.csv"))

@@ -145,11 +145,14 @@ pub fn have_avazu_sample() -> bool {
 /// stands before the last dot is the section. Setting a key again replaces
 /// its value where it stands, so a test changes a preset by name; `raw`
 /// adds text verbatim (a section of its own, or TOML wrong on purpose).
+/// One line of a `TomlConfig` section: (key, text). Raw text has no key,
+/// so `set` never replaces it.
+type TomlLine = (Option<String>, String);
+
 #[derive(Clone, Debug, Default)]
 pub struct TomlConfig {
-    /// (section, lines as (key, text)); the top level ("") first. Raw text
-    /// has no key, so `set` never replaces it.
-    sections: Vec<(String, Vec<(Option<String>, String)>)>,
+    /// (section, its lines); the top level ("") first.
+    sections: Vec<(String, Vec<TomlLine>)>,
 }
 
 impl TomlConfig {

@@ -398,8 +398,7 @@ fn resume_refuses_a_train_file_changed_since_the_checkpoint() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let newest = checkpoint_files(&run)
         .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .next_back()
+        .rfind(|p| p.extension().is_some_and(|e| e == "json"))
         .unwrap();
     assert!(
         stderr.contains(&format!(

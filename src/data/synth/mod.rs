@@ -205,7 +205,7 @@ impl Model {
         }
         let mut weights = vec![Vec::new(); cols.len()];
         // Own streams for the long-tail knobs: `rng` draws what it always did.
-        let mut factor_rng = SplitMix64::for_key(seed, 0x6669_656c_64); // "field"
+        let mut factor_rng = SplitMix64::for_key(seed, 0x66_6965_6c64); // "field"
         let mut factor = vec![1.0; cols.len()];
         let mut tail = vec![0.0; cols.len()];
         for &c in &order[..n_inf] {
