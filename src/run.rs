@@ -263,6 +263,7 @@ pub fn metrics_of(
         embedding_rows: memory.rows,
         embedding_needed_bytes: memory.needed_bytes,
         embedding_held_bytes: memory.held_bytes,
+        memory_estimate: trainer.memory_estimates(cfg).ok(),
         phases: trainer.times.clone(),
         informative: informative_report(cfg, trainer),
         prune_finetune: None,

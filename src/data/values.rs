@@ -9,36 +9,48 @@ use std::path::Path;
 use super::cells::{needs_unquoting, split_quoted};
 use super::config::DataConfig;
 use super::error::DataError;
-use super::hash::{fold_key, key_with_seed, rare_key, KeyMap};
+use super::hash::{fold_key, key_with_seed, rare_key};
 use super::lines::LineReader;
 use super::schema::Role;
 use super::source::RawReader;
 
-/// What the pass learned of one asked-about key.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct KeyName {
-    /// Index into the schema's field names.
-    pub field: usize,
-    /// The value bytes the key hashes (for a `buckets` fold: the first
-    /// value seen in the bucket; `<rare>` for a field's rare key). None when
-    /// the text was not asked for.
-    pub text: Option<String>,
+/// What the pass learned of the asked-about keys, by the index the
+/// caller's lookup gave each (the embedding row: no per-key table beside
+/// the store's own index, which at Criteo scale, 32M keys, would cost more
+/// than 3 GB).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyNames {
+    /// Per index: the field (an index into the schema's field names) of the
+    /// first cell that produced the key; `NO_FIELD` if none did.
+    pub field: Vec<u32>,
+    /// Per index whose text was wanted and found: the value bytes the key
+    /// hashes (for a `buckets` fold: the first value seen in the bucket;
+    /// `<rare>` for a field's rare key).
+    pub text: std::collections::HashMap<u32, String, super::hash::KeyBuild>,
 }
 
-/// For every key of `keys` (true = its text is wanted too), its field and
-/// text, from the lines of `file`. Keys the file never produces are absent.
+/// `KeyNames::field` of a key the file never produces.
+pub const NO_FIELD: u32 = u32::MAX;
+
+/// The field and, where wanted, the text of every key that `lookup` knows
+/// (it gives the key's index below `n` and whether its text is wanted),
+/// from the lines of `file`.
 pub fn name_keys(
     cfg: &DataConfig,
     file: &Path,
-    keys: &KeyMap<bool>,
-) -> Result<KeyMap<KeyName>, DataError> {
+    n: usize,
+    lookup: impl Fn(u64) -> Option<(u32, bool)>,
+) -> Result<KeyNames, DataError> {
     let (_, layout) = RawReader::open(cfg, file)?;
     let mut lines = LineReader::open(file)?;
     if layout.header {
         lines.next_line()?;
     }
     let fold = |k: u64| cfg.buckets.map_or(k, |b| fold_key(k, b));
-    let mut out: KeyMap<KeyName> = KeyMap::default();
+    let mut out = KeyNames {
+        field: vec![NO_FIELD; n],
+        text: Default::default(),
+    };
     // Each categorical column is one field, in column order.
     let mut field_of_col = vec![None; layout.roles.len()];
     let mut f = 0;
@@ -51,26 +63,38 @@ pub fn name_keys(
             f += 1;
         }
     }
-    for (i, name) in layout.info.field_names.iter().enumerate() {
-        let k = fold(rare_key(name));
-        if let Some(&want) = keys.get(&k) {
-            out.insert(
-                k,
-                KeyName {
-                    field: i,
-                    text: want.then(|| "<rare>".to_string()),
-                },
-            );
-        }
+    // The first cell that produces a key names it; a field's rare key is
+    // named before any cell (where folded rare keys share a bucket, by the
+    // last such field).
+    let name =
+        |field: usize, key: u64, text: &dyn Fn() -> String, rare: bool, out: &mut KeyNames| {
+            if let Some((i, want)) = lookup(fold(key)) {
+                let slot = &mut out.field[i as usize];
+                if *slot == NO_FIELD || rare {
+                    *slot = field as u32;
+                    if want {
+                        out.text.insert(i, text());
+                    }
+                }
+            }
+        };
+    for (i, field_name) in layout.info.field_names.iter().enumerate() {
+        name(
+            i,
+            rare_key(field_name),
+            &|| "<rare>".to_string(),
+            true,
+            &mut out,
+        );
     }
-    let note = |field: usize, value: &[u8], out: &mut KeyMap<KeyName>, seed: u64| {
-        let k = fold(key_with_seed(seed, value));
-        if let Some(&want) = keys.get(&k) {
-            out.entry(k).or_insert_with(|| KeyName {
-                field,
-                text: want.then(|| String::from_utf8_lossy(value).into_owned()),
-            });
-        }
+    let note = |field: usize, value: &[u8], out: &mut KeyNames, seed: u64| {
+        name(
+            field,
+            key_with_seed(seed, value),
+            &|| String::from_utf8_lossy(value).into_owned(),
+            false,
+            out,
+        )
     };
     let delim = layout.delimiter;
     let mut quoted_cells;

@@ -28,9 +28,14 @@ pub struct KeyIndex {
     len: usize,
 }
 
+/// Buckets of a new index.
+const INITIAL_BUCKETS: usize = 1024;
+/// A bucket: the key and its row, in two parallel arrays.
+const BUCKET_BYTES: usize = std::mem::size_of::<u64>() + std::mem::size_of::<u32>();
+
 impl Default for KeyIndex {
     fn default() -> Self {
-        Self::with_buckets(1024)
+        Self::with_buckets(INITIAL_BUCKETS)
     }
 }
 
@@ -59,7 +64,17 @@ impl KeyIndex {
 
     /// Bytes held by the buckets.
     pub fn bytes(&self) -> usize {
-        self.rows.len() * (std::mem::size_of::<u64>() + std::mem::size_of::<u32>())
+        self.rows.len() * BUCKET_BYTES
+    }
+
+    /// Bytes the buckets of an index grown to `len` keys by `insert_new`
+    /// hold (what `bytes` then returns): the memory estimate's formula.
+    pub fn bytes_for(len: usize) -> usize {
+        let mut buckets = INITIAL_BUCKETS;
+        while too_full(len, buckets) {
+            buckets *= 2;
+        }
+        buckets * BUCKET_BYTES
     }
 
     /// Request the memory of `key`'s home bucket (a hint: lookups of a
@@ -219,6 +234,28 @@ mod tests {
         want.sort();
         assert_eq!(all, want);
         assert!(!too_full(idx.len(), idx.rows.len()));
+    }
+
+    /// `bytes_for` predicts what an index grown by inserts holds, at and
+    /// around each growth point.
+    #[test]
+    fn bytes_for_matches_a_grown_index() {
+        let mut idx = KeyIndex::default();
+        assert_eq!(KeyIndex::bytes_for(0), idx.bytes());
+        for row in 0..20_000u32 {
+            idx.insert_new(row as u64 * 7919, row);
+            assert_eq!(
+                KeyIndex::bytes_for(idx.len()),
+                idx.bytes(),
+                "{} keys",
+                idx.len()
+            );
+        }
+        // 768 keys fill 1024 buckets to 3/4; 769 need 2048.
+        assert_eq!(KeyIndex::bytes_for(768), 1024 * 12);
+        assert_eq!(KeyIndex::bytes_for(769), 2048 * 12);
+        // Criteo-scale: 32M keys need 2^26 buckets (load 0.48).
+        assert_eq!(KeyIndex::bytes_for(32_000_000), (1 << 26) * 12);
     }
 
     #[test]

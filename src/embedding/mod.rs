@@ -561,18 +561,43 @@ impl EmbeddingStore {
     /// implementation must pay), and bytes actually held (chunks, step and
     /// scratch arrays, hash index), for the memory report.
     pub fn memory(&self) -> StoreMemory {
-        let row_bytes = self.stride * 4;
-        let needed = self.n_rows * row_bytes;
+        StoreMemory::of(
+            self.stride,
+            self.n_rows,
+            self.last_step.capacity(),
+            self.index.bytes(),
+        )
+    }
+}
+
+impl StoreMemory {
+    /// The memory of `rows` rows of `stride` floats, with the per-row step
+    /// array at `step_capacity` entries and the key index at `index_bytes`.
+    fn of(stride: usize, rows: usize, step_capacity: usize, index_bytes: usize) -> Self {
+        let needed = rows * stride * 4;
         // Chunk pages are touched only as rows are written (calloc'd), so
         // the rows in use cost their bytes rounded up to one huge page.
         const HUGE: usize = 1 << 21;
         let rows_bytes = needed.div_ceil(HUGE) * HUGE;
-        let held = rows_bytes + self.last_step.capacity() * 4 + self.index.bytes();
+        let held = rows_bytes + step_capacity * std::mem::size_of::<u32>() + index_bytes;
         StoreMemory {
-            rows: self.n_rows as u64,
+            rows: rows as u64,
             needed_bytes: needed as u64,
             held_bytes: held.max(needed) as u64,
         }
+    }
+
+    /// What `EmbeddingStore::memory` reports once training has created
+    /// `rows` rows of `stride` floats (the memory estimate's formula): the
+    /// step array grown by pushes (capacity a power of two, at least 4) and
+    /// the key index grown by inserts.
+    pub fn projected(stride: usize, rows: usize) -> Self {
+        let step_capacity = if rows == 0 {
+            0
+        } else {
+            rows.next_power_of_two().max(4)
+        };
+        Self::of(stride, rows, step_capacity, KeyIndex::bytes_for(rows))
     }
 }
 
@@ -630,6 +655,27 @@ pub struct StoreMemory {
 mod tests {
     use super::*;
     use crate::optim::{OptimizerConfig, OptimizerName};
+
+    /// The projected memory of n rows is what a store that created n rows
+    /// reports: the step array's and the index's growth included.
+    #[test]
+    fn projected_memory_is_what_a_grown_store_reports() {
+        let opt = Optimizer::new(&OptimizerConfig::named(OptimizerName::Adam).check().unwrap());
+        let mut store = EmbeddingStore::new(3, opt.state_len(3), RowInit { std: 0.1, seed: 1 });
+        assert_eq!(store.memory(), StoreMemory::projected(9, 0));
+        for key in 0..70_000u64 {
+            store.lookup_or_insert(key * 13, &opt);
+            let n = store.len();
+            if n.is_power_of_two() || n % 9_999 == 0 || n == 70_000 {
+                assert_eq!(store.memory(), StoreMemory::projected(9, n), "{n} rows");
+            }
+        }
+        // 70000 rows x 9 floats x 4 bytes = 2.52 MB, two huge pages; steps
+        // 131072 x 4; index 131072 buckets x 12 (70000 > 3/4 of 65536).
+        let m = StoreMemory::projected(9, 70_000);
+        assert_eq!(m.needed_bytes, 2_520_000);
+        assert_eq!(m.held_bytes, 2 * (1 << 21) + 131_072 * 4 + 131_072 * 12);
+    }
 
     /// The shared (parallel) gather equals `gather_known` bit for bit: bags
     /// of several keys (summation order matters), unknown keys, empty bags.

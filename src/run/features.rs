@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use crate::config::RunConfig;
-use crate::data::{self, hash::KeyMap};
+use crate::data::{self, values::NO_FIELD};
 use crate::io::write_atomic_with;
 use crate::optim::Family;
 use crate::train::Trainer;
@@ -32,26 +32,29 @@ pub fn row_norm(w: &[f32]) -> f64 {
 /// Write both files into `dir`.
 pub fn write(dir: &Path, cfg: &RunConfig, trainer: &Trainer) -> Result<()> {
     let store = trainer.store();
-    let mut asked: KeyMap<bool> = KeyMap::default();
-    let mut norms: KeyMap<f64> = KeyMap::default();
-    for (k, row) in store.keys() {
-        let n = row_norm(store.weights(row));
-        asked.insert(k, n != 0.0);
-        if n != 0.0 {
-            norms.insert(k, n);
-        }
-    }
     let (train, _) = data::input_files(&cfg.data)?;
-    let names = data::values::name_keys(&cfg.data, &train, &asked)
-        .with_context(|| format!("naming the kept features from {}", train.display()))?;
+    // Looked up in the store's own index: a key's index is its row, and its
+    // text is wanted when the row is kept (non-zero).
+    let names = data::values::name_keys(&cfg.data, &train, store.len(), |k| {
+        store
+            .lookup(k)
+            .map(|row| (row, store.weights(row).iter().any(|&x| x != 0.0)))
+    })
+    .with_context(|| format!("naming the kept features from {}", train.display()))?;
     let fields = trainer_fields(cfg)?;
     let mut seen = vec![0u64; fields.len() + 1];
     let mut kept = vec![0u64; fields.len() + 1];
     let unknown = fields.len();
-    for (k, &is_kept) in &asked {
-        let f = names.get(k).map_or(unknown, |n| n.field);
+    let mut rows: Vec<(u64, f64, u32)> = Vec::new();
+    for (k, row) in store.keys() {
+        let f = names.field[row as usize];
+        let f = if f == NO_FIELD { unknown } else { f as usize };
+        let n = row_norm(store.weights(row));
         seen[f] += 1;
-        kept[f] += is_kept as u64;
+        if n != 0.0 {
+            kept[f] += 1;
+            rows.push((k, n, row));
+        }
     }
     write_atomic_with(&dir.join("features.csv"), |w| {
         let mut c = csv::Writer::from_writer(w);
@@ -70,16 +73,19 @@ pub fn write(dir: &Path, cfg: &RunConfig, trainer: &Trainer) -> Result<()> {
         c.flush()?;
         Ok(())
     })?;
-    let mut rows: Vec<(u64, f64)> = norms.into_iter().collect();
     // Largest norm first; the key breaks ties so the file is deterministic.
     rows.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     write_atomic_with(&dir.join("kept_features.csv"), |w| {
         let mut c = csv::Writer::from_writer(w);
         c.write_record(["field", "value", "key", "norm"])?;
-        for (k, n) in &rows {
-            let name = names.get(k);
-            let field = name.map_or("?", |n| fields[n.field].as_str());
-            let value = name.and_then(|n| n.text.as_deref()).unwrap_or("");
+        for &(k, n, row) in &rows {
+            let f = names.field[row as usize];
+            let field = if f == NO_FIELD {
+                "?"
+            } else {
+                fields[f as usize].as_str()
+            };
+            let value = names.text.get(&row).map_or("", String::as_str);
             c.write_record([field, value, &format!("{k:016x}"), &format!("{n:.9e}")])?;
         }
         c.flush()?;

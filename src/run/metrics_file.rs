@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::PrecisionRecall;
+use crate::train::budget::MemoryEstimates;
 use crate::train::PhaseTimes;
 
 /// What `metrics.json` holds.
@@ -67,6 +68,10 @@ pub struct RunMetrics {
     /// Bytes the store holds for them (chunks, index, per-row steps).
     #[serde(default)]
     pub embedding_held_bytes: u64,
+    /// The memory budget's estimates (train::budget): before training and
+    /// at the features seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_estimate: Option<MemoryEstimates>,
     #[serde(default)]
     pub phases: PhaseTimes,
     /// On synthetic data with a planted model: kept (non-zero) features vs
@@ -120,6 +125,7 @@ mod tests {
             embedding_rows: 40,
             embedding_needed_bytes: 1000,
             embedding_held_bytes: 2000,
+            memory_estimate: None,
             phases: PhaseTimes {
                 read: 0.25,
                 ..Default::default()

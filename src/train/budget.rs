@@ -12,7 +12,7 @@
 use anyhow::Result;
 
 use crate::config::RunConfig;
-use crate::embedding::{KeyIndex, CHUNK_ROWS};
+use crate::embedding::{KeyIndex, StoreMemory, CHUNK_ROWS};
 use crate::model::{ModelConfig, ModelKind};
 use crate::optim::Optimizer;
 
@@ -33,6 +33,15 @@ impl MemoryEstimate {
             .saturating_add(self.dense)
             .saturating_add(self.activations)
     }
+}
+
+/// A run's estimates in bytes, for metrics.json: the one the check before
+/// training made, and the one at the distinct features the run saw (the
+/// figure to compare with its peak RSS).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MemoryEstimates {
+    pub first_batch_bytes: u64,
+    pub at_seen_bytes: u64,
 }
 
 /// The (rows, cols) of every dense parameter of `cfg`'s model, in the
@@ -85,13 +94,32 @@ pub fn dense_shapes(cfg: &ModelConfig, n_fields: usize, n_dense: usize) -> Vec<(
 }
 
 /// The estimate for `cfg` on data with `n_fields` categorical fields and
-/// `n_dense` dense features. Sizes are computed in u128, so an absurd config
-/// gets an absurd number rather than an overflow.
+/// `n_dense` dense features, before any row exists: what the check before
+/// training compares with the memory available.
 pub fn estimate(cfg: &RunConfig, n_fields: usize, n_dense: usize) -> Result<MemoryEstimate> {
+    estimate_at(cfg, n_fields, n_dense, 0)
+}
+
+/// The estimate once training has seen `rows` distinct features: the
+/// embedding part is then what the store holds for that many rows
+/// (`StoreMemory::projected`: rows, per-row steps, key index), or the first
+/// chunk, whichever is larger. Sizes are computed in u128, so an absurd
+/// config gets an absurd number rather than an overflow.
+pub fn estimate_at(
+    cfg: &RunConfig,
+    n_fields: usize,
+    n_dense: usize,
+    rows: u64,
+) -> Result<MemoryEstimate> {
     let f = 4u128; // bytes per f32
     let d = cfg.model.embed_dim as u128;
-    let emb_state = Optimizer::new(&cfg.optimizer.check()?).state_len(cfg.model.embed_dim) as u128;
-    let embedding = CHUNK_ROWS as u128 * (d + emb_state) * f + KeyIndex::default().bytes() as u128;
+    let emb_state = Optimizer::new(&cfg.optimizer.check()?).state_len(cfg.model.embed_dim);
+    let stride = cfg.model.embed_dim + emb_state;
+    let first_chunk = CHUNK_ROWS as u128 * stride as u128 * f + KeyIndex::default().bytes() as u128;
+    let grown = usize::try_from(rows).map_or(u128::MAX, |rows| {
+        StoreMemory::projected(stride, rows).held_bytes as u128
+    });
+    let embedding = first_chunk.max(grown);
     let dense_opt = Optimizer::new(&cfg.dense_optimizer().check()?);
     let dense: u128 = dense_shapes(&cfg.model, n_fields, n_dense)
         .into_iter()
@@ -195,6 +223,39 @@ mod tests {
         // gradients, 16 samples, 4 bytes.
         assert_eq!(est.activations, 25 * 2 * 16 * 4);
         assert_eq!(est.total(), 3_158_016 + 2320 + 3200);
+    }
+
+    /// The paper's Criteo run (DCN, d = 8, Group Adam, 26 fields + 13
+    /// dense, batch 512) at 32,221,480 distinct features, about what the
+    /// training part of scripts/criteo_memory.sh's file holds.
+    #[test]
+    fn estimate_at_criteo_scale_matches_a_hand_computation() {
+        let cfg = RunConfig::parse(
+            "name = \"t\"\n[data]\nformat = \"criteo\"\n[data.synthetic]\nrows = 10\n[model]\nkind = \"dcn\"\nembed_dim = 8\n[optimizer]\nname = \"group_adam\"\nlambda21 = 5e-4\n[train]\nbatch_size = 512\n",
+        )
+        .unwrap();
+        let rows = 32_221_480u64;
+        let est = estimate_at(&cfg, 26, 13, rows).unwrap();
+        // Rows: 8 weights + 3 x 8 Group Adam slots = 32 floats = 128 bytes,
+        // rounded up to a 2 MiB page: 4,124,349,440 -> 1967 pages.
+        let rows_bytes = 1967u64 << 21;
+        assert!(rows_bytes >= rows * 128 && rows_bytes - rows * 128 < 1 << 21);
+        // Steps: a u32 each, capacity 2^25; index: 2^26 buckets of 12 bytes
+        // (32.2M keys are more than 3/4 of 2^25).
+        let steps = (1u64 << 25) * 4;
+        let index = (1u64 << 26) * 12;
+        assert_eq!(est.embedding, rows_bytes + steps + index);
+        assert_eq!(est.embedding, 5_064_622_080);
+        // The dense part and the activations do not depend on the rows.
+        let floor = estimate(&cfg, 26, 13).unwrap();
+        assert_eq!(
+            (est.dense, est.activations),
+            (floor.dense, floor.activations)
+        );
+        // Before any row: the first chunk (65536 rows x 128 bytes) and the
+        // 1024-bucket index, as the check before training sees it.
+        assert_eq!(floor.embedding, 65536 * 128 + 1024 * 12);
+        assert_eq!(estimate_at(&cfg, 26, 13, 1000).unwrap(), floor);
     }
 
     #[test]

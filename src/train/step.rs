@@ -10,6 +10,7 @@ use crate::metrics::Sparsity;
 use crate::model::{self, Grads, Input, Model};
 use crate::optim::{hessian, Optimizer};
 use crate::rng::mix64;
+use crate::train::budget::MemoryEstimates;
 use crate::train::phases::{Phase, PhaseTimes};
 
 /// Optimizer state of one dense parameter.
@@ -32,6 +33,8 @@ pub struct Trainer {
     grads: Grads,
     hess: HessianBuffers,
     pub times: PhaseTimes,
+    /// Categorical fields and dense features of the schema (for the memory estimate).
+    schema_sizes: (usize, usize),
 }
 
 /// Logits of `batch` from `store` and `model`, creating no row (keys unseen
@@ -131,6 +134,7 @@ impl Trainer {
             grads: Grads::default(),
             hess: HessianBuffers::default(),
             times: PhaseTimes::default(),
+            schema_sizes: (schema.n_fields(), schema.n_dense()),
         })
     }
 
@@ -404,6 +408,22 @@ impl Trainer {
 
     pub fn memory(&self) -> StoreMemory {
         self.store.memory()
+    }
+
+    /// The budget estimate for `cfg` (this trainer's config): before
+    /// training, as the check made it, and at the rows the store now holds.
+    pub fn memory_estimates(&self, cfg: &RunConfig) -> Result<MemoryEstimates> {
+        let (n_fields, n_dense) = self.schema_sizes;
+        Ok(MemoryEstimates {
+            first_batch_bytes: super::budget::estimate(cfg, n_fields, n_dense)?.total(),
+            at_seen_bytes: super::budget::estimate_at(
+                cfg,
+                n_fields,
+                n_dense,
+                self.store.len() as u64,
+            )?
+            .total(),
+        })
     }
 }
 
