@@ -891,37 +891,37 @@ impl OuterPool {
             with_f32(g, |g| {
                 let per = rows_per_task(w);
                 build_vec(rows * w, |gx| {
-                gx.par_chunks_mut(per * w)
-                    .zip(x.par_chunks(per * w))
-                    .zip(g.par_chunks(per * d * d))
-                    .for_each(|((gx, x), g)| {
-                        let mut f = vec![0f32; d];
-                        let mut gf = vec![0f32; d];
-                        for ((o, row), gr) in gx
-                            .chunks_exact_mut(w)
-                            .zip(x.chunks_exact(w))
-                            .zip(g.chunks_exact(d * d))
-                        {
-                            self.pool(row, &mut f);
-                            for (a, gfa) in gf.iter_mut().enumerate() {
-                                let mut s = 0f32;
-                                for (b, fb) in f.iter().enumerate() {
-                                    s += (gr[a * d + b] + gr[b * d + a]) * fb;
+                    gx.par_chunks_mut(per * w)
+                        .zip(x.par_chunks(per * w))
+                        .zip(g.par_chunks(per * d * d))
+                        .for_each(|((gx, x), g)| {
+                            let mut f = vec![0f32; d];
+                            let mut gf = vec![0f32; d];
+                            for ((o, row), gr) in gx
+                                .chunks_exact_mut(w)
+                                .zip(x.chunks_exact(w))
+                                .zip(g.chunks_exact(d * d))
+                            {
+                                self.pool(row, &mut f);
+                                for (a, gfa) in gf.iter_mut().enumerate() {
+                                    let mut s = 0f32;
+                                    for (b, fb) in f.iter().enumerate() {
+                                        s += (gr[a * d + b] + gr[b * d + a]) * fb;
+                                    }
+                                    *gfa = s;
                                 }
-                                *gfa = s;
-                            }
-                            let (embs, dense) = o.split_at_mut(emb);
-                            for e in embs.chunks_exact_mut(d) {
-                                for (o, v) in e.iter_mut().zip(&gf) {
-                                    o.write(*v);
+                                let (embs, dense) = o.split_at_mut(emb);
+                                for e in embs.chunks_exact_mut(d) {
+                                    for (o, v) in e.iter_mut().zip(&gf) {
+                                        o.write(*v);
+                                    }
+                                }
+                                // Dense columns past the embeddings: zero.
+                                for o in dense {
+                                    o.write(0.0);
                                 }
                             }
-                            // Dense columns past the embeddings: zero.
-                            for o in dense {
-                                o.write(0.0);
-                            }
-                        }
-                    })
+                        })
                 })
             })
         })??;
