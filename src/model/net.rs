@@ -31,24 +31,15 @@ pub(crate) struct Ctx {
 impl Ctx {
     /// A hidden layer: `relu(x w + b)`, then dropout when training.
     pub fn hidden(&mut self, x: &Tensor, w: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
-        let z = x.matmul(w)?;
-        let mask = self.mask(z.dims())?;
-        ops::bias_act(&z, b, true, mask, self.fused)
+        let mask = self.mask(&[x.dim(0)?, w.dim(1)?])?;
+        ops::linear_act(x, w, b, true, mask, self.fused)
     }
 
-    /// A hidden layer over two summed matmuls: `relu(x1 w1 + x2 w2 + b)`.
-    pub fn hidden2(
-        &mut self,
-        x1: &Tensor,
-        w1: &Tensor,
-        x2: &Tensor,
-        w2: &Tensor,
-        b: &Tensor,
-    ) -> candle_core::Result<Tensor> {
-        let z1 = x1.matmul(w1)?;
-        let z2 = x2.matmul(w2)?;
-        let mask = self.mask(z1.dims())?;
-        ops::bias_act2(&z1, &z2, b, true, mask, self.fused)
+    /// A hidden layer's activation over a computed pre-activation `z`:
+    /// `relu(z + b)`, then dropout when training (OPNN's l1).
+    pub fn relu_layer(&mut self, z: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
+        let mask = self.mask(z.dims())?;
+        ops::bias_act(z, b, true, mask, self.fused)
     }
 
     /// A linear layer `x w + b` (no activation, no dropout).

@@ -26,8 +26,9 @@ struct Opnn {
 
 impl Arch for Opnn {
     fn forward(&self, p: &[Tensor], x0: &Tensor, ctx: &mut Ctx) -> candle_core::Result<Tensor> {
-        let prod = ops::outer_pool(x0, self.dims.n_fields, self.dims.dim, ctx.fused)?;
-        let mut h = ctx.hidden2(x0, &p[0], &prod, &p[1], &p[2])?;
+        let (f, d) = (self.dims.n_fields, self.dims.dim);
+        let z = ops::product_layer(x0, &p[0], &p[1], f, d, ctx.fused)?;
+        let mut h = ctx.relu_layer(&z, &p[2])?;
         for i in 1..self.n_hidden {
             h = ctx.hidden(&h, &p[1 + 2 * i], &p[2 + 2 * i])?;
         }

@@ -168,6 +168,12 @@ impl DropoutMask {
         let mut rng = SplitMix64::for_key(step_seed, layer);
         let bits = (0..n.div_ceil(64))
             .map(|_| {
+                if (w, threshold) == (1, 1) {
+                    // p = 0.5: entry k is kept iff bit k of the draw is set,
+                    // i.e. the word is the draw (what the loop below builds
+                    // bit by bit; that loop was 4% of an OPNN step).
+                    return rng.next_u64();
+                }
                 let mut word = 0u64;
                 for q in 0..w {
                     let r = rng.next_u64();
@@ -473,6 +479,82 @@ pub fn bias_act2(
     stock_act((z1 + z2)?.broadcast_add(b)?, relu, mask)
 }
 
+/// `act(x w + b) [* mask]`: a hidden layer as one graph node.
+///
+/// Why: candle's backward gives every node's gradient its own buffer,
+/// zero-filled and then added to (`GradStore::or_insert`), so a matmul
+/// followed by `bias_act` paid a zero-fill and an add over the whole
+/// pre-activation (OPNN: 512 x 256 and 512 x 128 per step). Here `x w` is
+/// computed by candle's matmul on detached inputs (the same gemm call) and
+/// the backward runs candle's own matmul-backward products on the
+/// pre-activation gradient, so values are the same bits as the two-node
+/// form: that gradient never holds -0.0 (the output gradient comes from a
+/// zero-initialised sum, scaled by >= 1 or masked to +0.0), so skipping
+/// candle's `0 + g` changes nothing.
+struct LinearAct {
+    /// `x w`, computed at construction.
+    z: Tensor,
+    act: BiasAct,
+}
+
+impl CustomOp3 for LinearAct {
+    fn name(&self) -> &'static str {
+        "linear_act"
+    }
+
+    fn cpu_fwd(
+        &self,
+        _s1: &CpuStorage,
+        l1: &Layout,
+        _s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (rows, n) = self.z.dims2()?;
+        match (l1.dims(), l2.dims()) {
+            ([r, k], [k2, c]) if (*r, *c) == (rows, n) && k == k2 => {}
+            (a, b) => bail!("linear_act: shapes {a:?} x {b:?} do not give {rows}x{n}"),
+        }
+        let b = slice(s3, l3, "linear_act")?;
+        self.act.check(rows, n, b.len())?;
+        let out = with_f32(&self.z, |z| self.act.fwd(z, None, b, n))?;
+        Ok((CpuStorage::F32(out), Shape::from((rows, n))))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _b: &Tensor,
+        res: &Tensor,
+        g: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let (gz, gb) = self.act.bwd(res, g, self.z.dim(1)?)?;
+        // candle's Matmul backward, the same calls on the same layouts.
+        let gx = gz.matmul(&w.detach().t()?)?;
+        let gw = x.detach().t()?.matmul(&gz)?;
+        Ok((Some(gx), Some(gw), Some(gb)))
+    }
+}
+
+/// `act(x w + b) [* mask]` (a hidden layer); `b` has shape (1, n).
+pub fn linear_act(
+    x: &Tensor,
+    w: &Tensor,
+    b: &Tensor,
+    relu: bool,
+    mask: Option<DropoutMask>,
+    fused: bool,
+) -> Result<Tensor> {
+    if fused {
+        let z = x.detach().matmul(&w.detach())?;
+        let act = BiasAct { relu, mask };
+        return x.apply_op3(w, b, LinearAct { z, act });
+    }
+    stock_act(x.matmul(w)?.broadcast_add(b)?, relu, mask)
+}
+
 fn stock_act(pre: Tensor, relu: bool, mask: Option<DropoutMask>) -> Result<Tensor> {
     // ReLU as pre * (pre > 0), not candle's relu(): its backward lets the
     // gradient through at pre == 0 exactly; the fused op (like PyTorch and
@@ -774,62 +856,76 @@ impl CustomOp1 for OuterPool {
             );
         }
         let x = slice(s, l, "outer_pool")?;
-        let mut out = vec![0f32; rows * d * d];
         let per = rows_per_task(w);
-        out.par_chunks_mut(per * d * d)
-            .zip(x.par_chunks(per * w))
-            .for_each(|(out, x)| {
-                let mut f = vec![0f32; d];
-                for (o, row) in out.chunks_exact_mut(d * d).zip(x.chunks_exact(w)) {
-                    self.pool(row, &mut f);
-                    for (o, a) in o.chunks_exact_mut(d).zip(&f) {
-                        for (o, b) in o.iter_mut().zip(&f) {
-                            *o = a * b;
+        let out = build_vec(rows * d * d, |out| {
+            out.par_chunks_mut(per * d * d)
+                .zip(x.par_chunks(per * w))
+                .for_each(|(out, x)| {
+                    let mut f = vec![0f32; d];
+                    for (o, row) in out.chunks_exact_mut(d * d).zip(x.chunks_exact(w)) {
+                        self.pool(row, &mut f);
+                        for (o, a) in o.chunks_exact_mut(d).zip(&f) {
+                            for (o, b) in o.iter_mut().zip(&f) {
+                                o.write(a * b);
+                            }
                         }
                     }
-                }
-            });
+                })
+        });
         Ok((CpuStorage::F32(out), Shape::from((rows, d * d))))
     }
 
-    /// dL/df = (G + G^T) f per row, and every field's embedding receives it.
     fn bwd(&self, x: &Tensor, _res: &Tensor, g: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(self.grad(x, g)?))
+    }
+}
+
+impl OuterPool {
+    /// dL/dx from g = dL/dvec(f f^T): dL/df = (G + G^T) f per row, and
+    /// every field's embedding receives it.
+    fn grad(&self, x: &Tensor, g: &Tensor) -> Result<Tensor> {
         let (rows, w) = x.dims2()?;
         let d = self.dim;
         let emb = self.n_fields * d;
         let gx = with_f32(x, |x| {
             with_f32(g, |g| {
-                let mut gx = vec![0f32; rows * w];
                 let per = rows_per_task(w);
-                gx.par_chunks_mut(per * w)
-                    .zip(x.par_chunks(per * w))
-                    .zip(g.par_chunks(per * d * d))
-                    .for_each(|((gx, x), g)| {
-                        let mut f = vec![0f32; d];
-                        let mut gf = vec![0f32; d];
-                        for ((o, row), gr) in gx
-                            .chunks_exact_mut(w)
-                            .zip(x.chunks_exact(w))
-                            .zip(g.chunks_exact(d * d))
-                        {
-                            self.pool(row, &mut f);
-                            for (a, gfa) in gf.iter_mut().enumerate() {
-                                let mut s = 0f32;
-                                for (b, fb) in f.iter().enumerate() {
-                                    s += (gr[a * d + b] + gr[b * d + a]) * fb;
+                build_vec(rows * w, |gx| {
+                    gx.par_chunks_mut(per * w)
+                        .zip(x.par_chunks(per * w))
+                        .zip(g.par_chunks(per * d * d))
+                        .for_each(|((gx, x), g)| {
+                            let mut f = vec![0f32; d];
+                            let mut gf = vec![0f32; d];
+                            for ((o, row), gr) in gx
+                                .chunks_exact_mut(w)
+                                .zip(x.chunks_exact(w))
+                                .zip(g.chunks_exact(d * d))
+                            {
+                                self.pool(row, &mut f);
+                                for (a, gfa) in gf.iter_mut().enumerate() {
+                                    let mut s = 0f32;
+                                    for (b, fb) in f.iter().enumerate() {
+                                        s += (gr[a * d + b] + gr[b * d + a]) * fb;
+                                    }
+                                    *gfa = s;
                                 }
-                                *gfa = s;
+                                let (embs, dense) = o.split_at_mut(emb);
+                                for e in embs.chunks_exact_mut(d) {
+                                    for (o, v) in e.iter_mut().zip(&gf) {
+                                        o.write(*v);
+                                    }
+                                }
+                                // Dense columns past the embeddings: zero.
+                                for o in dense {
+                                    o.write(0.0);
+                                }
                             }
-                            // Dense columns past the embeddings stay zero.
-                            for e in o[..emb].chunks_exact_mut(d) {
-                                e.copy_from_slice(&gf);
-                            }
-                        }
-                    });
-                gx
+                        })
+                })
             })
         })??;
-        Ok(Some(Tensor::from_vec(gx, (rows, w), g.device())?))
+        Tensor::from_vec(gx, (rows, w), g.device())
     }
 }
 
@@ -847,6 +943,99 @@ pub fn outer_pool(x: &Tensor, n_fields: usize, dim: usize, fused: bool) -> Resul
     f.unsqueeze(2)?
         .broadcast_mul(&f.unsqueeze(1)?)?
         .reshape((rows, dim * dim))
+}
+
+/// OPNN's product layer before its bias: `x w_z + vec(f f^T) w_p` as one
+/// graph node (inputs x, w_z, w_p). Both products and the outer product are
+/// computed by candle's matmul and `OuterPool` on detached inputs at
+/// construction; the forward adds them. Why: in the composed form candle's
+/// backward zero-fills and adds a gradient buffer for each summand
+/// (512 x 512 each) and for the outer product (docs/performance.md). The
+/// backward below makes candle's own matmul-backward calls, so the values
+/// are the same bits: the incoming gradient holds no -0.0 (see
+/// `LinearAct`), the outer-product backward sums from +0.0 (insensitive to
+/// the sign of a zero), and x's two contributions are added once (x + y =
+/// y + x, and 0 + (a + b) equals (0 + a) + b in every case of signed zeros).
+struct ProductLayer {
+    pool: OuterPool,
+    /// vec(f f^T), (rows, dim * dim).
+    prod: Tensor,
+    /// `x w_z` and `prod w_p`, each (rows, h).
+    z1: Tensor,
+    z2: Tensor,
+}
+
+impl CustomOp3 for ProductLayer {
+    fn name(&self) -> &'static str {
+        "product_layer"
+    }
+
+    fn cpu_fwd(
+        &self,
+        _s1: &CpuStorage,
+        l1: &Layout,
+        _s2: &CpuStorage,
+        _l2: &Layout,
+        _s3: &CpuStorage,
+        _l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (rows, n) = self.z1.dims2()?;
+        if l1.dims()[0] != rows {
+            bail!("product_layer: {} rows, products of {rows}", l1.dims()[0]);
+        }
+        let out = with_f32(&self.z1, |z1| {
+            with_f32(&self.z2, |z2| {
+                build_vec(rows * n, |out| {
+                    par_rows_uninit(out, n, |at, out| {
+                        let (z1, z2) = (&z1[at..at + out.len()], &z2[at..at + out.len()]);
+                        for ((o, a), b) in out.iter_mut().zip(z1).zip(z2) {
+                            o.write(a + b);
+                        }
+                    })
+                })
+            })
+        })??;
+        Ok((CpuStorage::F32(out), Shape::from((rows, n))))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        wz: &Tensor,
+        wp: &Tensor,
+        _res: &Tensor,
+        g: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        // candle's Matmul backward of both products, the same calls.
+        let gx_lin = g.matmul(&wz.detach().t()?)?;
+        let gwz = x.detach().t()?.matmul(g)?;
+        let gprod = g.matmul(&wp.detach().t()?)?;
+        let gwp = self.prod.t()?.matmul(g)?;
+        let gx = (gx_lin + self.pool.grad(x, &gprod)?)?;
+        Ok((Some(gx), Some(gwz), Some(gwp)))
+    }
+}
+
+/// `x w_z + vec(f f^T) w_p` with f the sum of the first `n_fields`
+/// embeddings of size `dim` in each row of `x` (OPNN's l1 before its bias).
+pub fn product_layer(
+    x: &Tensor,
+    wz: &Tensor,
+    wp: &Tensor,
+    n_fields: usize,
+    dim: usize,
+    fused: bool,
+) -> Result<Tensor> {
+    if fused {
+        let xd = x.detach();
+        let pool = OuterPool { n_fields, dim };
+        let prod = xd.apply_op1(OuterPool { n_fields, dim })?;
+        let z1 = xd.matmul(&wz.detach())?;
+        let z2 = prod.matmul(&wp.detach())?;
+        let op = ProductLayer { pool, prod, z1, z2 };
+        return x.apply_op3(wz, wp, op);
+    }
+    x.matmul(wz)? + outer_pool(x, n_fields, dim, false)?.matmul(wp)?
 }
 
 // ---------------------------------------------------------------------------

@@ -87,6 +87,48 @@ fn bias_act2_matches_stock_ops() {
 }
 
 #[test]
+fn linear_act_matches_stock_ops_with_and_without_dropout() {
+    let (x, w, b) = (rand(21, (29, 7)), rand(22, (7, 11)), rand(23, (1, 11)));
+    for relu in [false, true] {
+        for p in [None, Some(0.5f32), Some(0.3)] {
+            let mask = p.map(|p| DropoutMask::draw(9, 1, 29, 11, p));
+            compare(
+                &[&x, &w, &b],
+                |fused| ops::linear_act(&x, &w, &b, relu, mask.clone(), fused).unwrap(),
+                &format!("linear_act relu={relu} p={p:?}"),
+            );
+        }
+    }
+}
+
+#[test]
+fn product_layer_matches_stock_ops_and_ignores_dense_columns() {
+    // 4 fields x dim 3 + 2 dense columns; h = 5.
+    let (x, wz, wp) = (rand(24, (19, 14)), rand(25, (14, 5)), rand(26, (9, 5)));
+    compare(
+        &[&x, &wz, &wp],
+        |fused| ops::product_layer(&x, &wz, &wp, 4, 3, fused).unwrap(),
+        "product_layer",
+    );
+    // x w_z + vec(f f^T) w_p by hand for one row.
+    let y = vals(&ops::product_layer(&x, &wz, &wp, 4, 3, true).unwrap());
+    let (xv, wzv, wpv) = (vals(&x), vals(&wz), vals(&wp));
+    let f: Vec<f32> = (0..3)
+        .map(|a| (0..4).map(|fl| xv[fl * 3 + a]).sum())
+        .collect();
+    for j in 0..5 {
+        let lin: f32 = (0..14).map(|i| xv[i] * wzv[i * 5 + j]).sum();
+        let quad: f32 = (0..9).map(|q| f[q / 3] * f[q % 3] * wpv[q * 5 + j]).sum();
+        assert!(
+            (y[j] - (lin + quad)).abs() < 1e-4,
+            "{j}: {} vs {}",
+            y[j],
+            lin + quad
+        );
+    }
+}
+
+#[test]
 fn cross_matches_stock_ops_including_x0_as_xl() {
     let (x0, xl, w) = (rand(7, (33, 11)), rand(8, (33, 11)), rand(9, (11, 1)));
     compare(
