@@ -100,6 +100,15 @@ pub enum DataError {
         day: u32,
         last: u32,
     },
+    /// The test split's start remembered from the training pass does not
+    /// match the file's bytes (docs/data.md "Splits").
+    #[error("{file}: line {line} (byte {byte}), the start of the test split noted by the training pass, {problem}")]
+    TestStart {
+        file: PathBuf,
+        line: u64,
+        byte: u64,
+        problem: String,
+    },
     #[error("{file}: changed while it was being read ({what}); rerun once nothing writes to it")]
     Changed { file: PathBuf, what: String },
 }

@@ -80,21 +80,35 @@ pub struct LineReader {
     gz: bool,
     /// 1-based number of the last line handed out (0 before the first).
     pub line_no: u64,
+    /// Byte offset in the (decompressed) stream of `buf[0]`.
+    buf_pos: u64,
 }
 
 impl LineReader {
     pub fn open(path: &Path) -> Result<Self, DataError> {
+        Self::open_at(path, 0, 0)
+    }
+
+    /// Open a plain file at byte `pos`, the start of line `line_no + 1`
+    /// (the caller knows both: [`super::teststart`]); `pos` 0 is the start.
+    pub fn open_at(path: &Path, pos: u64, line_no: u64) -> Result<Self, DataError> {
+        use std::io::{Seek, SeekFrom};
         check_regular(path)?;
-        let f = File::open(path).map_err(|e| DataError::io(path, e))?;
+        let mut f = File::open(path).map_err(|e| DataError::io(path, e))?;
+        if pos > 0 {
+            f.seek(SeekFrom::Start(pos))
+                .map_err(|e| DataError::io(path, e))?;
+        }
         let mut br = BufReader::with_capacity(256 << 10, f);
         let head = br.fill_buf().map_err(|e| DataError::io(path, e))?;
-        if let Some(kind) = other_compression(head) {
+        // Mid-file the head is a line of a plain file (the caller checked).
+        if let Some(kind) = other_compression(head).filter(|_| pos == 0) {
             return Err(DataError::Compressed {
                 file: path.to_path_buf(),
                 kind,
             });
         }
-        let gz = head.len() >= 2 && head[..2] == GZIP_MAGIC;
+        let gz = pos == 0 && head.len() >= 2 && head[..2] == GZIP_MAGIC;
         let inner: Box<dyn Read + Send> = if gz {
             Box::new(MultiGzDecoder::new(br))
         } else {
@@ -108,7 +122,8 @@ impl LineReader {
             end: 0,
             eof: false,
             gz,
-            line_no: 0,
+            line_no,
+            buf_pos: pos,
         })
     }
 
@@ -123,6 +138,7 @@ impl LineReader {
     fn fill(&mut self) -> Result<(), DataError> {
         if self.start > 0 {
             self.buf.copy_within(self.start..self.end, 0);
+            self.buf_pos += self.start as u64;
             self.end -= self.start;
             self.start = 0;
         }
@@ -183,6 +199,13 @@ impl LineReader {
             line = rest;
         }
         Ok(Some(line))
+    }
+
+    /// Byte offset of the next line, in the decompressed stream (the
+    /// file's own offset for a plain file).
+    #[inline]
+    pub fn next_pos(&self) -> u64 {
+        self.buf_pos + self.start as u64
     }
 
     /// Skip the next line without looking at it; false at the end.

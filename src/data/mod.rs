@@ -46,6 +46,7 @@ mod role;
 pub mod schema;
 pub mod source;
 pub mod synth;
+pub mod teststart;
 pub mod values;
 pub mod verify;
 

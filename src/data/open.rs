@@ -13,6 +13,7 @@ use super::lines::LineReader;
 use super::mincount::{frequent_keys, load_keys, save_keys, MappedSource};
 use super::schema::{Layout, Role, SchemaInfo};
 use super::source::{start_batch, BatchSource, Next, RawReader, TextSource};
+use super::teststart::{self, Boundary, DayCell, TestStart, Watch};
 use super::Batch;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -286,6 +287,18 @@ fn open_plain(
     let whole_file = by_file || (split == Split::Valid && cfg.valid_path.is_some());
     if let (false, Some(cut), false) = (whole_file, row_cut(cfg), raw.is_gzip()) {
         let train_side = split != Split::Test;
+        if !train_side {
+            // The training pass found the cut: no count, no lines before it.
+            if let Some(start) = seek_test_start(&mut raw, Boundary::Cut(cut), None)? {
+                let rule = SplitRule::IdxFrom(start.idx);
+                return Ok(Box::new(TextSource::new(
+                    raw,
+                    &layout,
+                    filter(rule),
+                    batch_size,
+                )));
+            }
+        }
         let counter = LineCounter::spawn(&file, layout.header)?;
         let src = TextSource::new(raw, &layout, filter(SplitRule::All), batch_size)
             .with_line_cut(counter, cut, train_side);
@@ -307,6 +320,12 @@ fn open_plain(
             rule,
             last_line_day: from_tail.get().then_some(d),
         });
+        if let SplitRule::DayBelow(_) = rule {
+            raw.watch = Some(Watch::new(Boundary::Day(d)));
+        } else {
+            let cell = ((col, layout.delimiter), d);
+            seek_test_start(&mut raw, Boundary::Day(d), Some(cell))?;
+        }
     }
     Ok(Box::new(TextSource::new(
         raw,
@@ -314,6 +333,27 @@ fn open_plain(
         filter(rule),
         batch_size,
     )))
+}
+
+/// Move `raw` to the start of the test side that a training pass over the
+/// same, unchanged plain file noted under `boundary` (checked against the
+/// bytes first, `day`: the test day's line and the one before it), if any.
+fn seek_test_start(
+    raw: &mut RawReader,
+    boundary: Boundary,
+    day: Option<(DayCell, u32)>,
+) -> Result<Option<TestStart>, DataError> {
+    if raw.is_gzip() {
+        return Ok(None); // no offset to seek to: the test pass streams
+    }
+    let Some(start) = teststart::recall(raw.opened(), boundary) else {
+        return Ok(None);
+    };
+    if !teststart::verify(raw.file(), start, day)? {
+        return Ok(None);
+    }
+    raw.seek(start)?;
+    Ok(Some(start))
 }
 
 /// Open one split of the data as a stream of batches of `batch_size` samples

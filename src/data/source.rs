@@ -8,6 +8,7 @@ use super::filter::{Pre, RowCut, RowFilter, SplitRule};
 use super::linecount::LineCounter;
 use super::lines::LineReader;
 use super::schema::{Layout, SchemaInfo};
+use super::teststart::{Boundary, TestStart, Watch};
 use super::Batch;
 use std::path::{Path, PathBuf};
 
@@ -111,6 +112,10 @@ pub(crate) struct RawReader {
     opened: super::fingerprint::FileId,
     /// The by-day rule decided from the `hour` cell before parsing.
     pub day_gate: Option<DayGate>,
+    /// A training pass of a day split: where the test day starts.
+    pub(crate) watch: Option<Watch>,
+    /// The line a row-order cut stopped the pass before ([`Pre::Stop`]).
+    pub stopped_before: Option<TestStart>,
 }
 
 impl RawReader {
@@ -154,6 +159,8 @@ impl RawReader {
                 max_bad: cfg.max_bad_rows,
                 opened,
                 day_gate: None,
+                watch: None,
+                stopped_before: None,
             },
             layout,
         ))
@@ -172,8 +179,24 @@ impl RawReader {
         self.lines.is_gzip()
     }
 
+    /// The file's identity when it was opened.
+    pub fn opened(&self) -> &super::fingerprint::FileId {
+        &self.opened
+    }
+
+    /// Continue at `start` of a plain file (checked by the caller with
+    /// [`super::teststart::verify`]), as if the lines before were read.
+    pub fn seek(&mut self, start: TestStart) -> Result<(), DataError> {
+        let file = self.lines.file().to_path_buf();
+        self.lines = LineReader::open_at(&file, start.byte, start.line_no - 1)?;
+        super::fingerprint::check_same(&file, &self.opened)?;
+        self.idx = start.idx;
+        Ok(())
+    }
+
     /// Read the next data line; `pre` decides from its index whether to parse it.
     pub fn next(&mut self, batch: &mut Batch, pre: impl Fn(u64) -> Pre) -> Result<Next, DataError> {
+        let at = (self.lines.next_pos(), self.lines.line_no + 1);
         let Some(line) = self.lines.next_line()? else {
             if self.idx == 0 {
                 return Err(DataError::Empty {
@@ -183,10 +206,18 @@ impl RawReader {
             // Rows read from a file that was appended to, cut or rewritten
             // meanwhile mix two versions of it.
             super::fingerprint::check_same(self.lines.file(), &self.opened)?;
+            if let (Some(w), false) = (self.watch.take(), self.is_gzip()) {
+                w.finish(self.opened);
+            }
             return Ok(Next::End);
         };
         let idx = self.idx;
         self.idx += 1;
+        let start = || TestStart {
+            byte: at.0,
+            line_no: at.1,
+            idx,
+        };
         // Every line is checked against the last line's day, those of other
         // splits included: a later day anywhere would move the split.
         let day = match &self.day_gate {
@@ -202,13 +233,19 @@ impl RawReader {
                         });
                     }
                 }
+                if let Some(w) = &mut self.watch {
+                    w.see(day.is_some_and(|d| !g.keeps(d)), start);
+                }
                 day.map(|d| g.keeps(d))
             }
             None => None,
         };
         match pre(idx) {
             Pre::Skip => return Ok(Next::Skipped),
-            Pre::Stop => return Ok(Next::End),
+            Pre::Stop => {
+                self.stopped_before = Some(start());
+                return Ok(Next::End);
+            }
             Pre::Parse => {}
         }
         // A row of the other side is passed over unparsed (the gate is only
@@ -318,6 +355,9 @@ pub struct TextSource {
     done: bool,
     /// A row-order cut whose line count is still being counted.
     line_cut: Option<LineCut>,
+    /// The training side of a row-order cut: where it stops is where the
+    /// test side starts ([`super::teststart`]).
+    cut_boundary: Option<Boundary>,
 }
 
 /// A row-order cut decided while streaming (`linecount`): `filter.rule`
@@ -357,6 +397,7 @@ impl TextSource {
             kept: 0,
             done: false,
             line_cut: None,
+            cut_boundary: None,
         }
     }
 
@@ -377,7 +418,24 @@ impl TextSource {
         };
         self.filter.rule = lc.rule();
         self.line_cut = Some(lc);
+        self.cut_boundary = train_side.then_some(Boundary::Cut(cut));
         self
+    }
+
+    /// At the end of a training pass of a row-order cut: the line it
+    /// stopped before, at the final cut, starts the test side.
+    fn note_test_start(&self) {
+        let (Some(b), None, Some(s), SplitRule::IdxBelow(c)) = (
+            self.cut_boundary,
+            &self.line_cut,
+            self.raw.stopped_before,
+            self.filter.rule,
+        ) else {
+            return;
+        };
+        if s.idx == c && !self.raw.is_gzip() {
+            super::teststart::remember(*self.raw.opened(), b, s);
+        }
     }
 
     /// Before line `raw.idx`: make the rule exact for it. A line below the
@@ -436,7 +494,10 @@ impl BatchSource for TextSource {
                     }
                 }
                 Next::Skipped => {}
-                Next::End => self.done = true,
+                Next::End => {
+                    self.done = true;
+                    self.note_test_start();
+                }
             }
         }
         Ok(batch.len > 0)
