@@ -2,6 +2,8 @@
 //! paper's tables and figures. Tables and plots are functions of finished
 //! run folders; nothing here reaches inside a run.
 
+pub mod claims;
+pub mod findings;
 pub mod group;
 pub mod lasso;
 pub mod plot;

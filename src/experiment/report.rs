@@ -7,7 +7,8 @@
 //! `criteo_fig3/` (lambda1 vs lambda21). A missing folder skips its table.
 //! Every table is written as Markdown, LaTeX and CSV, every figure as SVG
 //! and PNG (no title; `figures.md` holds their captions), and `claims.md`
-//! states which of the paper's qualitative claims hold on these runs.
+//! gives every qualitative claim of Sections 4.2-4.4 with the paper's figure,
+//! ours and a verdict (`claims.rs` the catalogue, `findings.rs` the verdicts).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -15,6 +16,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use crate::experiment::claims::{claims_markdown, Finding};
+use crate::experiment::findings::{self, Curve, Pair, Search6, Significance};
 use crate::experiment::group::{flat_config, Sample, Value, TEST};
 use crate::experiment::plot::{line_chart, ChartSpec, LegendPosition, Point, Series};
 use crate::experiment::prune::{self, FractionRule, PruneOutcome};
@@ -220,7 +223,8 @@ pub struct Report {
     /// what is drawn, the bars and the number of seeds; the images carry
     /// no title.
     pub captions: Vec<String>,
-    pub claims: Vec<String>,
+    /// Our figure and verdict per claim of `claims::CLAIMS` the runs allow.
+    pub claims: Vec<Finding>,
     /// Finished runs left out: their sweep's `runs.csv` does not list them.
     pub stale: Vec<PathBuf>,
     /// Failed jobs of the sweeps read (no metrics, left out of every cell).
@@ -299,15 +303,7 @@ pub fn write_report(root: &Path, out: &Path) -> Result<Report> {
     figure2(records, out, &mut report)?;
     figure3(records, out, &mut report)?;
     table_proxgen(records, &notes, out, &mut report)?;
-    let mut md = String::from("# Qualitative claims of the paper, checked on these runs\n\n");
-    md.push_str(&format!(
-        "Runs read from `{}`; p-values: {}.\n\n",
-        root.display(),
-        TEST.describe()
-    ));
-    for c in &report.claims {
-        let _ = writeln!(md, "- {c}");
-    }
+    let md = claims_markdown(root, &report.claims).context("claims.md")?;
     write_atomic(&out.join("claims.md"), md.as_bytes())?;
     if !report.figures.is_empty() {
         let mut md = String::from("# Figures\n");
@@ -389,6 +385,7 @@ fn table2_and_figure1(
     let mut unchosen = std::collections::BTreeSet::new();
     let mut any = false;
     let mut significance = Significance::default();
+    let mut curves = Vec::new();
     for ds in DATASETS {
         let mut group: Vec<Setting> = settings(records, &format!("{ds}_table2"))
             .into_iter()
@@ -462,10 +459,10 @@ fn table2_and_figure1(
                         false,
                     )?;
                     compared += 1;
-                    if g.mean_auc() >= p.mean_auc() {
+                    if g.mean_auc() > p.mean_auc() {
                         wins += 1;
                     }
-                    significance.add(g, p);
+                    significance.add(&g.auc, &p.auc, g.mean_rate());
                     let (a, b) = bold_pair(g, p);
                     (a, b, format!("{r}"), p_cell(g, p))
                 }
@@ -485,23 +482,15 @@ fn table2_and_figure1(
                 Cell::new(pv),
             ])?;
         }
-        // Claim: the feature rate falls as lambda21 rises.
-        let rates: Vec<f64> = group.iter().map(|g| g.mean_rate()).collect();
-        let monotone = rates.windows(2).all(|w| w[1] <= w[0] + 1e-12);
-        report.claims.push(format!(
-            "{ds}: feature rate falls as lambda21 rises: {} (rates {})",
-            if monotone { "holds" } else { "does NOT hold" },
-            rates
+        curves.push(Curve {
+            dataset: ds.to_string(),
+            points: group
                 .iter()
-                .map(|r| format!("{r:.4}"))
-                .collect::<Vec<_>>()
-                .join(" > ")
-        ));
-        if compared > 0 {
-            report.claims.push(format!(
-                "{ds}: Group Adam >= Adam + pruning at equal sparsity in {wins} of {compared} settings (mean AUC)"
-            ));
-        }
+                .map(|g| (g.opt().lambda21, g.mean_rate(), g.mean_auc()))
+                .collect(),
+            wins,
+            compared,
+        });
         let seeds = seeds_text(group.iter().chain(&pruned));
         chart(
             ChartSpec {
@@ -523,7 +512,9 @@ fn table2_and_figure1(
         )?;
     }
     if any {
-        report.claims.push(significance.claim());
+        report
+            .claims
+            .extend(findings::table2(&curves, &significance));
         table.push_note(format!(
             "Mean ± std over seeds; feature rate in parentheses; best AUC per row in bold. p: {}.",
             TEST.describe()
@@ -545,57 +536,6 @@ fn table2_and_figure1(
         save(&table, out, "table2", report)?;
     }
     Ok(())
-}
-
-/// Section 4.2's counts: the Table 2 settings where Group Adam's AUC is
-/// significantly above Adam + pruning's at 90% confidence (Welch p < 0.10,
-/// the paper's level), over all settings and over those below a 5%
-/// feature rate.
-#[derive(Default)]
-struct Significance {
-    all: (usize, usize),
-    sparse: (usize, usize),
-}
-
-/// The paper's confidence level for Section 4.2's counts.
-const SIGNIFICANCE_ALPHA: f64 = 0.10;
-/// Section 4.2's "sparsity level less than 5%": the feature rate.
-const SPARSE_RATE: f64 = 0.05;
-
-impl Significance {
-    fn add(&mut self, group: &Setting, pruned: &Setting) {
-        let better = group.mean_auc() > pruned.mean_auc()
-            && group
-                .auc
-                .welch_p(&pruned.auc)
-                .is_some_and(|p| p < SIGNIFICANCE_ALPHA);
-        let count = |c: &mut (usize, usize)| {
-            c.0 += usize::from(better);
-            c.1 += 1;
-        };
-        count(&mut self.all);
-        if group.mean_rate() < SPARSE_RATE {
-            count(&mut self.sparse);
-        }
-    }
-
-    fn claim(&self) -> String {
-        let share = |(k, n): (usize, usize)| {
-            if n == 0 {
-                "no settings".to_string()
-            } else {
-                format!("{k} of {n} ({:.1}%)", 100.0 * k as f64 / n as f64)
-            }
-        };
-        format!(
-            "Section 4.2: Group Adam significantly better than Adam + pruning (Welch p < {SIGNIFICANCE_ALPHA}, \
-             90% confidence) in {} of Table 2 settings (paper: 60%); with the feature rate below \
-             {}%: {} (paper: 87.5%)",
-            share(self.all),
-            SPARSE_RATE * 100.0,
-            share(self.sparse)
-        )
-    }
 }
 
 /// Which rule chose the pruning r of which datasets, over how many seeds:
@@ -704,17 +644,29 @@ fn table3(records: &[RunRecord], notes: &RunNotes, out: &Path, report: &mut Repo
         ],
     );
     let mut any = false;
+    // Per optimizer pair (Adam, Adagrad): the datasets' Table 3 rows.
+    let mut pairs: [Vec<Pair>; 2] = Default::default();
     for ds in DATASETS {
         let all = settings(records, &format!("{ds}_table3"));
         let find = |name: OptimizerName| all.iter().find(|s| s.opt().name == name);
-        for (plain, group) in [
+        for (i, (plain, group)) in [
             (OptimizerName::Adam, OptimizerName::GroupAdam),
             (OptimizerName::Adagrad, OptimizerName::GroupAdagrad),
-        ] {
+        ]
+        .into_iter()
+        .enumerate()
+        {
             let (Some(p), Some(g)) = (find(plain), find(group)) else {
                 continue;
             };
             any = true;
+            pairs[i].push(Pair {
+                dataset: ds.to_string(),
+                plain_auc: p.auc.clone(),
+                group_auc: g.auc.clone(),
+                plain_rate: p.rate.clone(),
+                group_rate: g.rate.clone(),
+            });
             for (s, pv) in [(p, None), (g, Some(p))] {
                 let column = s.opt().name.as_str();
                 for (metric, x, y) in [
@@ -753,6 +705,17 @@ fn table3(records: &[RunRecord], notes: &RunNotes, out: &Path, report: &mut Repo
         notes.push(&mut table, &sweeps);
         save(&table, out, "table3", report)?;
     }
+    let [adam, adagrad] = &pairs;
+    report.claims.extend(findings::table3(
+        "4.2-t3-adam-auc",
+        "4.2-t3-adam-sparse",
+        adam,
+    ));
+    report.claims.extend(findings::table3(
+        "4.3-t3-adagrad-auc",
+        "4.3-t3-adagrad-sparse",
+        adagrad,
+    ));
     Ok(())
 }
 
@@ -803,16 +766,7 @@ fn table4(records: &[RunRecord], notes: &RunNotes, out: &Path, report: &mut Repo
     table.push_note("Mean ± std over seeds.");
     notes.push(&mut table, &["criteo_table4".to_string()]);
     save(&table, out, "table4", report)?;
-    let falls = group_rates.windows(2).all(|w| w[1].1 <= w[0].1 + 1e-12);
-    report.claims.push(format!(
-        "criteo: sparsity rises (feature rate falls) with the embedding dimension: {} ({})",
-        if falls { "holds" } else { "does NOT hold" },
-        group_rates
-            .iter()
-            .map(|(d, r)| format!("d={d}: {r:.4}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ));
+    report.claims.push(findings::table4(&group_rates));
     Ok(())
 }
 
@@ -942,15 +896,17 @@ fn figure2(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()>
     let (eq10, eq10_pts) = series_of(GroupNorm::PaperEq10, "‖sₜ/(D/2+λ₂)‖ (Eq. 10 as printed)");
     // Claim: at equal sparsity the plain norm gives the higher AUC. Compare
     // each weighted point with the plain curve interpolated at its rate.
-    for (label, pts) in [("weighted", &weighted_pts), ("paper_eq10", &eq10_pts)] {
-        if pts.is_empty() {
-            continue;
-        }
-        let (better, compared) = plain_beats(&plain_pts, pts);
-        report.claims.push(format!(
-            "criteo: plain group norm >= {label} at equal feature rate in {better} of {compared} comparable points \
-             ({label} points inside the plain curve's rate range)"
-        ));
+    let counts: Vec<(&str, usize, usize)> =
+        [("weighted", &weighted_pts), ("paper_eq10", &eq10_pts)]
+            .into_iter()
+            .filter(|(_, pts)| !pts.is_empty())
+            .map(|(label, pts)| {
+                let (better, compared) = plain_beats(&plain_pts, pts);
+                (label, better, compared)
+            })
+            .collect();
+    if !counts.is_empty() {
+        report.claims.push(findings::figure2(&counts));
     }
     let series = [plain, weighted, eq10];
     let zoom_y = zoom_on(&series[0], &series);
@@ -1074,9 +1030,7 @@ fn figure3(records: &[RunRecord], out: &Path, report: &mut Report) -> Result<()>
             }
         }
     }
-    report.claims.push(format!(
-        "criteo: l21 zeroes more features than l1 at equal strength in {more} of {compared} strengths"
-    ));
+    report.claims.push(findings::figure3(more, compared));
     let seeds = seeds_text(l1.iter().chain(&l21).map(|(_, s)| *s));
     chart(
         ChartSpec {
@@ -1273,6 +1227,8 @@ fn search_tables(
     );
     // (dataset, optimizer) -> chosen grid values, or why none.
     let mut chosen: Vec<(String, String, Result<Vec<String>, NotChosen>)> = Vec::new();
+    // Table 6's per-dataset outcome, for claims.md.
+    let mut searches6 = Vec::new();
     let mut sweeps = Vec::new();
     for ds in DATASETS {
         let sweep = format!("{ds}_{}", spec.sweep_suffix);
@@ -1355,6 +1311,17 @@ fn search_tables(
                     .map(|s| s.opt().name.as_str().to_string())
                     .unwrap_or_default()
             });
+            if spec.number == 6 {
+                let num = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+                searches6.push(Search6 {
+                    dataset: ds.to_string(),
+                    chosen: pick.as_ref().ok().map(|&c| {
+                        let v = values(points[c]);
+                        [num(&v[0]), num(&v[1]), num(&v[2])]
+                    }),
+                    lambda2_searched: points.iter().map(|s| num(&values(s)[2])).collect(),
+                });
+            }
             let value = pick.map(|c| values(points[c]).iter().map(fmt_grid).collect());
             if let Err(why) = &value {
                 grid.push_note(format!("{ds} {optimizer}: {why}."));
@@ -1364,6 +1331,9 @@ fn search_tables(
     }
     if chosen.is_empty() {
         return Ok(());
+    }
+    if !searches6.is_empty() {
+        report.claims.extend(findings::table6(&searches6));
     }
     grid.push_note("Mean ± std over seeds. The chosen point (bold) has the best mean validation AUC of its search; test AUC is shown, never used to choose.");
     notes.push(&mut grid, &sweeps);

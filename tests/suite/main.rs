@@ -58,6 +58,7 @@ mod reliability_selection;
 mod reliability_special_files;
 mod serve_unlabeled;
 mod stats_auc;
+mod stats_claims;
 mod stats_search;
 mod stats_summarize;
 mod stats_table;
