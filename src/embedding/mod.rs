@@ -10,19 +10,20 @@
 //!   beats two or three scattered ones.
 //! - A new row is initialized from `(seed, key)` alone, so results do not
 //!   depend on arrival order or thread count.
-//! - Per batch, touched rows are deduplicated through a row -> slot index that
-//!   is reset after the step: gradients of every occurrence are summed per
-//!   unique row (docs/math.md), then unique rows are updated in parallel without locks.
+//! - Per batch, touched rows are deduplicated by key (`data::DistinctKeys`,
+//!   usually computed on the reader thread): gradients of every occurrence
+//!   are summed per unique row (docs/math.md), then unique rows are updated
+//!   in parallel without locks.
 
 use rayon::prelude::*;
 
-use crate::data::Batch;
+use crate::data::{Batch, DistinctKeys};
 use crate::optim::core::prefetch;
 use crate::optim::Optimizer;
 use crate::rng::SplitMix64;
 
 mod index;
-pub use index::{KeyIndex, SlotMap};
+pub use index::KeyIndex;
 
 /// Rows per storage chunk (2^16): large enough that chunk bookkeeping is
 /// negligible, small enough that the last, partly used chunk costs little.
@@ -49,8 +50,11 @@ pub struct Touched {
     pub slot_of_key: Vec<u32>,
     /// Summed gradient per unique row, `rows.len() x dim`.
     pub grads: Vec<f32>,
-    /// Scratch of `resolve`: each key's row if already known.
+    /// Scratch of `resolve`: each distinct key's row if already known, its
+    /// slot, and the deduplication when the batch does not carry one.
     found: Vec<u32>,
+    slot_of_distinct: Vec<u32>,
+    distinct: DistinctKeys,
 }
 
 /// Saved rows that do not fit a store (`EmbeddingStore::restore`).
@@ -74,8 +78,6 @@ pub struct EmbeddingStore {
     index: KeyIndex,
     chunks: Vec<Box<[f32]>>,
     last_step: Vec<u32>,
-    /// Per-batch deduplication of rows.
-    slots: SlotMap,
     n_rows: usize,
 }
 
@@ -115,7 +117,6 @@ impl EmbeddingStore {
             index: KeyIndex::default(),
             chunks: Vec::new(),
             last_step: Vec::new(),
-            slots: SlotMap::default(),
             n_rows: 0,
         }
     }
@@ -202,13 +203,31 @@ impl EmbeddingStore {
     /// keys get new rows; at evaluation (`None`) they stay unknown and read
     /// as zero vectors (docs/data.md).
     pub fn resolve(&mut self, batch: &Batch, insert: Option<&Optimizer>, touched: &mut Touched) {
+        // Rows are deduplicated by key: a key has one row and a row one key,
+        // so the distinct keys in first-occurrence order give the unique
+        // rows in first-occurrence order. The reader thread has usually
+        // deduplicated the batch already (checked here, never trusted).
+        let Touched {
+            rows,
+            slot_of_key,
+            found,
+            slot_of_distinct,
+            distinct,
+            ..
+        } = touched;
+        let distinct = if batch.distinct.describes(&batch.keys) {
+            &batch.distinct
+        } else {
+            distinct.compute(&batch.keys);
+            &*distinct
+        };
+        let keys = distinct.keys();
         // Known keys are looked up in parallel (read-only, the index's
-        // cache misses are most of the time); new rows and the slot of each
-        // key are then assigned serially in key order, so row ids and slots
-        // are the same at any thread count.
-        let found = &mut touched.found;
+        // cache misses are most of the time); new rows and slots are then
+        // assigned serially in first-occurrence order, so row ids and
+        // slots are the same at any thread count.
         found.clear();
-        found.resize(batch.keys.len(), NO_SLOT);
+        found.resize(keys.len(), NO_SLOT);
         let index = &self.index;
         let lookup = |(keys, found): (&[u64], &mut [u32])| {
             for (j, (&key, f)) in keys.iter().zip(found.iter_mut()).enumerate() {
@@ -218,41 +237,33 @@ impl EmbeddingStore {
                 *f = index.get(key).unwrap_or(NO_SLOT);
             }
         };
-        if batch.keys.len() <= KEYS_PER_TASK {
+        if keys.len() <= KEYS_PER_TASK {
             // One task: no hand-off to the pool (evaluation calls this
             // from outside it).
-            lookup((&batch.keys, found));
+            lookup((keys, found));
         } else {
-            batch
-                .keys
-                .par_chunks(KEYS_PER_TASK)
+            keys.par_chunks(KEYS_PER_TASK)
                 .zip(found.par_chunks_mut(KEYS_PER_TASK))
                 .for_each(lookup);
         }
-        touched.rows.clear();
-        touched.slot_of_key.clear();
-        touched.slot_of_key.reserve(batch.keys.len());
-        self.slots.reserve(batch.keys.len());
-        for (i, &key) in batch.keys.iter().enumerate() {
-            let known = touched.found[i];
+        rows.clear();
+        slot_of_distinct.clear();
+        slot_of_distinct.extend(keys.iter().zip(found.iter()).map(|(&key, &known)| {
             let row = match (known, insert) {
-                (NO_SLOT, Some(opt)) => Some(self.lookup_or_insert(key, opt)),
-                (NO_SLOT, None) => None,
-                (row, _) => Some(row),
+                (NO_SLOT, Some(opt)) => self.lookup_or_insert(key, opt),
+                (NO_SLOT, None) => return NO_SLOT,
+                (row, _) => row,
             };
-            let slot = match row {
-                None => NO_SLOT,
-                Some(row) => {
-                    let (slot, new) = self.slots.slot_or_insert(row, touched.rows.len() as u32);
-                    if new {
-                        touched.rows.push(row);
-                    }
-                    slot
-                }
-            };
-            touched.slot_of_key.push(slot);
-        }
-        self.slots.clear();
+            rows.push(row);
+            rows.len() as u32 - 1
+        }));
+        slot_of_key.clear();
+        slot_of_key.extend(
+            distinct
+                .of_key()
+                .iter()
+                .map(|&u| slot_of_distinct[u as usize]),
+        );
     }
 
     /// Pool the embeddings of `batch` for scoring: keys unseen in training
@@ -552,7 +563,6 @@ impl EmbeddingStore {
             })
             .collect();
         self.last_step = last_step.to_vec();
-        self.slots = SlotMap::default();
         self.n_rows = n;
         Ok(())
     }

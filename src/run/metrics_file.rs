@@ -67,6 +67,13 @@ pub struct RunMetrics {
     /// Bytes the store holds for them (chunks, index, per-row steps).
     #[serde(default)]
     pub embedding_held_bytes: u64,
+    /// Process CPU seconds (user + system, all threads) over the training
+    /// loop, and their ratio to its wall time: the cores it kept busy.
+    /// A resumed run counts only its own process's part of the loop.
+    #[serde(default)]
+    pub train_cpu_seconds: f64,
+    #[serde(default)]
+    pub train_cores_busy: f64,
     #[serde(default)]
     pub phases: PhaseTimes,
     /// On synthetic data with a planted model: kept (non-zero) features vs
@@ -120,6 +127,8 @@ mod tests {
             embedding_rows: 40,
             embedding_needed_bytes: 1000,
             embedding_held_bytes: 2000,
+            train_cpu_seconds: 1.5,
+            train_cores_busy: 1.5,
             phases: PhaseTimes {
                 read: 0.25,
                 ..Default::default()

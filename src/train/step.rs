@@ -10,7 +10,7 @@ use crate::metrics::Sparsity;
 use crate::model::{self, Grads, Input, Model};
 use crate::optim::{hessian, Optimizer};
 use crate::rng::mix64;
-use crate::train::phases::{Phase, PhaseTimes};
+use crate::train::phases::{LoopCpu, Phase, PhaseTimes};
 
 /// Optimizer state of one dense parameter.
 struct DenseSlots {
@@ -32,6 +32,8 @@ pub struct Trainer {
     grads: Grads,
     hess: HessianBuffers,
     pub times: PhaseTimes,
+    /// CPU and wall time of the training loops (`train_window_with`).
+    pub loop_cpu: LoopCpu,
 }
 
 /// Logits of `batch` from `store` and `model`, creating no row (keys unseen
@@ -131,6 +133,7 @@ impl Trainer {
             grads: Grads::default(),
             hess: HessianBuffers::default(),
             times: PhaseTimes::default(),
+            loop_cpu: LoopCpu::default(),
         })
     }
 
