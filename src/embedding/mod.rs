@@ -641,6 +641,59 @@ mod tests {
     use super::*;
     use crate::optim::{OptimizerConfig, OptimizerName};
 
+    /// Rows and slots come in first-occurrence order, new rows numbered as
+    /// their keys first appear, whether the batch carries the reader's
+    /// deduplication, none, or a stale one (keys changed after it was
+    /// computed: recomputed, not trusted). At evaluation unknown keys get
+    /// no slot and the known ones compact slots.
+    #[test]
+    fn resolve_numbers_rows_and_slots_by_first_occurrence() {
+        let opt = Optimizer::new(&OptimizerConfig::named(OptimizerName::Adam).check().unwrap());
+        let store = || {
+            let mut s = EmbeddingStore::new(3, opt.state_len(3), RowInit { std: 0.1, seed: 2 });
+            for key in 100..110u64 {
+                s.lookup_or_insert(key, &opt); // key 100 + i -> row i
+            }
+            s
+        };
+        let batch_of = |keys: &[u64]| {
+            let mut b = Batch {
+                len: keys.len(),
+                n_fields: 1,
+                keys: keys.to_vec(),
+                offsets: (0..=keys.len() as u32).collect(),
+                ..Batch::default()
+            };
+            b.labels.resize(keys.len(), 0.0);
+            b
+        };
+        let resolved = |batch: &Batch, insert: Option<&Optimizer>| {
+            let (mut s, mut t) = (store(), Touched::default());
+            s.resolve(batch, insert, &mut t);
+            (t.rows, t.slot_of_key, s.len())
+        };
+        let keys = [105u64, 7, 105, 100, 7, 9, 100, 42];
+        let want = (vec![5, 10, 0, 11, 12], vec![0, 1, 0, 2, 1, 3, 2, 4], 13);
+        let plain = batch_of(&keys);
+        let mut carried = batch_of(&keys);
+        carried.distinct.compute(&carried.keys);
+        assert!(carried.distinct.describes(&carried.keys));
+        assert_eq!(resolved(&plain, Some(&opt)), want);
+        assert_eq!(resolved(&carried, Some(&opt)), want);
+        // Stale: key 3 (100) becomes 9 after the deduplication was computed.
+        let mut stale = carried;
+        stale.keys[3] = 9;
+        let want_stale = (vec![5, 10, 11, 0, 12], vec![0, 1, 0, 2, 1, 2, 3, 4], 13);
+        assert_eq!(resolved(&batch_of(&stale.keys), Some(&opt)), want_stale);
+        assert_eq!(resolved(&stale, Some(&opt)), want_stale);
+        // Evaluation: no row is created.
+        let eval = batch_of(&[105, 7, 100, 105]);
+        assert_eq!(
+            resolved(&eval, None),
+            (vec![5, 0], vec![0, NO_SLOT, 1, 0], 10)
+        );
+    }
+
     /// The shared (parallel) gather equals `gather_known` bit for bit: bags
     /// of several keys (summation order matters), unknown keys, empty bags.
     #[test]
