@@ -55,6 +55,8 @@ pub struct Touched {
     found: Vec<u32>,
     slot_of_distinct: Vec<u32>,
     distinct: DistinctKeys,
+    /// Scratch of `resolve`: the rows it created, with their keys.
+    new_rows: Vec<(u32, u64)>,
 }
 
 /// Saved rows that do not fit a store (`EmbeddingStore::restore`).
@@ -97,6 +99,20 @@ impl<T> SendPtr<T> {
     }
 }
 
+/// The start of a row: normal weights from `(seed, key)` (zeros when
+/// `std` is 0), then the optimizer's initial state.
+fn init_row(init: RowInit, key: u64, opt: &Optimizer, w: &mut [f32], s: &mut [f32]) {
+    if init.std > 0.0 {
+        let mut rng = SplitMix64::for_key(init.seed, key);
+        for x in w.iter_mut() {
+            *x = (rng.normal() * init.std as f64) as f32;
+        }
+    }
+    opt.init_state(w, s);
+}
+
+/// New rows per parallel task of their initialization in `resolve`.
+const INIT_ROWS_PER_TASK: usize = 256;
 /// Touched rows per parallel task of the sparse update.
 const UPDATE_CHUNK: usize = 256;
 /// Keys per parallel task of the lookups in `resolve`.
@@ -179,6 +195,15 @@ impl EmbeddingStore {
         if let Some(row) = self.index.get(key) {
             return row;
         }
+        let row = self.push_row(key);
+        let init = self.init;
+        let (w, s, _) = self.row_mut(row);
+        init_row(init, key, opt, w, s);
+        row
+    }
+
+    /// Give new key `key` the next row id (zeroed, not yet initialized).
+    fn push_row(&mut self, key: u64) -> u32 {
         let row = self.n_rows as u32;
         if self.n_rows == self.chunks.len() * CHUNK_ROWS {
             self.chunks.push(new_chunk(CHUNK_ROWS * self.stride));
@@ -186,16 +211,29 @@ impl EmbeddingStore {
         self.n_rows += 1;
         self.last_step.push(0);
         self.index.insert_new(key, row);
-        let init = self.init;
-        let (w, s, _) = self.row_mut(row);
-        if init.std > 0.0 {
-            let mut rng = SplitMix64::for_key(init.seed, key);
-            for x in w.iter_mut() {
-                *x = (rng.normal() * init.std as f64) as f32;
-            }
-        }
-        opt.init_state(w, s);
         row
+    }
+
+    /// Initialize the new rows `(row, key)` in parallel: a row's start
+    /// depends on its key alone and each row is written by one task.
+    fn init_rows(&mut self, new: &[(u32, u64)], opt: &Optimizer) {
+        let (d, stride, init) = (self.dim, self.stride, self.init);
+        let this = &*self;
+        let task = |rows: &[(u32, u64)]| {
+            for &(row, key) in rows {
+                let p = this.row_ptr(row) as *mut f32;
+                // SAFETY: the rows are distinct (each new once) and in
+                // bounds; nothing else accesses them during the loop.
+                let block = unsafe { std::slice::from_raw_parts_mut(p, stride) };
+                let (w, s) = block.split_at_mut(d);
+                init_row(init, key, opt, w, s);
+            }
+        };
+        if new.len() <= INIT_ROWS_PER_TASK {
+            task(new);
+        } else {
+            new.par_chunks(INIT_ROWS_PER_TASK).for_each(task);
+        }
     }
 
     /// Resolve the rows of every key of `batch` into `touched`. In training
@@ -213,6 +251,7 @@ impl EmbeddingStore {
             found,
             slot_of_distinct,
             distinct,
+            new_rows,
             ..
         } = touched;
         let distinct = if batch.distinct.describes(&batch.keys) {
@@ -223,9 +262,9 @@ impl EmbeddingStore {
         };
         let keys = distinct.keys();
         // Known keys are looked up in parallel (read-only, the index's
-        // cache misses are most of the time); new rows and slots are then
-        // assigned serially in first-occurrence order, so row ids and
-        // slots are the same at any thread count.
+        // cache misses are most of the time); new row ids and slots are
+        // then assigned serially in first-occurrence order, so they are the
+        // same at any thread count, and the new rows initialized in parallel.
         found.clear();
         found.resize(keys.len(), NO_SLOT);
         let index = &self.index;
@@ -247,16 +286,25 @@ impl EmbeddingStore {
                 .for_each(lookup);
         }
         rows.clear();
+        new_rows.clear();
         slot_of_distinct.clear();
         slot_of_distinct.extend(keys.iter().zip(found.iter()).map(|(&key, &known)| {
             let row = match (known, insert) {
-                (NO_SLOT, Some(opt)) => self.lookup_or_insert(key, opt),
+                (NO_SLOT, Some(_)) => {
+                    // Distinct keys: a key unknown to the lookups is new.
+                    let row = self.push_row(key);
+                    new_rows.push((row, key));
+                    row
+                }
                 (NO_SLOT, None) => return NO_SLOT,
                 (row, _) => row,
             };
             rows.push(row);
             rows.len() as u32 - 1
         }));
+        if let Some(opt) = insert {
+            self.init_rows(new_rows, opt);
+        }
         slot_of_key.clear();
         slot_of_key.extend(
             distinct
