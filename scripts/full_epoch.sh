@@ -83,6 +83,7 @@ ev = ph["evaluate"]
 print(f"wall time           {e['wall']:8.1f} s")
 print(f"training loop       {m['train_seconds']:8.1f} s  ({m['train_samples_per_second']:.0f} samples/s, {m['train_samples']} samples)")
 print("  phases            " + ", ".join(f"{k} {v:.1f} s" for k, v in ph.items() if k != "evaluate"))
+print(f"loop cores busy     {m.get('train_cores_busy', float('nan')):8.2f}  (process CPU over the loop {m.get('train_cpu_seconds', float('nan')):.1f} s / loop wall)")
 print(f"evaluation          {ev:8.1f} s  ({m['test_samples'] / ev:.0f} rows/s, {m['test_samples']} rows)")
 print(f"outside loop + eval {e['wall'] - m['train_seconds'] - ev:8.1f} s")
 print(f"CPU utilisation     {(e['user'] + e['sys']) / e['wall'] * 100:8.0f} %  (user {e['user']:.1f} s, sys {e['sys']:.1f} s)")

@@ -264,6 +264,8 @@ pub fn metrics_of(
         embedding_needed_bytes: memory.needed_bytes,
         embedding_held_bytes: memory.held_bytes,
         memory_estimate: trainer.memory_estimates(cfg).ok(),
+        train_cpu_seconds: trainer.loop_cpu.cpu_seconds,
+        train_cores_busy: trainer.loop_cpu.cores_busy(),
         phases: trainer.times.clone(),
         informative: informative_report(cfg, trainer),
         prune_finetune: None,

@@ -122,6 +122,13 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         runs.len(),
         m.train_samples_per_second
     );
+    ctr_run::outln!(
+        "training loop: {:.2} s, CPU {:.2} s = {:.2} cores busy (of {} threads)",
+        m.train_seconds,
+        m.train_cpu_seconds,
+        m.train_cores_busy,
+        args.threads
+    );
     ctr_run::outln!("per-phase time (us per sample):");
     let samples = m.train_samples.max(1) as f64;
     for (phase, secs) in m.phases.rows() {

@@ -31,6 +31,7 @@ mod cells;
 pub mod config;
 pub mod dataset;
 pub mod daygate;
+pub mod distinct;
 pub mod encode;
 pub mod error;
 pub mod filter;
@@ -54,6 +55,7 @@ pub use config::{
     CriteoIntegers, DataConfig, Format, Knobs, MultiValued, SchemaConfig, SplitKind,
     SyntheticConfig,
 };
+pub use distinct::DistinctKeys;
 pub use error::{DataError, QuotingError, RowProblem};
 pub use hash::{feature_key, fold_key, rare_key, KeySet};
 pub use inspect::{inspect, Inspection};
@@ -92,6 +94,9 @@ pub struct Batch {
     /// Each row's id (Avazu `id`, Criteo CSV `Id`), only when scoring;
     /// empty otherwise.
     pub ids: Vec<u64>,
+    /// The distinct keys, when the reader thread computed them (training
+    /// only; `Prefetch::with_distinct_keys`). Checked before use.
+    pub distinct: DistinctKeys,
 }
 
 impl Batch {
@@ -104,6 +109,7 @@ impl Batch {
         self.dense.clear();
         self.labels.clear();
         self.ids.clear();
+        self.distinct.clear();
     }
 
     /// The keys of sample `i`, field `f`.
@@ -126,6 +132,7 @@ impl Batch {
         self.dense.truncate(n * self.n_dense);
         self.labels.truncate(n);
         self.ids.truncate(n);
+        self.distinct.clear();
         self.len = n;
     }
 }

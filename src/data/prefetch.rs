@@ -27,6 +27,7 @@ pub struct Prefetch {
     rows: u64,
     bad: u64,
     done: bool,
+    distinct_keys: bool,
 }
 
 impl Prefetch {
@@ -39,7 +40,16 @@ impl Prefetch {
             rows: 0,
             bad: 0,
             done: false,
+            distinct_keys: false,
         }
+    }
+
+    /// Also deduplicate each batch's keys on the reader thread
+    /// (`Batch::distinct`): the training step's per-batch deduplication,
+    /// done while the trainer works on the previous batch.
+    pub fn with_distinct_keys(mut self) -> Self {
+        self.distinct_keys = true;
+        self
     }
 
     fn start(&mut self) {
@@ -48,10 +58,15 @@ impl Prefetch {
         };
         let (tx, rx) = sync_channel::<Msg>(self.depth);
         let (recycle, back) = sync_channel::<Batch>(self.depth + 2);
+        let distinct_keys = self.distinct_keys;
         let handle = std::thread::spawn(move || loop {
             let mut b = back.try_recv().unwrap_or_default();
             match src.next_batch(&mut b) {
                 Ok(true) => {
+                    if distinct_keys {
+                        let Batch { keys, distinct, .. } = &mut b;
+                        distinct.compute(keys);
+                    }
                     let bad = src.bad_rows();
                     if tx.send(Ok((b, bad))).is_err() {
                         return; // the consumer is gone

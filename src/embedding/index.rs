@@ -1,4 +1,4 @@
-//! Hash tables of the embedding store, written for its two access patterns.
+//! The key index of the embedding store.
 //!
 //! `KeyIndex` maps a feature key to its row for the whole run: open
 //! addressing with linear probing over two parallel arrays, 12 bytes a
@@ -6,8 +6,8 @@
 //! control byte), because at 128-256 bytes of weights and slots per row the
 //! index is most of the per-row overhead.
 //!
-//! `SlotMap` deduplicates the rows of one batch: a small table keyed by row
-//! id, cleared after each step, so no per-row scratch array is needed.
+//! (A batch's rows are deduplicated by key, `data::DistinctKeys`, on the
+//! reader thread.)
 
 use crate::rng::mix64;
 
@@ -141,65 +141,6 @@ impl KeyIndex {
     }
 }
 
-/// Row id -> slot of the batch's unique rows, for one step.
-#[derive(Debug)]
-pub struct SlotMap {
-    rows: Vec<u32>,
-    slots: Vec<u32>,
-    used: Vec<usize>,
-}
-
-impl Default for SlotMap {
-    fn default() -> Self {
-        Self {
-            rows: vec![EMPTY; 4096],
-            slots: vec![0; 4096],
-            used: Vec::new(),
-        }
-    }
-}
-
-impl SlotMap {
-    /// Make room for `n` distinct rows at a low load (cheap probes).
-    pub fn reserve(&mut self, n: usize) {
-        let want = (n * 2).next_power_of_two().max(4096);
-        if want > self.rows.len() {
-            self.clear();
-            self.rows = vec![EMPTY; want];
-            self.slots = vec![0; want];
-        }
-    }
-
-    /// The slot of `row`, or `next` (then recorded) if the row is new; the
-    /// second value says whether it was new.
-    #[inline]
-    pub fn slot_or_insert(&mut self, row: u32, next: u32) -> (u32, bool) {
-        let mask = self.rows.len() - 1;
-        let mut i = mix64(row as u64) as usize & mask;
-        loop {
-            let r = self.rows[i];
-            if r == row {
-                return (self.slots[i], false);
-            }
-            if r == EMPTY {
-                self.rows[i] = row;
-                self.slots[i] = next;
-                self.used.push(i);
-                return (next, true);
-            }
-            i = (i + 1) & mask;
-        }
-    }
-
-    /// Forget every row (touches only the used buckets).
-    pub fn clear(&mut self) {
-        for &i in &self.used {
-            self.rows[i] = EMPTY;
-        }
-        self.used.clear();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,23 +197,5 @@ mod tests {
         assert_eq!(KeyIndex::bytes_for(769), 2048 * 12);
         // Criteo-scale: 32M keys need 2^26 buckets (load 0.48).
         assert_eq!(KeyIndex::bytes_for(32_000_000), (1 << 26) * 12);
-    }
-
-    #[test]
-    fn slot_map_dedups_and_clears() {
-        let mut m = SlotMap::default();
-        m.reserve(10);
-        assert_eq!(m.slot_or_insert(7, 0), (0, true));
-        assert_eq!(m.slot_or_insert(9, 1), (1, true));
-        assert_eq!(m.slot_or_insert(7, 2), (0, false));
-        m.clear();
-        assert_eq!(m.slot_or_insert(7, 0), (0, true));
-        m.reserve(100_000);
-        for r in 0..100_000u32 {
-            assert_eq!(m.slot_or_insert(r, r), (r, true));
-        }
-        for r in 0..100_000u32 {
-            assert_eq!(m.slot_or_insert(r, 0), (r, false));
-        }
     }
 }

@@ -10,19 +10,20 @@
 //!   beats two or three scattered ones.
 //! - A new row is initialized from `(seed, key)` alone, so results do not
 //!   depend on arrival order or thread count.
-//! - Per batch, touched rows are deduplicated through a row -> slot index that
-//!   is reset after the step: gradients of every occurrence are summed per
-//!   unique row (docs/math.md), then unique rows are updated in parallel without locks.
+//! - Per batch, touched rows are deduplicated by key (`data::DistinctKeys`,
+//!   usually computed on the reader thread): gradients of every occurrence
+//!   are summed per unique row (docs/math.md), then unique rows are updated
+//!   in parallel without locks.
 
 use rayon::prelude::*;
 
-use crate::data::Batch;
+use crate::data::{Batch, DistinctKeys};
 use crate::optim::core::prefetch;
 use crate::optim::Optimizer;
 use crate::rng::SplitMix64;
 
 mod index;
-pub use index::{KeyIndex, SlotMap};
+pub use index::KeyIndex;
 
 /// Rows per storage chunk (2^16): large enough that chunk bookkeeping is
 /// negligible, small enough that the last, partly used chunk costs little.
@@ -49,8 +50,13 @@ pub struct Touched {
     pub slot_of_key: Vec<u32>,
     /// Summed gradient per unique row, `rows.len() x dim`.
     pub grads: Vec<f32>,
-    /// Scratch of `resolve`: each key's row if already known.
+    /// Scratch of `resolve`: each distinct key's row if already known, its
+    /// slot, and the deduplication when the batch does not carry one.
     found: Vec<u32>,
+    slot_of_distinct: Vec<u32>,
+    distinct: DistinctKeys,
+    /// Scratch of `resolve`: the rows it created, with their keys.
+    new_rows: Vec<(u32, u64)>,
 }
 
 /// Saved rows that do not fit a store (`EmbeddingStore::restore`).
@@ -74,8 +80,6 @@ pub struct EmbeddingStore {
     index: KeyIndex,
     chunks: Vec<Box<[f32]>>,
     last_step: Vec<u32>,
-    /// Per-batch deduplication of rows.
-    slots: SlotMap,
     n_rows: usize,
 }
 
@@ -95,6 +99,20 @@ impl<T> SendPtr<T> {
     }
 }
 
+/// The start of a row: normal weights from `(seed, key)` (zeros when
+/// `std` is 0), then the optimizer's initial state.
+fn init_row(init: RowInit, key: u64, opt: &Optimizer, w: &mut [f32], s: &mut [f32]) {
+    if init.std > 0.0 {
+        let mut rng = SplitMix64::for_key(init.seed, key);
+        for x in w.iter_mut() {
+            *x = (rng.normal() * init.std as f64) as f32;
+        }
+    }
+    opt.init_state(w, s);
+}
+
+/// New rows per parallel task of their initialization in `resolve`.
+const INIT_ROWS_PER_TASK: usize = 256;
 /// Touched rows per parallel task of the sparse update.
 const UPDATE_CHUNK: usize = 256;
 /// Keys per parallel task of the lookups in `resolve`.
@@ -115,7 +133,6 @@ impl EmbeddingStore {
             index: KeyIndex::default(),
             chunks: Vec::new(),
             last_step: Vec::new(),
-            slots: SlotMap::default(),
             n_rows: 0,
         }
     }
@@ -178,6 +195,15 @@ impl EmbeddingStore {
         if let Some(row) = self.index.get(key) {
             return row;
         }
+        let row = self.push_row(key);
+        let init = self.init;
+        let (w, s, _) = self.row_mut(row);
+        init_row(init, key, opt, w, s);
+        row
+    }
+
+    /// Give new key `key` the next row id (zeroed, not yet initialized).
+    fn push_row(&mut self, key: u64) -> u32 {
         let row = self.n_rows as u32;
         if self.n_rows == self.chunks.len() * CHUNK_ROWS {
             self.chunks.push(new_chunk(CHUNK_ROWS * self.stride));
@@ -185,16 +211,29 @@ impl EmbeddingStore {
         self.n_rows += 1;
         self.last_step.push(0);
         self.index.insert_new(key, row);
-        let init = self.init;
-        let (w, s, _) = self.row_mut(row);
-        if init.std > 0.0 {
-            let mut rng = SplitMix64::for_key(init.seed, key);
-            for x in w.iter_mut() {
-                *x = (rng.normal() * init.std as f64) as f32;
-            }
-        }
-        opt.init_state(w, s);
         row
+    }
+
+    /// Initialize the new rows `(row, key)` in parallel: a row's start
+    /// depends on its key alone and each row is written by one task.
+    fn init_rows(&mut self, new: &[(u32, u64)], opt: &Optimizer) {
+        let (d, stride, init) = (self.dim, self.stride, self.init);
+        let this = &*self;
+        let task = |rows: &[(u32, u64)]| {
+            for &(row, key) in rows {
+                let p = this.row_ptr(row) as *mut f32;
+                // SAFETY: the rows are distinct (each new once) and in
+                // bounds; nothing else accesses them during the loop.
+                let block = unsafe { std::slice::from_raw_parts_mut(p, stride) };
+                let (w, s) = block.split_at_mut(d);
+                init_row(init, key, opt, w, s);
+            }
+        };
+        if new.len() <= INIT_ROWS_PER_TASK {
+            task(new);
+        } else {
+            new.par_chunks(INIT_ROWS_PER_TASK).for_each(task);
+        }
     }
 
     /// Resolve the rows of every key of `batch` into `touched`. In training
@@ -202,13 +241,32 @@ impl EmbeddingStore {
     /// keys get new rows; at evaluation (`None`) they stay unknown and read
     /// as zero vectors (docs/data.md).
     pub fn resolve(&mut self, batch: &Batch, insert: Option<&Optimizer>, touched: &mut Touched) {
+        // Rows are deduplicated by key: a key has one row and a row one key,
+        // so the distinct keys in first-occurrence order give the unique
+        // rows in first-occurrence order. The reader thread has usually
+        // deduplicated the batch already (checked here, never trusted).
+        let Touched {
+            rows,
+            slot_of_key,
+            found,
+            slot_of_distinct,
+            distinct,
+            new_rows,
+            ..
+        } = touched;
+        let distinct = if batch.distinct.describes(&batch.keys) {
+            &batch.distinct
+        } else {
+            distinct.compute(&batch.keys);
+            &*distinct
+        };
+        let keys = distinct.keys();
         // Known keys are looked up in parallel (read-only, the index's
-        // cache misses are most of the time); new rows and the slot of each
-        // key are then assigned serially in key order, so row ids and slots
-        // are the same at any thread count.
-        let found = &mut touched.found;
+        // cache misses are most of the time); new row ids and slots are
+        // then assigned serially in first-occurrence order, so they are the
+        // same at any thread count, and the new rows initialized in parallel.
         found.clear();
-        found.resize(batch.keys.len(), NO_SLOT);
+        found.resize(keys.len(), NO_SLOT);
         let index = &self.index;
         let lookup = |(keys, found): (&[u64], &mut [u32])| {
             for (j, (&key, f)) in keys.iter().zip(found.iter_mut()).enumerate() {
@@ -218,41 +276,42 @@ impl EmbeddingStore {
                 *f = index.get(key).unwrap_or(NO_SLOT);
             }
         };
-        if batch.keys.len() <= KEYS_PER_TASK {
+        if keys.len() <= KEYS_PER_TASK {
             // One task: no hand-off to the pool (evaluation calls this
             // from outside it).
-            lookup((&batch.keys, found));
+            lookup((keys, found));
         } else {
-            batch
-                .keys
-                .par_chunks(KEYS_PER_TASK)
+            keys.par_chunks(KEYS_PER_TASK)
                 .zip(found.par_chunks_mut(KEYS_PER_TASK))
                 .for_each(lookup);
         }
-        touched.rows.clear();
-        touched.slot_of_key.clear();
-        touched.slot_of_key.reserve(batch.keys.len());
-        self.slots.reserve(batch.keys.len());
-        for (i, &key) in batch.keys.iter().enumerate() {
-            let known = touched.found[i];
+        rows.clear();
+        new_rows.clear();
+        slot_of_distinct.clear();
+        slot_of_distinct.extend(keys.iter().zip(found.iter()).map(|(&key, &known)| {
             let row = match (known, insert) {
-                (NO_SLOT, Some(opt)) => Some(self.lookup_or_insert(key, opt)),
-                (NO_SLOT, None) => None,
-                (row, _) => Some(row),
-            };
-            let slot = match row {
-                None => NO_SLOT,
-                Some(row) => {
-                    let (slot, new) = self.slots.slot_or_insert(row, touched.rows.len() as u32);
-                    if new {
-                        touched.rows.push(row);
-                    }
-                    slot
+                (NO_SLOT, Some(_)) => {
+                    // Distinct keys: a key unknown to the lookups is new.
+                    let row = self.push_row(key);
+                    new_rows.push((row, key));
+                    row
                 }
+                (NO_SLOT, None) => return NO_SLOT,
+                (row, _) => row,
             };
-            touched.slot_of_key.push(slot);
+            rows.push(row);
+            rows.len() as u32 - 1
+        }));
+        if let Some(opt) = insert {
+            self.init_rows(new_rows, opt);
         }
-        self.slots.clear();
+        slot_of_key.clear();
+        slot_of_key.extend(
+            distinct
+                .of_key()
+                .iter()
+                .map(|&u| slot_of_distinct[u as usize]),
+        );
     }
 
     /// Pool the embeddings of `batch` for scoring: keys unseen in training
@@ -552,7 +611,6 @@ impl EmbeddingStore {
             })
             .collect();
         self.last_step = last_step.to_vec();
-        self.slots = SlotMap::default();
         self.n_rows = n;
         Ok(())
     }
@@ -675,6 +733,59 @@ mod tests {
         let m = StoreMemory::projected(9, 70_000);
         assert_eq!(m.needed_bytes, 2_520_000);
         assert_eq!(m.held_bytes, 2 * (1 << 21) + 131_072 * 4 + 131_072 * 12);
+    }
+
+    /// Rows and slots come in first-occurrence order, new rows numbered as
+    /// their keys first appear, whether the batch carries the reader's
+    /// deduplication, none, or a stale one (keys changed after it was
+    /// computed: recomputed, not trusted). At evaluation unknown keys get
+    /// no slot and the known ones compact slots.
+    #[test]
+    fn resolve_numbers_rows_and_slots_by_first_occurrence() {
+        let opt = Optimizer::new(&OptimizerConfig::named(OptimizerName::Adam).check().unwrap());
+        let store = || {
+            let mut s = EmbeddingStore::new(3, opt.state_len(3), RowInit { std: 0.1, seed: 2 });
+            for key in 100..110u64 {
+                s.lookup_or_insert(key, &opt); // key 100 + i -> row i
+            }
+            s
+        };
+        let batch_of = |keys: &[u64]| {
+            let mut b = Batch {
+                len: keys.len(),
+                n_fields: 1,
+                keys: keys.to_vec(),
+                offsets: (0..=keys.len() as u32).collect(),
+                ..Batch::default()
+            };
+            b.labels.resize(keys.len(), 0.0);
+            b
+        };
+        let resolved = |batch: &Batch, insert: Option<&Optimizer>| {
+            let (mut s, mut t) = (store(), Touched::default());
+            s.resolve(batch, insert, &mut t);
+            (t.rows, t.slot_of_key, s.len())
+        };
+        let keys = [105u64, 7, 105, 100, 7, 9, 100, 42];
+        let want = (vec![5, 10, 0, 11, 12], vec![0, 1, 0, 2, 1, 3, 2, 4], 13);
+        let plain = batch_of(&keys);
+        let mut carried = batch_of(&keys);
+        carried.distinct.compute(&carried.keys);
+        assert!(carried.distinct.describes(&carried.keys));
+        assert_eq!(resolved(&plain, Some(&opt)), want);
+        assert_eq!(resolved(&carried, Some(&opt)), want);
+        // Stale: key 3 (100) becomes 9 after the deduplication was computed.
+        let mut stale = carried;
+        stale.keys[3] = 9;
+        let want_stale = (vec![5, 10, 11, 0, 12], vec![0, 1, 0, 2, 1, 2, 3, 4], 13);
+        assert_eq!(resolved(&batch_of(&stale.keys), Some(&opt)), want_stale);
+        assert_eq!(resolved(&stale, Some(&opt)), want_stale);
+        // Evaluation: no row is created.
+        let eval = batch_of(&[105, 7, 100, 105]);
+        assert_eq!(
+            resolved(&eval, None),
+            (vec![5, 0], vec![0, NO_SLOT, 1, 0], 10)
+        );
     }
 
     /// The shared (parallel) gather equals `gather_known` bit for bit: bags

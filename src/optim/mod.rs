@@ -78,6 +78,10 @@ pub struct Optimizer {
     rule: Box<dyn GroupUpdate>,
 }
 
+/// Weights per parallel task of `Optimizer::update_dense`: enough work to
+/// outweigh a task's hand-off, small enough to split the largest layers.
+const DENSE_FLOATS_PER_TASK: usize = 16 * 1024;
+
 impl Optimizer {
     /// Build the optimizer a checked config names.
     pub fn new(spec: &OptimizerSpec) -> Self {
@@ -136,7 +140,9 @@ impl Optimizer {
 
     /// Update a whole dense parameter of shape (rows, d), row-major, every
     /// row being a group. `state` holds `rows * state_len(d)` values and
-    /// `last_steps` one entry per row.
+    /// `last_steps` one entry per row. Blocks of rows are updated in
+    /// parallel: each row by one task, so the bits do not depend on the
+    /// thread count.
     pub fn update_dense(
         &self,
         d: usize,
@@ -151,6 +157,43 @@ impl Optimizer {
         assert_eq!(w.len(), rows * d, "weights are not rows x d");
         assert_eq!(g.len(), rows * d, "gradient is not rows x d");
         assert_eq!(state.len(), rows * sl, "state is not rows x state_len");
+        let rows_per_task = (DENSE_FLOATS_PER_TASK / d.max(1)).max(1);
+        if rows <= rows_per_task || rayon::current_num_threads() == 1 {
+            return self.update_rows(d, sl, w, state, last_steps, g, h);
+        }
+        rayon::scope(|scope| {
+            let (mut w, mut state, mut last_steps, mut g, mut h) = (w, state, last_steps, g, h);
+            while !last_steps.is_empty() {
+                let n = rows_per_task.min(last_steps.len());
+                let (w0, w1) = std::mem::take(&mut w).split_at_mut(n * d);
+                let (s0, s1) = std::mem::take(&mut state).split_at_mut(n * sl);
+                let (l0, l1) = std::mem::take(&mut last_steps).split_at_mut(n);
+                let (g0, g1) = g.split_at(n * d);
+                let (h0, h1) = match h {
+                    Some(h) => {
+                        let (a, b) = h.split_at(n * d);
+                        (Some(a), Some(b))
+                    }
+                    None => (None, None),
+                };
+                scope.spawn(move |_| self.update_rows(d, sl, w0, s0, l0, g0, h0));
+                (w, state, last_steps, g, h) = (w1, s1, l1, g1, h1);
+            }
+        });
+    }
+
+    /// `update_dense` on one block of rows, serially.
+    #[allow(clippy::too_many_arguments)]
+    fn update_rows(
+        &self,
+        d: usize,
+        sl: usize,
+        w: &mut [f32],
+        state: &mut [f32],
+        last_steps: &mut [u32],
+        g: &[f32],
+        h: Option<&[f32]>,
+    ) {
         for (r, last) in last_steps.iter_mut().enumerate() {
             let hr = h.map(|h| &h[r * d..(r + 1) * d]);
             self.update_group(

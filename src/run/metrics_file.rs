@@ -72,6 +72,13 @@ pub struct RunMetrics {
     /// at the features seen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_estimate: Option<MemoryEstimates>,
+    /// Process CPU seconds (user + system, all threads) over the training
+    /// loop, and their ratio to its wall time: the cores it kept busy.
+    /// A resumed run counts only its own process's part of the loop.
+    #[serde(default)]
+    pub train_cpu_seconds: f64,
+    #[serde(default)]
+    pub train_cores_busy: f64,
     #[serde(default)]
     pub phases: PhaseTimes,
     /// On synthetic data with a planted model: kept (non-zero) features vs
@@ -126,6 +133,8 @@ mod tests {
             embedding_needed_bytes: 1000,
             embedding_held_bytes: 2000,
             memory_estimate: None,
+            train_cpu_seconds: 1.5,
+            train_cores_busy: 1.5,
             phases: PhaseTimes {
                 read: 0.25,
                 ..Default::default()

@@ -18,6 +18,6 @@ pub use pass::{
     evaluate, evaluate_split, max_batch_loss, no_rows_error, progress_bar, sigmoid, train_window,
     train_window_with, CurvePoint, Evaluation, Progress, ProgressRecord, RowWindow,
 };
-pub use phases::{Phase, PhaseTimes};
+pub use phases::{process_cpu_seconds, LoopCpu, Phase, PhaseTimes};
 pub use step::{score_known, Trainer};
 pub use valid::{EarlyStop, ValidPoint};

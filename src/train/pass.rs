@@ -189,8 +189,9 @@ pub fn train_window_with(
     after_batch: &mut dyn FnMut(&mut Trainer, &mut Progress, u64) -> Result<bool>,
 ) -> Result<bool> {
     let mut stopped = false;
-    let mut source = open_prefetched(cfg, Split::Train, window.skip)?;
+    let mut source = open_prefetched(cfg, Split::Train, window.skip)?.with_distinct_keys();
     let start = Instant::now();
+    let clock = super::LoopCpu::start();
     let (mut batch, mut logits, mut rows) = (Batch::default(), Vec::new(), 0u64);
     let mut read = std::time::Duration::ZERO;
     let mut text_log = super::textlog::TextLog::new(cfg.train.log_seconds, pb);
@@ -229,6 +230,7 @@ pub fn train_window_with(
     progress.bad_rows += source.bad_rows();
     trainer.times.add(Phase::Read, read);
     progress.seconds += start.elapsed().as_secs_f64();
+    clock.stop(&mut trainer.loop_cpu);
     Ok(stopped)
 }
 

@@ -1,6 +1,6 @@
 //! Wall time per phase of the training step, for `ctr-run bench` and
 //! `metrics.json`: where the time goes is the first question of any
-//! performance work.
+//! performance work. `LoopCpu` says how many cores the loop kept busy.
 
 use std::time::{Duration, Instant};
 
@@ -71,5 +71,108 @@ impl PhaseTimes {
             ("sparse update", self.sparse_update),
             ("evaluate", self.evaluate),
         ]
+    }
+}
+
+/// Process CPU time (user + system, every thread: the reader's parsing
+/// included) against wall time, summed over training windows: "cores
+/// busy" is their ratio. A resumed run counts only its own process's part.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LoopCpu {
+    pub wall_seconds: f64,
+    pub cpu_seconds: f64,
+}
+
+impl LoopCpu {
+    /// Average cores busy over the timed windows (0 before any).
+    pub fn cores_busy(&self) -> f64 {
+        if self.wall_seconds > 0.0 {
+            self.cpu_seconds / self.wall_seconds
+        } else {
+            0.0
+        }
+    }
+
+    /// Start timing a window; `LoopClock::stop` adds it to `self`.
+    pub fn start() -> LoopClock {
+        LoopClock {
+            wall: Instant::now(),
+            cpu: process_cpu_seconds(),
+        }
+    }
+}
+
+/// A running window of [`LoopCpu`].
+pub struct LoopClock {
+    wall: Instant,
+    cpu: f64,
+}
+
+impl LoopClock {
+    pub fn stop(self, into: &mut LoopCpu) {
+        into.wall_seconds += self.wall.elapsed().as_secs_f64();
+        into.cpu_seconds += (process_cpu_seconds() - self.cpu).max(0.0);
+    }
+}
+
+/// User + system CPU seconds of this process so far, all threads
+/// (getrusage(RUSAGE_SELF)); 0 where the call fails.
+pub fn process_cpu_seconds() -> f64 {
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    // SAFETY: getrusage writes a plain struct we own.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
+        return 0.0;
+    }
+    tv(u.ru_utime) + tv(u.ru_stime)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// CPU seconds of the calling thread alone.
+    fn thread_cpu_seconds() -> f64 {
+        let mut t = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes a plain struct we own.
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+        t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+    }
+
+    /// Spin for ~`secs` of this thread's CPU; returns the CPU seconds spent.
+    fn burn(secs: f64) -> f64 {
+        let t0 = thread_cpu_seconds();
+        let mut x = 0u64;
+        while thread_cpu_seconds() - t0 < secs {
+            for _ in 0..10_000 {
+                x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+            }
+        }
+        thread_cpu_seconds() - t0
+    }
+
+    /// A window counts the CPU of every thread of the process, not only the
+    /// caller's: at least what the two spinning threads spent by their own
+    /// clocks (other tests of this binary may add to it, never subtract).
+    #[test]
+    fn loop_cpu_counts_the_cpu_of_every_thread() {
+        let mut used = LoopCpu::default();
+        let clock = LoopCpu::start();
+        let (a, b) = std::thread::scope(|s| {
+            let other = s.spawn(|| burn(0.15));
+            (burn(0.15), other.join().unwrap())
+        });
+        clock.stop(&mut used);
+        assert!(a >= 0.15 && b >= 0.15, "{a} {b}");
+        assert!(
+            used.cpu_seconds >= (a + b) * 0.98,
+            "{used:?}, threads {a} + {b}"
+        );
+        assert!(used.wall_seconds > 0.0);
+        assert_eq!(used.cores_busy(), used.cpu_seconds / used.wall_seconds);
+        assert_eq!(LoopCpu::default().cores_busy(), 0.0);
     }
 }

@@ -11,7 +11,7 @@ use crate::model::{self, Grads, Input, Model};
 use crate::optim::{hessian, Optimizer};
 use crate::rng::mix64;
 use crate::train::budget::MemoryEstimates;
-use crate::train::phases::{Phase, PhaseTimes};
+use crate::train::phases::{LoopCpu, Phase, PhaseTimes};
 
 /// Optimizer state of one dense parameter.
 struct DenseSlots {
@@ -35,6 +35,8 @@ pub struct Trainer {
     pub times: PhaseTimes,
     /// Categorical fields and dense features of the schema (for the memory estimate).
     schema_sizes: (usize, usize),
+    /// CPU and wall time of the training loops (`train_window_with`).
+    pub loop_cpu: LoopCpu,
 }
 
 /// Logits of `batch` from `store` and `model`, creating no row (keys unseen
@@ -135,6 +137,7 @@ impl Trainer {
             hess: HessianBuffers::default(),
             times: PhaseTimes::default(),
             schema_sizes: (schema.n_fields(), schema.n_dense()),
+            loop_cpu: LoopCpu::default(),
         })
     }
 
