@@ -228,7 +228,7 @@ pub const CLAIMS: [Claim; 22] = [
         claim: "Group Adagrad (searched λ) gives significantly better or highly competitive AUC than Adagrad without pruning: not significantly worse (p >= 0.10 or higher mean)",
         paper: "Group - Adagrad: MLP +0.0016 (p 0.106), OPNN +0.0039 (p 0.026), DCN +0.0003 (p 0.198) (Table 3)",
         runs: "<dataset>_table3",
-        quick: "partly: the Adagrad family trails Adam on the quick data, so both sides sit far below their Adam counterparts",
+        quick: "yes (directions only; the quick Adagrad family starts its accumulator at 1e-8, configs/README.md item 12)",
     },
     Claim {
         id: "4.3-t3-adagrad-sparse",
