@@ -515,6 +515,22 @@ pub fn open_text_all(
     ))
 }
 
+/// Every batch of `split`, read to the end (tests of the split rules).
+#[cfg(test)]
+pub(crate) fn read_batches(
+    cfg: &DataConfig,
+    split: Split,
+    batch_size: usize,
+) -> Result<Vec<Batch>, DataError> {
+    let mut src = open(cfg, split, batch_size)?;
+    let mut out = Vec::new();
+    let mut b = Batch::default();
+    while src.next_batch(&mut b)? {
+        out.push(b.clone());
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -564,13 +580,7 @@ mod tests {
     }
 
     fn read_all(cfg: &DataConfig, split: Split) -> Result<Vec<Batch>, DataError> {
-        let mut src = open(cfg, split, 2)?;
-        let mut out = Vec::new();
-        let mut b = Batch::default();
-        while src.next_batch(&mut b)? {
-            out.push(b.clone());
-        }
-        Ok(out)
+        read_batches(cfg, split, 2)
     }
 
     /// Without a cache the last line's day places the split; on a file

@@ -164,7 +164,7 @@ impl Watch {
 mod tests {
     use super::*;
     use crate::data::fingerprint::file_id;
-    use crate::data::{open, Batch, DataConfig, Format, Split, SplitKind};
+    use crate::data::{Batch, DataConfig, Format, Split, SplitKind};
     use std::path::PathBuf;
 
     const AVAZU_HEADER: &str = "id,click,hour,C1,banner_pos,site_id,site_domain,site_category,app_id,app_domain,app_category,device_id,device_ip,device_model,device_type,device_conn_type,C14,C15,C16,C17,C18,C19,C20,C21";
@@ -190,13 +190,7 @@ mod tests {
     }
 
     fn read_all(cfg: &DataConfig, split: Split) -> Result<Vec<Batch>, DataError> {
-        let mut src = open(cfg, split, 3)?;
-        let mut out = Vec::new();
-        let mut b = Batch::default();
-        while src.next_batch(&mut b)? {
-            out.push(b.clone());
-        }
-        Ok(out)
+        crate::data::open::read_batches(cfg, split, 3)
     }
 
     fn rows(batches: &[Batch]) -> usize {
@@ -267,7 +261,7 @@ mod tests {
         for (start, problem) in [
             (
                 at(5, offsets[4]),
-                format!("is not the first line of the test day 141022: line 4 is on it too"),
+                "is not the first line of the test day 141022: line 4 is on it too".to_string(),
             ),
             (at(4, offsets[3] + 1), "does not start a line".to_string()),
             (
