@@ -6,9 +6,11 @@
 //! A model is an [`Arch`]: its parameter list and its forward pass. [`Net`]
 //! turns an `Arch` into a [`Model`].
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use candle_core::{Device, Tensor, Var};
+use rayon::prelude::*;
 
 use super::ops::{self, DropoutMask};
 use super::{Grads, Input, Model, ModelConfig, ModelError, Param};
@@ -26,6 +28,10 @@ pub(crate) struct Ctx {
     dropout: Option<(f32, u64)>,
     /// Index of the next dropout layer, so each layer draws its own mask.
     layer: u64,
+    /// The rows of the batch this forward pass sees, and the batch's size:
+    /// a shard draws the whole batch's masks and keeps its own rows.
+    rows: Range<usize>,
+    batch: usize,
 }
 
 impl Ctx {
@@ -54,8 +60,16 @@ impl Ctx {
         let &[rows, cols] = dims else {
             candle_core::bail!("dropout on a non-matrix of shape {dims:?}");
         };
+        if rows != self.rows.len() {
+            candle_core::bail!("dropout on {rows} rows of a {}-row shard", self.rows.len());
+        }
         self.layer += 1;
-        Ok(Some(DropoutMask::draw(seed, self.layer, rows, cols, p)))
+        let whole = DropoutMask::draw(seed, self.layer, self.batch, cols, p);
+        Ok(Some(if rows == self.batch {
+            whole
+        } else {
+            whole.rows(self.rows.clone())
+        }))
     }
 }
 
@@ -192,19 +206,46 @@ impl<A: Arch> Net<A> {
         Ok(())
     }
 
-    /// x0 = [embeddings | dense] per row, as one owned buffer (candle takes
-    /// ownership without a copy).
-    fn x0(&self, input: &Input) -> Vec<f32> {
+    /// x0 = [embeddings | dense] of rows `rows`, as one owned buffer (candle
+    /// takes ownership without a copy).
+    fn x0(&self, input: &Input, rows: &Range<usize>) -> Vec<f32> {
         let (e, k) = (self.dims.emb(), self.dims.n_dense);
+        let emb = &input.emb[rows.start * e..rows.end * e];
         if k == 0 {
-            return input.emb.to_vec();
+            return emb.to_vec();
         }
-        let mut x = Vec::with_capacity(input.batch * (e + k));
-        for (er, dr) in input.emb.chunks_exact(e).zip(input.dense.chunks_exact(k)) {
+        let dense = &input.dense[rows.start * k..rows.end * k];
+        let mut x = Vec::with_capacity(rows.len() * (e + k));
+        for (er, dr) in emb.chunks_exact(e).zip(dense.chunks_exact(k)) {
             x.extend_from_slice(er);
             x.extend_from_slice(dr);
         }
         x
+    }
+
+    /// The forward pass of rows `rows` of `input` to their logits, with x0
+    /// as a `Var` (its gradient is the embeddings' gradient).
+    fn forward_rows(
+        &self,
+        tensors: &[Tensor],
+        input: &Input,
+        rows: Range<usize>,
+        dropout: Option<(f32, u64)>,
+    ) -> candle_core::Result<(Var, Tensor)> {
+        let x0 = Var::from_vec(
+            self.x0(input, &rows),
+            (rows.len(), self.dims.input()),
+            &self.device,
+        )?;
+        let mut ctx = Ctx {
+            fused: self.fused,
+            dropout,
+            layer: 0,
+            rows,
+            batch: input.batch,
+        };
+        let logits = self.arch.forward(tensors, x0.as_tensor(), &mut ctx)?;
+        Ok((x0, logits))
     }
 
     /// The body of `Model::logits`.
@@ -220,16 +261,33 @@ impl<A: Arch> Net<A> {
             .iter()
             .map(|p| Tensor::from_slice(&p.data, (p.rows, p.cols), dev))
             .collect::<candle_core::Result<Vec<_>>>()?;
-        let x0 = Tensor::from_vec(self.x0(input), (input.batch, self.dims.input()), dev)?;
-        let mut ctx = Ctx {
-            fused: self.fused,
-            dropout: None,
-            layer: 0,
-        };
-        let logits = self.arch.forward(&tensors, &x0, &mut ctx)?;
-        ops::copy_into(&logits, out)?;
+        let logits = shards(input.batch)
+            .into_par_iter()
+            .map(|rows| Ok(self.forward_rows(&tensors, input, rows, None)?.1))
+            .collect::<Result<Vec<_>, ModelError>>()?;
+        for l in &logits {
+            ops::with_f32(l, |l| out.extend_from_slice(l))?;
+        }
         Ok(())
     }
+}
+
+/// Rows below which a batch is not split (each shard's graph has a fixed
+/// cost of a few microseconds per op).
+const MIN_SHARD_ROWS: usize = 64;
+
+/// The shards of a batch of `n` rows: its two halves (one when it is
+/// small). Each shard's forward and backward is one task, so a step forks
+/// twice (forward, backward) instead of at every op, which left the second
+/// core mostly waking up (docs/performance.md). The split depends on `n`
+/// alone, never on the thread count: the gradient, summed over the shards
+/// in their order, is the same bits on any number of threads.
+fn shards(n: usize) -> Vec<Range<usize>> {
+    if n < 2 * MIN_SHARD_ROWS {
+        return vec![0..n];
+    }
+    let half = n.div_ceil(2);
+    vec![0..half, half..n]
 }
 
 /// Stable BCE with logits: loss = max(x, 0) - x y + ln(1 + e^-|x|), its mean
@@ -283,38 +341,62 @@ impl<A: Arch> Model for Net<A> {
             .map(|p| Var::from_slice(&p.data, (p.rows, p.cols), dev))
             .collect::<candle_core::Result<Vec<_>>>()?;
         let tensors: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
-        let x0 = Var::from_vec(self.x0(input), (input.batch, self.dims.input()), dev)?;
         let p = self.cfg.dropout_rate();
-        let mut ctx = Ctx {
-            fused: self.fused,
-            dropout: (p > 0.0).then_some((p, step_seed)),
-            layer: 0,
-        };
-        let logits = self.arch.forward(&tensors, x0.as_tensor(), &mut ctx)?;
-        ops::copy_into(&logits, &mut self.train_logits)?;
+        let dropout = (p > 0.0).then_some((p, step_seed));
+        let shards = shards(input.batch);
+        let forwards = shards
+            .par_iter()
+            .map(|rows| self.forward_rows(&tensors, input, rows.clone(), dropout))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        self.train_logits.clear();
+        for (_, l) in &forwards {
+            ops::with_f32(l, |l| self.train_logits.extend_from_slice(l))?;
+        }
+        // The loss and its gradient over the whole batch (the mean's 1 / B).
         let (loss, g) = bce(&self.train_logits, labels);
-        let gs = ops::seed_grad(&logits, Arc::from(g), self.fused)?.backward()?;
+        let fused = self.fused;
+        let stores = forwards
+            .par_iter()
+            .zip(&shards)
+            .map(|((_, logits), rows)| {
+                ops::seed_grad(logits, Arc::from(&g[rows.clone()]), fused)?.backward()
+            })
+            .collect::<candle_core::Result<Vec<_>>>()?;
 
+        // Parameter gradients: the shards' sums, added in shard order.
         grads.params.resize_with(self.params.len(), Vec::new);
         for ((v, p), out) in vars.iter().zip(&self.params).zip(grads.params.iter_mut()) {
-            match gs.get(v.as_tensor()) {
-                Some(t) => ops::copy_into(t, out)?,
-                None => {
-                    // A parameter the graph did not reach has a zero gradient.
-                    out.clear();
-                    out.resize(p.rows * p.cols, 0.0);
+            let mut reached = false;
+            for gs in &stores {
+                if let Some(t) = gs.get(v.as_tensor()) {
+                    ops::with_f32(t, |t| {
+                        if reached {
+                            out.iter_mut().zip(t).for_each(|(o, x)| *o += x);
+                        } else {
+                            out.clear();
+                            out.extend_from_slice(t);
+                        }
+                    })?;
+                    reached = true;
                 }
+            }
+            if !reached {
+                // A parameter the graph did not reach has a zero gradient.
+                out.clear();
+                out.resize(p.rows * p.cols, 0.0);
             }
         }
         let (e, w) = (self.dims.emb(), self.dims.input());
         grads.emb.clear();
-        match gs.get(x0.as_tensor()) {
-            Some(t) => ops::with_f32(t, |gx| {
-                for row in gx.chunks_exact(w) {
-                    grads.emb.extend_from_slice(&row[..e]);
-                }
-            })?,
-            None => grads.emb.resize(input.batch * e, 0.0),
+        for ((x0, _), (gs, rows)) in forwards.iter().zip(stores.iter().zip(&shards)) {
+            match gs.get(x0.as_tensor()) {
+                Some(t) => ops::with_f32(t, |gx| {
+                    for row in gx.chunks_exact(w) {
+                        grads.emb.extend_from_slice(&row[..e]);
+                    }
+                })?,
+                None => grads.emb.resize(grads.emb.len() + rows.len() * e, 0.0),
+            }
         }
         Ok(loss as f32)
     }

@@ -193,6 +193,26 @@ impl DropoutMask {
         }
     }
 
+    /// The mask of rows `range` alone: the same decision for every entry as
+    /// in `self`, so a shard of a batch drops what the whole batch would.
+    pub fn rows(&self, range: std::ops::Range<usize>) -> DropoutMask {
+        let (start, n) = (range.start * self.cols, range.len() * self.cols);
+        let (w0, shift) = (start / 64, start % 64);
+        let word = |k: usize| self.bits.get(k).copied().unwrap_or(0);
+        let bits = (0..n.div_ceil(64))
+            .map(|k| match shift {
+                0 => word(w0 + k),
+                s => (word(w0 + k) >> s) | (word(w0 + k + 1) << (64 - s)),
+            })
+            .collect();
+        DropoutMask {
+            rows: range.len(),
+            cols: self.cols,
+            keep_scale: self.keep_scale,
+            bits,
+        }
+    }
+
     /// Whether entry `i` (row-major) is kept.
     #[inline]
     pub fn kept(&self, i: usize) -> bool {

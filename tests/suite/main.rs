@@ -28,6 +28,7 @@ mod model_device;
 mod model_forward;
 mod model_gradcheck;
 mod model_ops;
+mod model_shards;
 mod optim_checkpoint;
 mod optim_config;
 mod optim_hessian;
