@@ -282,6 +282,8 @@ const MIN_SHARD_ROWS: usize = 64;
 /// core mostly waking up (docs/performance.md). The split depends on `n`
 /// alone, never on the thread count: the gradient, summed over the shards
 /// in their order, is the same bits on any number of threads.
+// One shard is one range (the whole batch), not the rows 0..n as a list.
+#[allow(clippy::single_range_in_vec_init)]
 fn shards(n: usize) -> Vec<Range<usize>> {
     if n < 2 * MIN_SHARD_ROWS {
         return vec![0..n];
