@@ -223,29 +223,25 @@ impl<A: Arch> Net<A> {
         x
     }
 
-    /// The forward pass of rows `rows` of `input` to their logits, with x0
-    /// as a `Var` (its gradient is the embeddings' gradient).
+    /// The forward pass of rows `rows` of the batch, given their `x0`, to
+    /// their logits. Training passes x0 as a `Var` (its gradient is the
+    /// embeddings'); inference as a plain tensor, so no graph is recorded.
     fn forward_rows(
         &self,
         tensors: &[Tensor],
-        input: &Input,
+        x0: &Tensor,
         rows: Range<usize>,
+        batch: usize,
         dropout: Option<(f32, u64)>,
-    ) -> candle_core::Result<(Var, Tensor)> {
-        let x0 = Var::from_vec(
-            self.x0(input, &rows),
-            (rows.len(), self.dims.input()),
-            &self.device,
-        )?;
+    ) -> candle_core::Result<Tensor> {
         let mut ctx = Ctx {
             fused: self.fused,
             dropout,
             layer: 0,
             rows,
-            batch: input.batch,
+            batch,
         };
-        let logits = self.arch.forward(tensors, x0.as_tensor(), &mut ctx)?;
-        Ok((x0, logits))
+        self.arch.forward(tensors, x0, &mut ctx)
     }
 
     /// The body of `Model::logits`.
@@ -263,7 +259,11 @@ impl<A: Arch> Net<A> {
             .collect::<candle_core::Result<Vec<_>>>()?;
         let logits = shards(input.batch)
             .into_par_iter()
-            .map(|rows| Ok(self.forward_rows(&tensors, input, rows, None)?.1))
+            .map(|rows| {
+                let x0 =
+                    Tensor::from_vec(self.x0(input, &rows), (rows.len(), self.dims.input()), dev)?;
+                Ok(self.forward_rows(&tensors, &x0, rows, input.batch, None)?)
+            })
             .collect::<Result<Vec<_>, ModelError>>()?;
         for l in &logits {
             ops::with_f32(l, |l| out.extend_from_slice(l))?;
@@ -348,7 +348,12 @@ impl<A: Arch> Model for Net<A> {
         let shards = shards(input.batch);
         let forwards = shards
             .par_iter()
-            .map(|rows| self.forward_rows(&tensors, input, rows.clone(), dropout))
+            .map(|rows| {
+                let x0 = Var::from_vec(self.x0(input, rows), (rows.len(), self.dims.input()), dev)?;
+                let logits =
+                    self.forward_rows(&tensors, &x0, rows.clone(), input.batch, dropout)?;
+                Ok((x0, logits))
+            })
             .collect::<candle_core::Result<Vec<_>>>()?;
         self.train_logits.clear();
         for (_, l) in &forwards {
