@@ -266,6 +266,8 @@ pub fn metrics_of(
         memory_estimate: trainer.memory_estimates(cfg).ok(),
         train_cpu_seconds: trainer.loop_cpu.cpu_seconds,
         train_cores_busy: trainer.loop_cpu.cores_busy(),
+        train_spin_cpu_seconds: trainer.loop_cpu.spin_seconds,
+        train_cores_working: trainer.loop_cpu.cores_working(),
         phases: trainer.times.clone(),
         informative: informative_report(cfg, trainer),
         prune_finetune: None,

@@ -123,11 +123,13 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         m.train_samples_per_second
     );
     ctr_run::outln!(
-        "training loop: {:.2} s, CPU {:.2} s = {:.2} cores busy (of {} threads)",
+        "training loop: {:.2} s, CPU {:.2} s = {:.2} cores busy (of {} threads); less {:.2} s spin-waiting: {:.2} cores working",
         m.train_seconds,
         m.train_cpu_seconds,
         m.train_cores_busy,
-        args.threads
+        args.threads,
+        m.train_spin_cpu_seconds,
+        m.train_cores_working
     );
     ctr_run::outln!("per-phase time (us per sample):");
     let samples = m.train_samples.max(1) as f64;

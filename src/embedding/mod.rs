@@ -17,13 +17,15 @@
 
 use rayon::prelude::*;
 
-use crate::data::{Batch, DistinctKeys};
+use crate::data::Batch;
 use crate::optim::core::prefetch;
 use crate::optim::Optimizer;
 use crate::rng::SplitMix64;
 
 mod index;
+mod resolve;
 pub use index::KeyIndex;
+pub use resolve::{IndexView, Lookup, Touched};
 
 /// Rows per storage chunk (2^16): large enough that chunk bookkeeping is
 /// negligible, small enough that the last, partly used chunk costs little.
@@ -38,25 +40,6 @@ pub struct RowInit {
     pub std: f32,
     /// Run seed; a row's init depends only on (seed, key).
     pub seed: u64,
-}
-
-/// The rows touched by one batch, and where each key occurrence goes.
-#[derive(Debug, Default)]
-pub struct Touched {
-    /// Unique row ids, in first-occurrence order.
-    pub rows: Vec<u32>,
-    /// For each key occurrence of the batch (parallel to `batch.keys`), the
-    /// index into `rows`; `NO_SLOT` for keys unknown at evaluation time.
-    pub slot_of_key: Vec<u32>,
-    /// Summed gradient per unique row, `rows.len() x dim`.
-    pub grads: Vec<f32>,
-    /// Scratch of `resolve`: each distinct key's row if already known, its
-    /// slot, and the deduplication when the batch does not carry one.
-    found: Vec<u32>,
-    slot_of_distinct: Vec<u32>,
-    distinct: DistinctKeys,
-    /// Scratch of `resolve`: the rows it created, with their keys.
-    new_rows: Vec<(u32, u64)>,
 }
 
 /// Saved rows that do not fit a store (`EmbeddingStore::restore`).
@@ -81,6 +64,9 @@ pub struct EmbeddingStore {
     chunks: Vec<Box<[f32]>>,
     last_step: Vec<u32>,
     n_rows: usize,
+    /// Bumped by every change of the key index: a `Lookup` made at another
+    /// version is stale.
+    index_version: u64,
 }
 
 /// A raw pointer that may cross threads: every parallel user touches
@@ -111,14 +97,12 @@ fn init_row(init: RowInit, key: u64, opt: &Optimizer, w: &mut [f32], s: &mut [f3
     opt.init_state(w, s);
 }
 
-/// New rows per parallel task of their initialization in `resolve`.
-const INIT_ROWS_PER_TASK: usize = 256;
 /// Touched rows per parallel task of the sparse update.
 const UPDATE_CHUNK: usize = 256;
-/// Keys per parallel task of the lookups in `resolve`.
-const KEYS_PER_TASK: usize = 2048;
 /// Samples per parallel task of `gather`.
 const GATHER_SAMPLES: usize = 64;
+/// Fewest unique rows worth a parallel task of their own in `gather`'s copy.
+const COPY_MIN_ROWS: usize = 256;
 /// Fewest unique rows worth a task of its own in `scatter_grads`.
 const SCATTER_MIN_SLOTS: usize = 512;
 
@@ -134,6 +118,7 @@ impl EmbeddingStore {
             chunks: Vec::new(),
             last_step: Vec::new(),
             n_rows: 0,
+            index_version: 0,
         }
     }
 
@@ -166,6 +151,14 @@ impl EmbeddingStore {
     fn block(&self, row: u32) -> &[f32] {
         // SAFETY: row < n_rows, so the stride-wide block is in bounds.
         unsafe { std::slice::from_raw_parts(self.row_ptr(row), self.stride) }
+    }
+
+    /// The whole `[weights | state]` block of a row, to write.
+    #[inline]
+    fn block_mut(&mut self, row: u32) -> &mut [f32] {
+        assert!((row as usize) < self.n_rows);
+        // SAFETY: the stride-wide block is in bounds and borrowed mutably once.
+        unsafe { std::slice::from_raw_parts_mut(self.row_ptr(row) as *mut f32, self.stride) }
     }
 
     /// The weights of row `row`.
@@ -211,107 +204,8 @@ impl EmbeddingStore {
         self.n_rows += 1;
         self.last_step.push(0);
         self.index.insert_new(key, row);
+        self.index_version += 1;
         row
-    }
-
-    /// Initialize the new rows `(row, key)` in parallel: a row's start
-    /// depends on its key alone and each row is written by one task.
-    fn init_rows(&mut self, new: &[(u32, u64)], opt: &Optimizer) {
-        let (d, stride, init) = (self.dim, self.stride, self.init);
-        let this = &*self;
-        let task = |rows: &[(u32, u64)]| {
-            for &(row, key) in rows {
-                let p = this.row_ptr(row) as *mut f32;
-                // SAFETY: the rows are distinct (each new once) and in
-                // bounds; nothing else accesses them during the loop.
-                let block = unsafe { std::slice::from_raw_parts_mut(p, stride) };
-                let (w, s) = block.split_at_mut(d);
-                init_row(init, key, opt, w, s);
-            }
-        };
-        if new.len() <= INIT_ROWS_PER_TASK {
-            task(new);
-        } else {
-            new.par_chunks(INIT_ROWS_PER_TASK).for_each(task);
-        }
-    }
-
-    /// Resolve the rows of every key of `batch` into `touched`. In training
-    /// (`insert` = the optimizer that initializes new rows' state), unseen
-    /// keys get new rows; at evaluation (`None`) they stay unknown and read
-    /// as zero vectors (docs/data.md).
-    pub fn resolve(&mut self, batch: &Batch, insert: Option<&Optimizer>, touched: &mut Touched) {
-        // Rows are deduplicated by key: a key has one row and a row one key,
-        // so the distinct keys in first-occurrence order give the unique
-        // rows in first-occurrence order. The reader thread has usually
-        // deduplicated the batch already (checked here, never trusted).
-        let Touched {
-            rows,
-            slot_of_key,
-            found,
-            slot_of_distinct,
-            distinct,
-            new_rows,
-            ..
-        } = touched;
-        let distinct = if batch.distinct.describes(&batch.keys) {
-            &batch.distinct
-        } else {
-            distinct.compute(&batch.keys);
-            &*distinct
-        };
-        let keys = distinct.keys();
-        // Known keys are looked up in parallel (read-only, the index's
-        // cache misses are most of the time); new row ids and slots are
-        // then assigned serially in first-occurrence order, so they are the
-        // same at any thread count, and the new rows initialized in parallel.
-        found.clear();
-        found.resize(keys.len(), NO_SLOT);
-        let index = &self.index;
-        let lookup = |(keys, found): (&[u64], &mut [u32])| {
-            for (j, (&key, f)) in keys.iter().zip(found.iter_mut()).enumerate() {
-                if let Some(&ahead) = keys.get(j + PREFETCH_AHEAD) {
-                    index.prefetch(ahead);
-                }
-                *f = index.get(key).unwrap_or(NO_SLOT);
-            }
-        };
-        if keys.len() <= KEYS_PER_TASK {
-            // One task: no hand-off to the pool (evaluation calls this
-            // from outside it).
-            lookup((keys, found));
-        } else {
-            keys.par_chunks(KEYS_PER_TASK)
-                .zip(found.par_chunks_mut(KEYS_PER_TASK))
-                .for_each(lookup);
-        }
-        rows.clear();
-        new_rows.clear();
-        slot_of_distinct.clear();
-        slot_of_distinct.extend(keys.iter().zip(found.iter()).map(|(&key, &known)| {
-            let row = match (known, insert) {
-                (NO_SLOT, Some(_)) => {
-                    // Distinct keys: a key unknown to the lookups is new.
-                    let row = self.push_row(key);
-                    new_rows.push((row, key));
-                    row
-                }
-                (NO_SLOT, None) => return NO_SLOT,
-                (row, _) => row,
-            };
-            rows.push(row);
-            rows.len() as u32 - 1
-        }));
-        if let Some(opt) = insert {
-            self.init_rows(new_rows, opt);
-        }
-        slot_of_key.clear();
-        slot_of_key.extend(
-            distinct
-                .of_key()
-                .iter()
-                .map(|&u| slot_of_distinct[u as usize]),
-        );
     }
 
     /// Pool the embeddings of `batch` for scoring: keys unseen in training
@@ -382,11 +276,42 @@ impl EmbeddingStore {
     pub fn gather(
         &self,
         batch: &Batch,
-        touched: &Touched,
+        touched: &mut Touched,
         perturb: Option<&[f32]>,
         out: &mut Vec<f32>,
     ) {
         let d = self.dim;
+        let Touched {
+            rows,
+            slot_of_key,
+            weights,
+            ..
+        } = touched;
+        // First each unique row's weights, copied once into a compact
+        // buffer: the rows are random memory and their misses are the
+        // cost, so they are paid once per row rather than once per key
+        // occurrence (a batch repeats its rows ~4x). The copy is exact, so
+        // the sums below are the same bits as summing from the rows.
+        weights.clear();
+        weights.resize(rows.len() * d, 0.0);
+        let copy = |(rows, dst): (&[u32], &mut [f32])| {
+            for (j, (&row, dst)) in rows.iter().zip(dst.chunks_exact_mut(d)).enumerate() {
+                if let Some(&ahead) = rows.get(j + PREFETCH_AHEAD) {
+                    prefetch(self.weights(ahead));
+                }
+                dst.copy_from_slice(self.weights(row));
+            }
+        };
+        let per_task = resolve::part_len(rows.len(), COPY_MIN_ROWS);
+        if per_task >= rows.len() {
+            copy((rows, weights));
+        } else {
+            rows.par_chunks(per_task)
+                .zip(weights.par_chunks_mut(per_task * d))
+                .for_each(copy);
+        }
+        let weights = &weights[..];
+        let slot_of_key = &slot_of_key[..];
         let n_bags = batch.len * batch.n_fields;
         out.clear();
         out.resize(n_bags * d, 0.0);
@@ -395,47 +320,28 @@ impl EmbeddingStore {
         let per_task = (GATHER_SAMPLES * batch.n_fields).max(1);
         let task = |(t, block): (usize, &mut [f32])| {
             for (j, dst) in block.chunks_exact_mut(d).enumerate() {
-                self.gather_bag(batch, touched, perturb, t * per_task + j, dst);
+                let bag = t * per_task + j;
+                let (lo, hi) = (batch.offsets[bag] as usize, batch.offsets[bag + 1] as usize);
+                for &slot in &slot_of_key[lo..hi] {
+                    if slot == NO_SLOT {
+                        continue;
+                    }
+                    let s = slot as usize;
+                    for (o, x) in dst.iter_mut().zip(&weights[s * d..(s + 1) * d]) {
+                        *o += x;
+                    }
+                    if let Some(p) = perturb {
+                        for (o, x) in dst.iter_mut().zip(&p[s * d..(s + 1) * d]) {
+                            *o += x;
+                        }
+                    }
+                }
             }
         };
         if n_bags <= per_task {
             task((0, out));
         } else {
             out.par_chunks_mut(per_task * d).enumerate().for_each(task);
-        }
-    }
-
-    /// Sum-pool bag `bag` into `dst` (zeros on entry).
-    #[inline]
-    fn gather_bag(
-        &self,
-        batch: &Batch,
-        touched: &Touched,
-        perturb: Option<&[f32]>,
-        bag: usize,
-        dst: &mut [f32],
-    ) {
-        let d = self.dim;
-        let (lo, hi) = (batch.offsets[bag] as usize, batch.offsets[bag + 1] as usize);
-        if let Some(&ahead) = touched.slot_of_key.get(hi + PREFETCH_AHEAD) {
-            if ahead != NO_SLOT {
-                prefetch(self.weights(touched.rows[ahead as usize]));
-            }
-        }
-        for &slot in &touched.slot_of_key[lo..hi] {
-            if slot == NO_SLOT {
-                continue;
-            }
-            let w = self.weights(touched.rows[slot as usize]);
-            for (o, x) in dst.iter_mut().zip(w) {
-                *o += x;
-            }
-            if let Some(p) = perturb {
-                let p = &p[slot as usize * d..(slot as usize + 1) * d];
-                for (o, x) in dst.iter_mut().zip(p) {
-                    *o += x;
-                }
-            }
         }
     }
 
@@ -479,36 +385,50 @@ impl EmbeddingStore {
             });
     }
 
-    /// Apply `opt` (after its `begin_step`) to every touched row, in parallel.
-    /// `hess`, when the optimizer needs it, is laid out like `touched.grads`.
-    pub fn update(&mut self, opt: &Optimizer, touched: &Touched, hess: Option<&[f32]>) {
+    /// Apply `opt` (after its `begin_step`) to every touched row, in
+    /// parallel, running `side` on the index meanwhile (the next batch's
+    /// lookup): the update writes rows and their steps, never the index,
+    /// and the view gives no access to the rows. `hess`, when the
+    /// optimizer needs it, is laid out like `touched.grads`.
+    pub fn update<R: Send>(
+        &mut self,
+        opt: &Optimizer,
+        touched: &Touched,
+        hess: Option<&[f32]>,
+        side: impl FnOnce(IndexView<'_>) -> R + Send,
+    ) -> R {
         let (d, stride) = (self.dim, self.stride);
         let last = SendPtr(self.last_step.as_mut_ptr());
+        let view = self.index_view();
         let this = &*self;
-        touched
-            .rows
-            .par_chunks(UPDATE_CHUNK)
-            .enumerate()
-            .for_each(|(c, rows)| {
-                for (j, &row) in rows.iter().enumerate() {
-                    if let Some(&ahead) = rows.get(j + PREFETCH_AHEAD) {
-                        prefetch(this.block(ahead));
+        let update = || {
+            touched
+                .rows
+                .par_chunks(UPDATE_CHUNK)
+                .enumerate()
+                .for_each(|(c, rows)| {
+                    for (j, &row) in rows.iter().enumerate() {
+                        if let Some(&ahead) = rows.get(j + PREFETCH_AHEAD) {
+                            prefetch(this.block(ahead));
+                        }
+                        let p = this.row_ptr(row) as *mut f32;
+                        // SAFETY: `touched.rows` holds unique row ids, so each
+                        // task owns a disjoint row block and a disjoint
+                        // last_step entry; nothing else accesses the rows or
+                        // the steps during the update (`side` sees the index).
+                        let (w, s, ls) = unsafe {
+                            let block = std::slice::from_raw_parts_mut(p, stride);
+                            let (w, s) = block.split_at_mut(d);
+                            (w, s, &mut *last.get().add(row as usize))
+                        };
+                        let u = c * UPDATE_CHUNK + j;
+                        let g = &touched.grads[u * d..(u + 1) * d];
+                        let h = hess.map(|h| &h[u * d..(u + 1) * d]);
+                        opt.update_group(w, s, ls, g, h);
                     }
-                    let p = this.row_ptr(row) as *mut f32;
-                    // SAFETY: `touched.rows` holds unique row ids, so each task
-                    // owns a disjoint row block and a disjoint last_step entry;
-                    // the store is not otherwise accessed during the update.
-                    let (w, s, ls) = unsafe {
-                        let block = std::slice::from_raw_parts_mut(p, stride);
-                        let (w, s) = block.split_at_mut(d);
-                        (w, s, &mut *last.get().add(row as usize))
-                    };
-                    let u = c * UPDATE_CHUNK + j;
-                    let g = &touched.grads[u * d..(u + 1) * d];
-                    let h = hess.map(|h| &h[u * d..(u + 1) * d]);
-                    opt.update_group(w, s, ls, g, h);
-                }
-            });
+                })
+        };
+        rayon::join(update, || side(view)).1
     }
 
     /// Rows whose weights are not all zero.
@@ -601,6 +521,7 @@ impl EmbeddingStore {
             index.insert_new(k, r as u32);
         }
         self.index = index;
+        self.index_version += 1;
         let per_chunk = CHUNK_ROWS * self.stride;
         self.chunks = blocks
             .chunks(per_chunk)

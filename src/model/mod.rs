@@ -27,7 +27,7 @@ mod threads;
 pub use alloc::tune_allocator;
 pub use config::{ModelConfig, ModelKind};
 pub use device::{DeviceSpec, DeviceSpecError};
-pub use threads::configure_threads;
+pub use threads::{configure_threads, keep_pool_awake, spin_seconds};
 
 use candle_core::Device;
 

@@ -79,6 +79,12 @@ pub struct RunMetrics {
     pub train_cpu_seconds: f64,
     #[serde(default)]
     pub train_cores_busy: f64,
+    /// The part of `train_cpu_seconds` that pool workers spent spin-waiting
+    /// for a job between a step's phases, and the cores busy without it.
+    #[serde(default)]
+    pub train_spin_cpu_seconds: f64,
+    #[serde(default)]
+    pub train_cores_working: f64,
     #[serde(default)]
     pub phases: PhaseTimes,
     /// On synthetic data with a planted model: kept (non-zero) features vs
@@ -135,6 +141,8 @@ mod tests {
             memory_estimate: None,
             train_cpu_seconds: 1.5,
             train_cores_busy: 1.5,
+            train_spin_cpu_seconds: 0.25,
+            train_cores_working: 1.25,
             phases: PhaseTimes {
                 read: 0.25,
                 ..Default::default()

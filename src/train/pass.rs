@@ -195,24 +195,39 @@ pub fn train_window_with(
     let (mut batch, mut logits, mut rows) = (Batch::default(), Vec::new(), 0u64);
     let mut read = std::time::Duration::ZERO;
     let mut text_log = super::textlog::TextLog::new(cfg.train.log_seconds, pb);
-    loop {
-        if cfg.train.max_batches > 0 && progress.batches >= cfg.train.max_batches {
-            break;
-        }
-        if window.take.is_some_and(|t| rows >= t) {
-            break;
-        }
+    // The loop reads one batch ahead, so the step can look up the next
+    // batch's keys while it trains this one (`Trainer::train_batch_ahead`).
+    // A read that fails is reported after the batch before it has
+    // trained (and `after_batch` has run), as without the look-ahead.
+    let limit_reached = |batches: u64, rows: u64| {
+        (cfg.train.max_batches > 0 && batches >= cfg.train.max_batches)
+            || window.take.is_some_and(|t| rows >= t)
+    };
+    let mut next = Batch::default();
+    let mut ahead: Result<bool, data::DataError> = Ok(false);
+    if !limit_reached(progress.batches, rows) {
         let t0 = Instant::now();
-        let more = source.next_batch(&mut batch)?;
+        ahead = source.next_batch(&mut next);
         read += t0.elapsed();
-        if !more {
-            break;
-        }
+    }
+    // Bad rows up to the newest batch trained (the read-ahead may have
+    // passed more that no batch trained on).
+    let mut bad_rows = source.bad_rows();
+    while ahead? {
+        std::mem::swap(&mut batch, &mut next);
         if let Some(t) = window.take {
             batch.truncate((t - rows) as usize);
         }
         rows += batch.len as u64;
-        let loss = trainer.train_batch(&batch, Some(&mut logits))? as f64;
+        bad_rows = source.bad_rows();
+        ahead = Ok(false);
+        if !limit_reached(progress.batches + 1, rows) {
+            let t0 = Instant::now();
+            ahead = source.next_batch(&mut next);
+            read += t0.elapsed();
+        }
+        let upcoming = matches!(ahead, Ok(true)).then_some(&next);
+        let loss = trainer.train_batch_ahead(&batch, upcoming, Some(&mut logits))? as f64;
         check_loss(cfg, progress, loss)?;
         progress.record(cfg, &batch, loss, &logits, start.elapsed().as_secs_f64());
         pb.inc(batch.len as u64);
@@ -226,8 +241,13 @@ pub fn train_window_with(
             stopped = true;
             break;
         }
+        if !matches!(ahead, Ok(true)) {
+            // The end of the stream (or of the window): its trailing bad
+            // rows count, as they did when the loop read to the end.
+            bad_rows = source.bad_rows();
+        }
     }
-    progress.bad_rows += source.bad_rows();
+    progress.bad_rows += bad_rows;
     trainer.times.add(Phase::Read, read);
     progress.seconds += start.elapsed().as_secs_f64();
     clock.stop(&mut trainer.loop_cpu);
@@ -416,6 +436,49 @@ mod tests {
             "name = \"x\"\n[data]\nformat = \"avazu\"\ntrain = \"x.csv\"\n[model]\nkind = \"lr\"\n[optimizer]\nname = \"adam\"\n[train]\nepochs = {epochs}\n"
         );
         RunConfig::parse(&text).unwrap()
+    }
+
+    /// The loop reads one batch ahead; a batch read but never trained
+    /// (the loop stopped after the one before) adds none of its bad rows.
+    #[test]
+    fn bad_rows_of_a_batch_read_ahead_but_not_trained_are_not_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let header = "id,click,hour,C1,banner_pos,site_id,site_domain,site_category,app_id,app_domain,app_category,device_id,device_ip,device_model,device_type,device_conn_type,C14,C15,C16,C17,C18,C19,C20,C21";
+        let mut text = format!("{header}\n");
+        for i in 0..300 {
+            // Lines 256..260 (inside batch 3 of 128) have a bad label.
+            let label = if (256..260).contains(&i) {
+                "x"
+            } else {
+                ["0", "1"][i % 2]
+            };
+            text += &format!("{i},{label},14102100,1005,0,s{},b,c,d,e,f,g,h,i,1,0,15706,320,50,1722,0,35,-1,79\n", i % 7);
+        }
+        let (train, test) = (dir.path().join("train.csv"), dir.path().join("test.csv"));
+        std::fs::write(&train, &text).unwrap();
+        std::fs::write(&test, &text).unwrap();
+        let cfg = RunConfig::parse(&format!(
+            "name = \"x\"\n[data]\nformat = \"avazu\"\ncache = false\nmax_bad_rows = 10\ntrain = \"{}\"\ntest = \"{}\"\n[model]\nkind = \"lr\"\n[optimizer]\nname = \"adam\"\n[train]\nbatch_size = 128\n",
+            train.display(),
+            test.display()
+        ))
+        .unwrap();
+        let pb = ProgressBar::hidden();
+        for (stop_after, stopped, batches, bad) in
+            [(2, true, 2, 0), (3, true, 3, 4), (0, false, 3, 4)]
+        {
+            let mut trainer = Trainer::for_config(&cfg).unwrap();
+            let mut p = Progress::default();
+            let window = RowWindow::default();
+            let stop = &mut |_: &mut Trainer, p: &mut Progress, _| Ok(p.batches == stop_after);
+            let was_stopped =
+                train_window_with(&mut trainer, &cfg, window, &pb, &mut p, stop).unwrap();
+            assert_eq!(
+                (was_stopped, p.batches, p.bad_rows),
+                (stopped, batches, bad),
+                "stop after {stop_after}"
+            );
+        }
     }
 
     #[test]

@@ -81,6 +81,9 @@ impl PhaseTimes {
 pub struct LoopCpu {
     pub wall_seconds: f64,
     pub cpu_seconds: f64,
+    /// The part of `cpu_seconds` that workers spent spin-waiting for a job
+    /// (`model::keep_pool_awake`): busy, but not working.
+    pub spin_seconds: f64,
 }
 
 impl LoopCpu {
@@ -93,11 +96,21 @@ impl LoopCpu {
         }
     }
 
+    /// Average cores working (busy, less spin-waiting) over the windows.
+    pub fn cores_working(&self) -> f64 {
+        if self.wall_seconds > 0.0 {
+            (self.cpu_seconds - self.spin_seconds).max(0.0) / self.wall_seconds
+        } else {
+            0.0
+        }
+    }
+
     /// Start timing a window; `LoopClock::stop` adds it to `self`.
     pub fn start() -> LoopClock {
         LoopClock {
             wall: Instant::now(),
             cpu: process_cpu_seconds(),
+            spin: crate::model::spin_seconds(),
         }
     }
 }
@@ -106,12 +119,14 @@ impl LoopCpu {
 pub struct LoopClock {
     wall: Instant,
     cpu: f64,
+    spin: f64,
 }
 
 impl LoopClock {
     pub fn stop(self, into: &mut LoopCpu) {
         into.wall_seconds += self.wall.elapsed().as_secs_f64();
         into.cpu_seconds += (process_cpu_seconds() - self.cpu).max(0.0);
+        into.spin_seconds += (crate::model::spin_seconds() - self.spin).max(0.0);
     }
 }
 

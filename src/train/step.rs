@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 
 use crate::config::RunConfig;
 use crate::data::{Batch, SchemaInfo};
-use crate::embedding::{EmbeddingStore, RowInit, StoreMemory, Touched};
+use crate::embedding::{EmbeddingStore, Lookup, RowInit, StoreMemory, Touched};
 use crate::metrics::Sparsity;
 use crate::model::{self, Grads, Input, Model};
 use crate::optim::{hessian, Optimizer};
@@ -29,6 +29,9 @@ pub struct Trainer {
     dense_slots: Vec<DenseSlots>,
     // Reused buffers: nothing is allocated per batch once they have grown.
     touched: Touched,
+    /// The next batch's lookup, made while this batch's rows are updated
+    /// (`train_batch_ahead`).
+    ahead: Lookup,
     emb: Vec<f32>,
     grads: Grads,
     hess: HessianBuffers,
@@ -132,6 +135,7 @@ impl Trainer {
             dense_opt,
             dense_slots,
             touched: Touched::default(),
+            ahead: Lookup::default(),
             emb: Vec::new(),
             grads: Grads::default(),
             hess: HessianBuffers::default(),
@@ -218,25 +222,47 @@ impl Trainer {
     /// given, receives the logits computed before the update (progressive
     /// validation: the model's prediction on data it has not yet trained on).
     pub fn train_batch(&mut self, batch: &Batch, logits_out: Option<&mut Vec<f32>>) -> Result<f32> {
+        self.train_batch_ahead(batch, None, logits_out)
+    }
+
+    /// `train_batch`, looking up the keys of `next` (the batch to train
+    /// next, when known) while this batch's rows are updated. The lookup
+    /// reads only the key index, which no update writes; the next step
+    /// uses it if it is still exact (same keys, index unchanged), so the
+    /// results are the same bits with or without it.
+    pub fn train_batch_ahead(
+        &mut self,
+        batch: &Batch,
+        next: Option<&Batch>,
+        logits_out: Option<&mut Vec<f32>>,
+    ) -> Result<f32> {
         // The whole step runs on a worker of the rayon pool: its parallel
         // phases (lookups, gather, scatter, fused ops, matmuls, row updates)
         // then split work by stealing instead of each handing its job from
         // this thread to the pool and sleeping until it is done (a wake-up
         // and a context switch per phase; with 1 thread, pure overhead).
-        rayon::scope(|_| self.train_batch_on_pool(batch, logits_out))
+        // The other workers spin for the step's length rather than falling
+        // asleep in its serial joints (docs/performance.md).
+        crate::model::keep_pool_awake(|| self.train_batch_on_pool(batch, next, logits_out))
     }
 
     fn train_batch_on_pool(
         &mut self,
         batch: &Batch,
+        next: Option<&Batch>,
         logits_out: Option<&mut Vec<f32>>,
     ) -> Result<f32> {
         let step_seed = mix64(self.seed ^ mix64(self.emb_opt.step() + 1));
         let t = &mut self.times;
         t.time(Phase::Gather, || {
+            self.store.resolve_looked_up(
+                batch,
+                Some(&self.emb_opt),
+                &mut self.ahead,
+                &mut self.touched,
+            );
             self.store
-                .resolve(batch, Some(&self.emb_opt), &mut self.touched);
-            self.store.gather(batch, &self.touched, None, &mut self.emb);
+                .gather(batch, &mut self.touched, None, &mut self.emb);
         });
         let input = Input {
             batch: batch.len,
@@ -266,8 +292,10 @@ impl Trainer {
         // The dense and the sparse update touch disjoint state (the model's
         // parameters, the store's rows), so they run side by side: the dense
         // update (one task per parameter block) fills the second core while
-        // the row updates split across the pool. Each is timed on its own,
-        // so the two phases overlap in the loop's wall time.
+        // the row updates split across the pool. The next batch's lookup
+        // runs beside the row updates: it reads only the key index, which
+        // no update writes. Each is timed on its own, so the phases overlap
+        // in the loop's wall time (the lookup counts as gather).
         let Self {
             model,
             store,
@@ -277,9 +305,10 @@ impl Trainer {
             touched,
             grads,
             hess,
+            ahead,
             ..
         } = self;
-        let (dense_time, sparse_time) = rayon::join(
+        let (dense_time, (sparse_time, lookup_time)) = rayon::join(
             || {
                 let t0 = std::time::Instant::now();
                 let dense_hessian = dense_opt.needs_hessian();
@@ -306,10 +335,18 @@ impl Trainer {
             || {
                 let t0 = std::time::Instant::now();
                 let h_rows = emb_opt.needs_hessian().then(|| &hess.diag[..hess.rows]);
-                store.update(emb_opt, touched, h_rows);
-                t0.elapsed()
+                let emb_opt = &*emb_opt;
+                let lookup_time = store.update(emb_opt, touched, h_rows, |index| {
+                    let t0 = std::time::Instant::now();
+                    if let Some(next) = next {
+                        index.look_up(next, Some(emb_opt), ahead);
+                    }
+                    t0.elapsed()
+                });
+                (t0.elapsed(), lookup_time)
             },
         );
+        self.times.add(Phase::Gather, lookup_time);
         self.times.add(Phase::DenseUpdate, dense_time);
         self.times.add(Phase::SparseUpdate, sparse_time);
         Ok(loss)
@@ -378,7 +415,8 @@ impl Trainer {
                 *x += dz;
             }
         }
-        self.store.gather(batch, &self.touched, Some(dz_rows), emb);
+        self.store
+            .gather(batch, &mut self.touched, Some(dz_rows), emb);
         let input = Input {
             batch: batch.len,
             emb,
@@ -501,6 +539,69 @@ name = "adam"
         Trainer::for_config(&cfg).expect("the header is enough");
         let schema = crate::data::schema_of(&cfg.data).unwrap();
         assert_eq!((schema.n_fields(), schema.n_dense()), (22, 0));
+    }
+
+    /// Everything a trainer holds, as bits: rows by key, their blocks and
+    /// steps, the dense weights and their state.
+    fn state_bits(t: &Trainer) -> (Vec<u64>, Vec<u32>, Vec<u32>, Vec<u32>) {
+        let s = t.store();
+        let blocks = s.blocks().flatten().map(|x| x.to_bits()).collect();
+        let dense = t
+            .dense_state()
+            .flat_map(|(p, state, _)| p.data.iter().chain(state))
+            .map(|x| x.to_bits())
+            .collect();
+        (s.keys_by_row(), blocks, s.last_steps().to_vec(), dense)
+    }
+
+    /// A lookup made ahead changes no bit: a trainer told each next batch
+    /// ends where one told none does. A stale lookup is redone, never
+    /// used: the next batch not the one looked up, and the index changed
+    /// between the lookup and its use (a row inserted by hand).
+    #[test]
+    fn a_lookup_made_ahead_changes_no_bit_and_a_stale_one_is_redone() {
+        let cfg = config();
+        let mut source =
+            crate::data::open(&cfg.data, crate::data::Split::Train, cfg.train.batch_size).unwrap();
+        let batches: Vec<Batch> = (0..6)
+            .map(|_| {
+                let mut b = Batch::default();
+                assert!(source.next_batch(&mut b).unwrap());
+                b
+            })
+            .collect();
+        let mut plain = Trainer::for_config(&cfg).unwrap();
+        let mut ahead = Trainer::for_config(&cfg).unwrap();
+        let opt = Optimizer::new(&cfg.optimizer.check().unwrap());
+        let mut losses = (Vec::new(), Vec::new());
+        for (i, b) in batches.iter().enumerate() {
+            if i == 4 {
+                // Between the lookup of batch 4 and its use: a new row for
+                // a key of batch 4, in both trainers alike.
+                let key = *b
+                    .keys
+                    .iter()
+                    .find(|&&k| plain.store().lookup(k).is_none())
+                    .unwrap();
+                plain.store_mut().lookup_or_insert(key, &opt);
+                ahead.store_mut().lookup_or_insert(key, &opt);
+            }
+            // Batch 2 is told the wrong next batch (1 instead of 3).
+            let next = match i {
+                2 => Some(&batches[1]),
+                _ => batches.get(i + 1),
+            };
+            losses.0.push(plain.train_batch(b, None).unwrap().to_bits());
+            losses
+                .1
+                .push(ahead.train_batch_ahead(b, next, None).unwrap().to_bits());
+        }
+        assert_eq!(losses.0, losses.1);
+        let (a, b) = (state_bits(&plain), state_bits(&ahead));
+        assert_eq!(a.0, b.0, "keys by row");
+        assert!(a.1 == b.1, "row blocks differ");
+        assert_eq!(a.2, b.2, "row steps");
+        assert!(a.3 == b.3, "dense weights or state differ");
     }
 
     /// The curvature a step hands AdaHessian is `optim::hessian::estimate_diag`

@@ -160,3 +160,49 @@ fn a_one_class_test_set_finishes_with_a_null_auc_a_warning_and_a_marked_row() {
         "one-class test set: AUC undefined (null)"
     );
 }
+
+/// Bad rows count when a batch that trained passed them. The training
+/// loop reads one batch ahead (to look up its keys early), but not past
+/// `max_batches`: a run stopped there counts none of the rows after it.
+/// (A batch read ahead and then not trained, the loop stopped by a
+/// checkpoint's interrupt or early stopping, is train::pass's unit test.)
+#[test]
+fn bad_rows_past_the_last_batch_trained_are_not_counted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (train, test) = (tmp.path().join("train.csv"), tmp.path().join("test.csv"));
+    // Lines 256..260 of the 300 carry a label that is neither 0 nor 1:
+    // past batch 2 of 128 rows, inside batch 3.
+    write_rows(&train, 0, 300, |i, l| {
+        if (256..260).contains(&i) {
+            let mut f: Vec<&str> = l.split(',').collect();
+            f[1] = "x";
+            f.join(",")
+        } else {
+            l.to_string()
+        }
+    });
+    write_rows(&test, 0, 300, |_, l| l.to_string());
+    let data = format!(
+        "train = \"{}\"\ntest = \"{}\"\nmax_bad_rows = 10",
+        train.display(),
+        test.display()
+    );
+    for (name, max_batches, batches, bad) in
+        [("two", 2, 2, 0), ("three", 3, 3, 4), ("all", 0, 3, 4)]
+    {
+        let cfg = write_config(tmp.path(), name, &data);
+        let out = bin()
+            .args(["train", "-q", "-c", cfg.to_str().unwrap()])
+            .args(["--set", &format!("train.max_batches={max_batches}")])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let m = json(&tmp.path().join(name).join("metrics.json"));
+        assert_eq!(m["bad_rows"], bad, "{name}");
+        assert_eq!(m["train_batches"], batches, "{name}");
+    }
+}
