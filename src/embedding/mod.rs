@@ -356,10 +356,7 @@ impl EmbeddingStore {
         // a row's gradient is summed in key order by one task: the same
         // bits at any thread count. The scan of the slot ids is cheap next
         // to the row-wide adds it splits.
-        let tasks = rayon::current_num_threads()
-            .min(n_slots.div_ceil(SCATTER_MIN_SLOTS))
-            .max(1);
-        let per_task = n_slots.div_ceil(tasks).max(1);
+        let per_task = resolve::part_len(n_slots, SCATTER_MIN_SLOTS);
         let n_bags = batch.len * batch.n_fields;
         let (offsets, slot_of_key) = (&batch.offsets, &touched.slot_of_key);
         touched

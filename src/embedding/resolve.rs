@@ -1,18 +1,20 @@
 //! From a batch's keys to the store's rows: which rows a batch touches,
 //! which of them are new, and where each key occurrence goes.
 //!
-//! Resolving has two halves. Looking up ([`IndexView::look_up`]) reads
-//! the key index and nothing else: each distinct key's row, and the
-//! starting block of each key the index does not hold yet. It reads no
-//! row and changes no index, so the trainer runs it for the next batch
-//! while the current batch's rows are updated
-//! ([`EmbeddingStore::update`] hands it the view). Assigning ([`EmbeddingStore::resolve_looked_up`]) then gives unseen keys
-//! their rows and slots in first-occurrence order, serially, so row ids are
-//! the same at any thread count. It uses a lookup only when the lookup is
-//! exact for the batch now: the same distinct keys, and an index unchanged
-//! since (`index_version`). Otherwise it looks up again. Either way, the
-//! rows, slots and starting values are the ones a lookup made at that
-//! moment would give.
+//! Resolving has two halves.
+//! - Looking up ([`IndexView::look_up`]) reads the key index and nothing
+//!   else: each distinct key's row, and the start block of each key the
+//!   index does not hold yet. It reads no row and changes no index, so
+//!   the trainer runs it for the next batch while the current batch's rows
+//!   are updated ([`EmbeddingStore::update`] hands it the view).
+//! - Assigning ([`EmbeddingStore::resolve_looked_up`]) then gives unseen
+//!   keys their rows and slots in first-occurrence order, serially, so row
+//!   ids are the same at any thread count. It uses a lookup only when the
+//!   lookup is exact for the batch now: the same distinct keys, and an
+//!   index unchanged since (`index_version`). Otherwise it looks up again.
+//!
+//! Either way, the rows, slots and start values are those a lookup made
+//! at that moment would give.
 
 use rayon::prelude::*;
 
@@ -61,6 +63,8 @@ pub struct Lookup {
     version: u64,
     /// The deduplication when the batch carries none.
     distinct: DistinctKeys,
+    /// Scratch: the keys not found, in order.
+    unseen: Vec<u64>,
 }
 
 /// The batch's deduplication: the reader thread's when it is exact for
@@ -74,7 +78,8 @@ fn distinct_of<'a>(batch: &'a Batch, scratch: &'a mut DistinctKeys) -> &'a Disti
     }
 }
 
-/// `n` items in at most `tasks` equal contiguous parts of at least `min`.
+/// The length of each part when `n` items split into equal contiguous
+/// parallel tasks: one per pool thread at most, none shorter than `min`.
 pub(super) fn part_len(n: usize, min: usize) -> usize {
     let tasks = rayon::current_num_threads()
         .min(n.div_ceil(min.max(1)))
@@ -126,6 +131,7 @@ impl IndexView<'_> {
             fresh,
             training,
             version,
+            unseen,
             ..
         } = out;
         // Lookups miss the cache most of the time: split over the pool in
@@ -157,10 +163,12 @@ impl IndexView<'_> {
         *training = insert.is_some();
         *version = self.index_version;
         let Some(opt) = insert else { return };
-        let unseen: Vec<u64> = (keys.iter().zip(found.iter()))
-            .filter(|(_, &f)| f == NO_SLOT)
-            .map(|(&k, _)| k)
-            .collect();
+        unseen.clear();
+        unseen.extend(
+            (keys.iter().zip(found.iter()))
+                .filter(|(_, &f)| f == NO_SLOT)
+                .map(|(&k, _)| k),
+        );
         let (d, stride, init) = (self.dim, self.stride, self.init);
         fresh.resize(unseen.len() * stride, 0.0);
         let starts = |(keys, blocks): (&[u64], &mut [f32])| {
@@ -171,7 +179,7 @@ impl IndexView<'_> {
         };
         let per_task = part_len(unseen.len(), MIN_FRESH_PER_TASK);
         if per_task >= unseen.len() {
-            starts((&unseen, fresh));
+            starts((unseen, fresh));
         } else {
             unseen
                 .par_chunks(per_task)
