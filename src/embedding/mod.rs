@@ -153,14 +153,6 @@ impl EmbeddingStore {
         unsafe { std::slice::from_raw_parts(self.row_ptr(row), self.stride) }
     }
 
-    /// The whole `[weights | state]` block of a row, to write.
-    #[inline]
-    fn block_mut(&mut self, row: u32) -> &mut [f32] {
-        assert!((row as usize) < self.n_rows);
-        // SAFETY: the stride-wide block is in bounds and borrowed mutably once.
-        unsafe { std::slice::from_raw_parts_mut(self.row_ptr(row) as *mut f32, self.stride) }
-    }
-
     /// The weights of row `row`.
     #[inline]
     pub fn weights(&self, row: u32) -> &[f32] {
@@ -294,22 +286,14 @@ impl EmbeddingStore {
         // the sums below are the same bits as summing from the rows.
         weights.clear();
         weights.resize(rows.len() * d, 0.0);
-        let copy = |(rows, dst): (&[u32], &mut [f32])| {
+        for_each_part(rows, weights, d, COPY_MIN_ROWS, |rows, dst| {
             for (j, (&row, dst)) in rows.iter().zip(dst.chunks_exact_mut(d)).enumerate() {
                 if let Some(&ahead) = rows.get(j + PREFETCH_AHEAD) {
                     prefetch(self.weights(ahead));
                 }
                 dst.copy_from_slice(self.weights(row));
             }
-        };
-        let per_task = resolve::part_len(rows.len(), COPY_MIN_ROWS);
-        if per_task >= rows.len() {
-            copy((rows, weights));
-        } else {
-            rows.par_chunks(per_task)
-                .zip(weights.par_chunks_mut(per_task * d))
-                .for_each(copy);
-        }
+        });
         let weights = &weights[..];
         let slot_of_key = &slot_of_key[..];
         let n_bags = batch.len * batch.n_fields;
@@ -356,7 +340,7 @@ impl EmbeddingStore {
         // a row's gradient is summed in key order by one task: the same
         // bits at any thread count. The scan of the slot ids is cheap next
         // to the row-wide adds it splits.
-        let per_task = resolve::part_len(n_slots, SCATTER_MIN_SLOTS);
+        let per_task = part_len(n_slots, SCATTER_MIN_SLOTS);
         let n_bags = batch.len * batch.n_fields;
         let (offsets, slot_of_key) = (&batch.offsets, &touched.slot_of_key);
         touched
@@ -613,6 +597,35 @@ pub fn advise_huge_pages<T>(v: &Vec<T>) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = v;
+}
+
+/// The length of each part when `n` items split into equal contiguous
+/// parallel tasks: one per pool thread at most, none shorter than `min`.
+fn part_len(n: usize, min: usize) -> usize {
+    let tasks = rayon::current_num_threads()
+        .min(n.div_ceil(min.max(1)))
+        .max(1);
+    n.div_ceil(tasks).max(1)
+}
+
+/// `f` over `a` and `b` cut into matching parts (`b_per_a` items of `b`
+/// for each item of `a`, `part_len` items of `a` a part). A single part
+/// runs on the calling thread, with no hand-off to the pool.
+fn for_each_part<A: Sync, B: Send>(
+    a: &[A],
+    b: &mut [B],
+    b_per_a: usize,
+    min: usize,
+    f: impl Fn(&[A], &mut [B]) + Sync + Send,
+) {
+    let per_task = part_len(a.len(), min);
+    if per_task >= a.len() {
+        f(a, b);
+    } else {
+        a.par_chunks(per_task)
+            .zip(b.par_chunks_mut(per_task * b_per_a))
+            .for_each(|(a, b)| f(a, b));
+    }
 }
 
 /// Rows ahead whose memory is requested before they are updated or read:

@@ -16,9 +16,7 @@
 //! Either way, the rows, slots and start values are those a lookup made
 //! at that moment would give.
 
-use rayon::prelude::*;
-
-use super::{init_row, EmbeddingStore, KeyIndex, RowInit, NO_SLOT, PREFETCH_AHEAD};
+use super::{for_each_part, init_row, EmbeddingStore, KeyIndex, RowInit, NO_SLOT, PREFETCH_AHEAD};
 use crate::data::{Batch, DistinctKeys};
 use crate::optim::Optimizer;
 
@@ -78,15 +76,6 @@ fn distinct_of<'a>(batch: &'a Batch, scratch: &'a mut DistinctKeys) -> &'a Disti
     }
 }
 
-/// The length of each part when `n` items split into equal contiguous
-/// parallel tasks: one per pool thread at most, none shorter than `min`.
-pub(super) fn part_len(n: usize, min: usize) -> usize {
-    let tasks = rayon::current_num_threads()
-        .min(n.div_ceil(min.max(1)))
-        .max(1);
-    n.div_ceil(tasks).max(1)
-}
-
 /// The part of a store that looking up reads: the key index and how rows
 /// start. It holds no access to the rows, so it can be used while they are
 /// being updated.
@@ -139,24 +128,16 @@ impl IndexView<'_> {
         found.clear();
         found.resize(keys.len(), NO_SLOT);
         let index = self.index;
-        let per_task = part_len(keys.len(), MIN_KEYS_PER_TASK);
-        let lookups = |(keys, found): (&[u64], &mut [u32])| {
+        // One part runs on the calling thread: no hand-off to the pool
+        // (evaluation calls this from outside it).
+        for_each_part(keys, found, 1, MIN_KEYS_PER_TASK, |keys, found| {
             for (j, (&key, f)) in keys.iter().zip(found.iter_mut()).enumerate() {
                 if let Some(&ahead) = keys.get(j + PREFETCH_AHEAD) {
                     index.prefetch(ahead);
                 }
                 *f = index.get(key).unwrap_or(NO_SLOT);
             }
-        };
-        if per_task >= keys.len() {
-            // One task: no hand-off to the pool (evaluation calls this
-            // from outside it).
-            lookups((keys, found));
-        } else {
-            keys.par_chunks(per_task)
-                .zip(found.par_chunks_mut(per_task))
-                .for_each(lookups);
-        }
+        });
         // A new row starts from (seed, key) alone: its block can be made
         // before it has a row.
         fresh.clear();
@@ -171,21 +152,12 @@ impl IndexView<'_> {
         );
         let (d, stride, init) = (self.dim, self.stride, self.init);
         fresh.resize(unseen.len() * stride, 0.0);
-        let starts = |(keys, blocks): (&[u64], &mut [f32])| {
+        for_each_part(unseen, fresh, stride, MIN_FRESH_PER_TASK, |keys, blocks| {
             for (&key, block) in keys.iter().zip(blocks.chunks_exact_mut(stride)) {
                 let (w, s) = block.split_at_mut(d);
                 init_row(init, key, opt, w, s);
             }
-        };
-        let per_task = part_len(unseen.len(), MIN_FRESH_PER_TASK);
-        if per_task >= unseen.len() {
-            starts((unseen, fresh));
-        } else {
-            unseen
-                .par_chunks(per_task)
-                .zip(fresh.par_chunks_mut(per_task * stride))
-                .for_each(starts);
-        }
+        });
     }
 }
 
@@ -195,8 +167,8 @@ impl EmbeddingStore {
     /// keys get new rows; at evaluation (`None`) they stay unknown and read
     /// as zero vectors (docs/data.md).
     pub fn resolve(&mut self, batch: &Batch, insert: Option<&Optimizer>, touched: &mut Touched) {
+        // The lookup of the previous call is used only if still exact.
         let mut lookup = std::mem::take(&mut touched.lookup);
-        self.index_view().look_up(batch, insert, &mut lookup);
         self.resolve_looked_up(batch, insert, &mut lookup, touched);
         touched.lookup = lookup;
     }
@@ -238,7 +210,10 @@ impl EmbeddingStore {
                     // Distinct keys: a key unknown to the lookups is new.
                     let row = self.push_row(key);
                     let start = fresh.next().expect("a start per unseen key");
-                    self.block_mut(row).copy_from_slice(start);
+                    let (w, s, _) = self.row_mut(row);
+                    let (start_w, start_s) = start.split_at(w.len());
+                    w.copy_from_slice(start_w);
+                    s.copy_from_slice(start_s);
                     row
                 }
                 (NO_SLOT, None) => {

@@ -27,7 +27,7 @@ mod threads;
 pub use alloc::tune_allocator;
 pub use config::{ModelConfig, ModelKind};
 pub use device::{DeviceSpec, DeviceSpecError};
-pub use threads::{configure_threads, keep_pool_awake, spin_seconds};
+pub use threads::{configure_threads, keep_pool_awake, spin_seconds, thread_cpu_nanos};
 
 use candle_core::Device;
 

@@ -41,7 +41,7 @@ pub fn spin_seconds() -> f64 {
 }
 
 /// The calling thread's CPU time in nanoseconds (0 where unsupported).
-fn thread_cpu_nanos() -> u64 {
+pub fn thread_cpu_nanos() -> u64 {
     let mut t = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,

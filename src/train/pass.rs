@@ -210,9 +210,9 @@ pub fn train_window_with(
         ahead = source.next_batch(&mut next);
         read += t0.elapsed();
     }
-    // Bad rows up to the newest batch trained (the read-ahead may have
-    // passed more that no batch trained on).
-    let mut bad_rows = source.bad_rows();
+    // Bad rows up to the batch being trained: a loop stopped after it has
+    // read ahead past rows no batch trained on.
+    let mut bad_rows = 0;
     while ahead? {
         std::mem::swap(&mut batch, &mut next);
         if let Some(t) = window.take {
@@ -241,13 +241,10 @@ pub fn train_window_with(
             stopped = true;
             break;
         }
-        if !matches!(ahead, Ok(true)) {
-            // The end of the stream (or of the window): its trailing bad
-            // rows count, as they did when the loop read to the end.
-            bad_rows = source.bad_rows();
-        }
     }
-    progress.bad_rows += bad_rows;
+    // Not stopped, the loop read to the end of the stream or of the window
+    // (a stream's trailing bad rows count, as they always did).
+    progress.bad_rows += if stopped { bad_rows } else { source.bad_rows() };
     trainer.times.add(Phase::Read, read);
     progress.seconds += start.elapsed().as_secs_f64();
     clock.stop(&mut trainer.loop_cpu);

@@ -89,17 +89,18 @@ pub struct LoopCpu {
 impl LoopCpu {
     /// Average cores busy over the timed windows (0 before any).
     pub fn cores_busy(&self) -> f64 {
-        if self.wall_seconds > 0.0 {
-            self.cpu_seconds / self.wall_seconds
-        } else {
-            0.0
-        }
+        self.cores(self.cpu_seconds)
     }
 
     /// Average cores working (busy, less spin-waiting) over the windows.
     pub fn cores_working(&self) -> f64 {
+        self.cores((self.cpu_seconds - self.spin_seconds).max(0.0))
+    }
+
+    /// `cpu_seconds` per second of the windows' wall time (0 before any).
+    fn cores(&self, cpu_seconds: f64) -> f64 {
         if self.wall_seconds > 0.0 {
-            (self.cpu_seconds - self.spin_seconds).max(0.0) / self.wall_seconds
+            cpu_seconds / self.wall_seconds
         } else {
             0.0
         }
@@ -148,13 +149,7 @@ mod tests {
 
     /// CPU seconds of the calling thread alone.
     fn thread_cpu_seconds() -> f64 {
-        let mut t = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: clock_gettime writes a plain struct we own.
-        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
-        t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+        crate::model::thread_cpu_nanos() as f64 * 1e-9
     }
 
     /// Spin for ~`secs` of this thread's CPU; returns the CPU seconds spent.
