@@ -19,6 +19,7 @@ use crate::config::RunConfig;
 use crate::data::{Batch, DataConfig, Format, KeySet, Split};
 use crate::embedding::{EmbeddingStore, RowInit, Touched};
 use crate::model::{self, DeviceSpec, Model};
+use crate::train::score::score_batch_size;
 use crate::train::{score_known, sigmoid};
 
 /// A model loaded from an exported file.
@@ -180,7 +181,7 @@ impl ServingModel {
     }
 
     /// Score every row of `file`, `batch_size` rows at a time (None: the
-    /// run's batch size, which reproduces the run's scores exactly).
+    /// run's scoring batch size, which reproduces its test scores exactly).
     pub fn score_file(
         &mut self,
         file: &Path,
@@ -188,7 +189,9 @@ impl ServingModel {
         batch_size: Option<usize>,
     ) -> Result<Scores> {
         let data = self.data_config(file, format)?;
-        let bs = batch_size.unwrap_or(self.cfg.train.batch_size).max(1);
+        let bs = batch_size
+            .unwrap_or(score_batch_size(self.cfg.train.batch_size))
+            .max(1);
         let mut src =
             crate::data::open_with_frequent(&data, Split::Test, bs, self.frequent.clone())?;
         let info = src.schema();

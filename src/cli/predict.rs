@@ -23,8 +23,8 @@ pub struct PredictArgs {
     /// without the label column `id,score` (`score` without an id column).
     #[arg(long, default_value = "scores.csv")]
     pub out: PathBuf,
-    /// Rows per batch (default: the run's batch size, which reproduces its
-    /// test scores bit for bit).
+    /// Rows per batch (default: the run's scoring batch, its batch size or
+    /// 4096 if larger, which reproduces its test scores bit for bit).
     #[arg(long)]
     pub batch_size: Option<usize>,
     /// Where the dense model computes: cpu | cuda | cuda:N (default: the

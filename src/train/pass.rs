@@ -25,7 +25,11 @@ pub struct RowWindow {
 
 /// The split's source with its reader thread, positioned at `skip`.
 fn open_prefetched(cfg: &RunConfig, split: Split, skip: u64) -> Result<Prefetch> {
-    let mut source = data::open(&cfg.data, split, cfg.train.batch_size)?;
+    let rows = match split {
+        Split::Train => cfg.train.batch_size,
+        _ => super::score::score_batch_size(cfg.train.batch_size),
+    };
+    let mut source = data::open(&cfg.data, split, rows)?;
     if skip > 0 {
         source.skip_rows(skip)?;
     }

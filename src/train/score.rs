@@ -16,6 +16,21 @@ use crate::model::{Input, Model};
 /// Gathered batches queued ahead of the model.
 const GATHER_AHEAD: usize = 2;
 
+/// The fewest rows per batch when scoring (evaluation, validation,
+/// `ctr-run predict`). Scoring keeps no graph, so a batch of 4096 rows costs
+/// a few MB of activations, and each op's fixed cost (candle's dispatch, a
+/// fork per fused op) is paid 8x less often than at a training batch of 512:
+/// evaluation ran 1.08-1.15x faster, the same AUC and logloss to every digit
+/// (docs/performance.md, item 13).
+pub const SCORE_BATCH_ROWS: usize = 4096;
+
+/// Rows per batch when scoring a model trained with `train_batch` rows per
+/// batch. Evaluation and `predict` both use it, so `predict`'s default
+/// reproduces a run's test scores bit for bit.
+pub fn score_batch_size(train_batch: usize) -> usize {
+    train_batch.max(SCORE_BATCH_ROWS)
+}
+
 /// Score every batch of `source`, calling `each(batch, logits)` in order.
 pub fn score_stream(
     model: &dyn Model,
@@ -59,4 +74,17 @@ pub fn score_stream(
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scoring_batches_hold_4096_rows_unless_training_ones_are_larger() {
+        assert_eq!(score_batch_size(1), 4096);
+        assert_eq!(score_batch_size(512), 4096);
+        assert_eq!(score_batch_size(4096), 4096);
+        assert_eq!(score_batch_size(10_000), 10_000);
+    }
 }
