@@ -19,8 +19,7 @@ use crate::config::RunConfig;
 use crate::data::{Batch, DataConfig, Format, KeySet, Split};
 use crate::embedding::{EmbeddingStore, RowInit, Touched};
 use crate::model::{self, DeviceSpec, Model};
-use crate::train::score::score_batch_size;
-use crate::train::{score_known, sigmoid};
+use crate::train::{score_batch_size, score_known, sigmoid};
 
 /// A model loaded from an exported file.
 pub struct ServingModel {

@@ -22,7 +22,7 @@ const GATHER_AHEAD: usize = 2;
 /// fork per fused op) is paid 8x less often than at a training batch of 512:
 /// evaluation ran 1.08-1.15x faster, the same AUC and logloss to every digit
 /// (docs/performance.md, item 13).
-pub const SCORE_BATCH_ROWS: usize = 4096;
+const SCORE_BATCH_ROWS: usize = 4096;
 
 /// Rows per batch when scoring a model trained with `train_batch` rows per
 /// batch. Evaluation and `predict` both use it, so `predict`'s default
