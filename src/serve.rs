@@ -2,9 +2,9 @@
 //!
 //! The scorer rebuilds exactly what the trainer's evaluation uses: an
 //! embedding store (rows of weights only, no optimizer state), the same
-//! network with the saved dense parameters, and the same resolve -> gather
-//! -> logits path, so with the run's batch size it reproduces the run's own
-//! test scores bit for bit. Keys absent from the model read as zero vectors;
+//! network with the saved dense parameters, and the same scoring pipeline
+//! (`train::score_stream`: parse, gather, logits), so with the run's scoring
+//! batch size it reproduces the run's own test scores bit for bit. Keys absent from the model read as zero vectors;
 //! with `min_count`, features missing from the model's frequent-key list
 //! read as their field's rare row, as in training.
 
@@ -16,10 +16,10 @@ use anyhow::{bail, Context, Result};
 use crate::checkpoint::export::MODEL_FORMAT;
 use crate::checkpoint::tensors::Tensors;
 use crate::config::RunConfig;
-use crate::data::{Batch, DataConfig, Format, KeySet, Split};
-use crate::embedding::{EmbeddingStore, RowInit, Touched};
+use crate::data::{DataConfig, Format, KeySet, Split};
+use crate::embedding::{EmbeddingStore, RowInit};
 use crate::model::{self, DeviceSpec, Model};
-use crate::train::{score_batch_size, score_known, sigmoid};
+use crate::train::{score_batch_size, score_stream, sigmoid};
 
 /// A model loaded from an exported file.
 pub struct ServingModel {
@@ -31,8 +31,6 @@ pub struct ServingModel {
     /// The run's frequent features when it used `data.min_count > 0`.
     frequent: Option<Arc<KeySet>>,
     model: Box<dyn Model>,
-    touched: Touched,
-    emb: Vec<f32>,
 }
 
 /// Scores of a data file.
@@ -137,26 +135,12 @@ impl ServingModel {
             store,
             frequent,
             model,
-            touched: Touched::default(),
-            emb: Vec::new(),
         })
     }
 
     /// Rows (non-zero embeddings) held.
     pub fn rows(&self) -> usize {
         self.store.len()
-    }
-
-    /// Logits of one batch.
-    pub fn logits(&mut self, batch: &Batch, out: &mut Vec<f32>) -> Result<()> {
-        score_known(
-            &*self.model,
-            &mut self.store,
-            batch,
-            &mut self.touched,
-            &mut self.emb,
-            out,
-        )
     }
 
     /// The data config that reads every row of `file` with the run's schema
@@ -182,7 +166,7 @@ impl ServingModel {
     /// Score every row of `file`, `batch_size` rows at a time (None: the
     /// run's scoring batch size, which reproduces its test scores exactly).
     pub fn score_file(
-        &mut self,
+        &self,
         file: &Path,
         format: Option<Format>,
         batch_size: Option<usize>,
@@ -204,13 +188,18 @@ impl ServingModel {
                 self.dense_names
             );
         }
-        let (mut batch, mut logits, mut out) = (Batch::default(), Vec::new(), Scores::default());
-        while src.next_batch(&mut batch)? {
-            self.logits(&batch, &mut logits)?;
-            out.scores.extend(logits.iter().map(|&x| sigmoid(x)));
-            out.labels.extend_from_slice(&batch.labels);
-            out.ids.extend_from_slice(&batch.ids);
-        }
+        let mut out = Scores::default();
+        score_stream(
+            &*self.model,
+            &self.store,
+            &mut *src,
+            &mut |batch, logits| {
+                out.scores.extend(logits.iter().map(|&x| sigmoid(x)));
+                out.labels.extend_from_slice(&batch.labels);
+                out.ids.extend_from_slice(&batch.ids);
+                Ok(())
+            },
+        )?;
         out.bad_rows = src.bad_rows();
         Ok(out)
     }

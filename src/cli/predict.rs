@@ -43,7 +43,7 @@ pub fn run(args: &PredictArgs) -> Result<()> {
             );
         }
     }
-    let mut m = ServingModel::load(&args.model, args.device)?;
+    let m = ServingModel::load(&args.model, args.device)?;
     super::init_threads(m.cfg.threads);
     let s = m.score_file(&args.data, args.format, args.batch_size)?;
     let bad = if s.bad_rows > 0 {

@@ -42,9 +42,14 @@ impl Default for KeyIndex {
 impl KeyIndex {
     fn with_buckets(n: usize) -> Self {
         debug_assert!(n.is_power_of_two());
+        // Huge pages: every lookup probes a random bucket of both arrays
+        // (docs/performance.md, item 14). The keys stay calloc'd (no pass
+        // over them), the advice applies before their first touch.
+        let keys = vec![0; n];
+        super::huge::advise_huge_pages(&keys);
         Self {
-            keys: vec![0; n],
-            rows: vec![EMPTY; n],
+            keys,
+            rows: super::huge::filled(n, EMPTY),
             len: 0,
         }
     }

@@ -2,8 +2,8 @@
 //! thread parses (`Prefetch`), a gather thread pools the embeddings of the
 //! next batch (over the rayon pool), and the calling thread runs the model
 //! on the current one. Each batch is scored whole, by the same ops as
-//! [`super::score_known`], so the logits are bit-identical to it (and so
-//! to `ctr-run predict`) at any thread count.
+//! [`score_known`], so the logits are bit-identical to it at any thread
+//! count.
 
 use std::sync::mpsc::sync_channel;
 
@@ -31,7 +31,33 @@ pub fn score_batch_size(train_batch: usize) -> usize {
     train_batch.max(SCORE_BATCH_ROWS)
 }
 
+/// Logits of `batch` from `store` and `model`, creating no row (keys unseen
+/// in training read as zeros).
+pub fn score_known(
+    model: &dyn Model,
+    store: &EmbeddingStore,
+    batch: &Batch,
+    emb: &mut Vec<f32>,
+    out: &mut Vec<f32>,
+) -> Result<()> {
+    store.gather_known(batch, emb);
+    logits_of(model, batch, emb, out)
+}
+
+/// The model's logits of `batch` from its gathered embeddings `emb`.
+fn logits_of(model: &dyn Model, batch: &Batch, emb: &[f32], out: &mut Vec<f32>) -> Result<()> {
+    let input = Input {
+        batch: batch.len,
+        emb,
+        dense: &batch.dense,
+    };
+    model.logits(&input, out)?;
+    Ok(())
+}
+
 /// Score every batch of `source`, calling `each(batch, logits)` in order.
+/// Evaluation, validation and `ctr-run predict` all score through this,
+/// which is what makes predict reproduce a run's test scores.
 pub fn score_stream(
     model: &dyn Model,
     store: &EmbeddingStore,
@@ -45,7 +71,7 @@ pub fn score_stream(
             let (mut batch, mut emb) = back.try_recv().unwrap_or_default();
             match source.next_batch(&mut batch) {
                 Ok(true) => {
-                    store.gather_known_shared(&batch, &mut emb);
+                    store.gather_known(&batch, &mut emb);
                     if tx.send(Ok((batch, emb))).is_err() {
                         return; // the scorer stopped (an error)
                     }
@@ -63,12 +89,7 @@ pub fn score_stream(
         let mut logits = Vec::new();
         for msg in rx.iter() {
             let (batch, emb) = msg?;
-            let input = Input {
-                batch: batch.len,
-                emb: &emb,
-                dense: &batch.dense,
-            };
-            model.logits(&input, &mut logits)?;
+            logits_of(model, &batch, &emb, &mut logits)?;
             each(&batch, &logits)?;
             let _ = recycle.try_send((batch, emb));
         }

@@ -42,27 +42,6 @@ pub struct Trainer {
     pub loop_cpu: LoopCpu,
 }
 
-/// Logits of `batch` from `store` and `model`, creating no row (keys unseen
-/// in training read as zeros). Evaluation and `ctr-run predict` both score
-/// through this, which is what makes predict reproduce a run's scores.
-pub fn score_known(
-    model: &dyn Model,
-    store: &mut EmbeddingStore,
-    batch: &Batch,
-    touched: &mut Touched,
-    emb: &mut Vec<f32>,
-    out: &mut Vec<f32>,
-) -> Result<()> {
-    store.gather_known(batch, touched, emb);
-    let input = Input {
-        batch: batch.len,
-        emb,
-        dense: &batch.dense,
-    };
-    model.logits(&input, out)?;
-    Ok(())
-}
-
 /// The Hessian-diagonal estimate and its buffers. Coordinates are laid out
 /// flat: the touched rows (`rows` values, in `Touched` order), then each
 /// dense parameter in `params()` order.
@@ -443,14 +422,7 @@ impl Trainer {
 
     /// Logits of a batch without training; keys unseen in training read as zeros.
     pub fn logits(&mut self, batch: &Batch, out: &mut Vec<f32>) -> Result<()> {
-        score_known(
-            &*self.model,
-            &mut self.store,
-            batch,
-            &mut self.touched,
-            &mut self.emb,
-            out,
-        )
+        super::score_known(&*self.model, &self.store, batch, &mut self.emb, out)
     }
 
     /// Feature rate: non-zero rows over rows seen in training (docs/metrics.md).
