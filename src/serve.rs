@@ -3,10 +3,11 @@
 //! The scorer rebuilds exactly what the trainer's evaluation uses: an
 //! embedding store (rows of weights only, no optimizer state), the same
 //! network with the saved dense parameters, and the same scoring pipeline
-//! (`train::score_stream`: parse, gather, logits), so with the run's scoring
-//! batch size it reproduces the run's own test scores bit for bit. Keys absent from the model read as zero vectors;
-//! with `min_count`, features missing from the model's frequent-key list
-//! read as their field's rare row, as in training.
+//! (`train::score_stream`: parse, gather, logits), so with the run's
+//! scoring batch size it reproduces the run's own test scores bit for bit.
+//! Keys absent from the model read as zero vectors; with `min_count`,
+//! features missing from the model's frequent-key list read as their
+//! field's rare row, as in training.
 
 use std::path::Path;
 use std::sync::Arc;

@@ -1,5 +1,5 @@
 //! Transparent huge pages for the store's random-access arrays: the row
-//! chunks and the key index. Each lookup or row update touches one random
+//! chunks, the key index and the per-row step stamps. Each lookup or row update touches one random
 //! place in memory that is far larger than the TLB covers with 4 KiB
 //! pages; with 2 MiB pages a page walk per access becomes rare
 //! (docs/performance.md, items 5 and 14).
@@ -29,6 +29,15 @@ pub fn advise_huge_pages<T>(v: &Vec<T>) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = v;
+}
+
+/// `n` zeros on advised pages. Zeroed by calloc: fresh memory is not
+/// touched until written, so the advice applies before the first touch
+/// and unused pages cost nothing.
+pub(super) fn zeroed<T: Clone + Default>(n: usize) -> Vec<T> {
+    let v = vec![T::default(); n];
+    advise_huge_pages(&v);
+    v
 }
 
 /// `n` copies of `fill` in a vector whose pages are advised huge before
@@ -78,5 +87,6 @@ mod tests {
         assert_eq!(ours, std);
         assert_eq!(copied(&ours), std);
         assert_eq!(filled(3, 7u32), vec![7, 7, 7]);
+        assert_eq!(zeroed::<u64>(3), vec![0, 0, 0]);
     }
 }

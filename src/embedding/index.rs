@@ -43,12 +43,9 @@ impl KeyIndex {
     fn with_buckets(n: usize) -> Self {
         debug_assert!(n.is_power_of_two());
         // Huge pages: every lookup probes a random bucket of both arrays
-        // (docs/performance.md, item 14). The keys stay calloc'd (no pass
-        // over them), the advice applies before their first touch.
-        let keys = vec![0; n];
-        super::huge::advise_huge_pages(&keys);
+        // (docs/performance.md, item 14).
         Self {
-            keys,
+            keys: super::huge::zeroed(n),
             rows: super::huge::filled(n, EMPTY),
             len: 0,
         }

@@ -565,11 +565,9 @@ impl StoreMemory {
 /// offers them on request: row updates hit random rows, and 2 MiB pages cut
 /// the TLB misses that otherwise dominate (optimizer bench: 6 -> 10 M rows/s).
 fn new_chunk(n: usize) -> Box<[f32]> {
-    // Zeroed by calloc: fresh memory is not touched until rows are written,
-    // so a partly used chunk costs only its used pages.
-    let v: Vec<f32> = vec![0.0; n];
-    advise_huge_pages(&v);
-    v.into_boxed_slice()
+    // Untouched until rows are written, so a partly used chunk costs only
+    // its used pages.
+    huge::zeroed(n).into_boxed_slice()
 }
 
 /// The length of each part when `n` items split into equal contiguous

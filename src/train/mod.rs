@@ -19,6 +19,6 @@ pub use pass::{
     train_window_with, CurvePoint, Evaluation, Progress, ProgressRecord, RowWindow,
 };
 pub use phases::{process_cpu_seconds, LoopCpu, Phase, PhaseTimes};
-pub use score::{score_batch_size, score_known, score_stream};
+pub use score::{score_batch_size, score_stream};
 pub use step::Trainer;
 pub use valid::{EarlyStop, ValidPoint};

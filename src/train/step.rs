@@ -422,7 +422,7 @@ impl Trainer {
 
     /// Logits of a batch without training; keys unseen in training read as zeros.
     pub fn logits(&mut self, batch: &Batch, out: &mut Vec<f32>) -> Result<()> {
-        super::score_known(&*self.model, &self.store, batch, &mut self.emb, out)
+        super::score::score_known(&*self.model, &self.store, batch, &mut self.emb, out)
     }
 
     /// Feature rate: non-zero rows over rows seen in training (docs/metrics.md).
