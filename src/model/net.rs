@@ -292,6 +292,23 @@ fn shards(n: usize) -> Vec<Range<usize>> {
     vec![0..half, half..n]
 }
 
+/// `buf`, (batch, width) row-major, split into the disjoint row blocks of
+/// `shards` (contiguous and in order, as [`shards`] makes them).
+fn shard_rows_mut<'a>(
+    mut buf: &'a mut [f32],
+    shards: &[Range<usize>],
+    width: usize,
+) -> Vec<&'a mut [f32]> {
+    shards
+        .iter()
+        .map(|rows| {
+            let (head, tail) = std::mem::take(&mut buf).split_at_mut(rows.len() * width);
+            buf = tail;
+            head
+        })
+        .collect()
+}
+
 /// Stable BCE with logits: loss = max(x, 0) - x y + ln(1 + e^-|x|), its mean
 /// over the batch in f64, and dL/dx = (sigmoid(x) - y) / B.
 fn bce(logits: &[f32], labels: &[f32]) -> (f64, Vec<f32>) {
@@ -362,11 +379,27 @@ impl<A: Arch> Model for Net<A> {
         // The loss and its gradient over the whole batch (the mean's 1 / B).
         let (loss, g) = bce(&self.train_logits, labels);
         let fused = self.fused;
+        // Each shard's backward copies its rows' embedding gradients (the
+        // first `e` columns of x0's) into its own slice of grads.emb, on
+        // its own thread: done serially after backward, this copy was 2% of
+        // an epoch on the main thread (docs/performance.md).
+        let (e, w) = (self.dims.emb(), self.dims.input());
+        grads.emb.resize(input.batch * e, 0.0); // every value is written below
         let stores = forwards
             .par_iter()
             .zip(&shards)
-            .map(|((_, logits), rows)| {
-                ops::seed_grad(logits, Arc::from(&g[rows.clone()]), fused)?.backward()
+            .zip(shard_rows_mut(&mut grads.emb, &shards, e))
+            .map(|(((x0, logits), rows), emb)| {
+                let gs = ops::seed_grad(logits, Arc::from(&g[rows.clone()]), fused)?.backward()?;
+                match gs.get(x0.as_tensor()) {
+                    Some(t) => ops::with_f32(t, |gx| {
+                        for (dst, row) in emb.chunks_exact_mut(e).zip(gx.chunks_exact(w)) {
+                            dst.copy_from_slice(&row[..e]);
+                        }
+                    })?,
+                    None => emb.fill(0.0),
+                }
+                Ok(gs)
             })
             .collect::<candle_core::Result<Vec<_>>>()?;
 
@@ -391,18 +424,6 @@ impl<A: Arch> Model for Net<A> {
                 // A parameter the graph did not reach has a zero gradient.
                 out.clear();
                 out.resize(p.rows * p.cols, 0.0);
-            }
-        }
-        let (e, w) = (self.dims.emb(), self.dims.input());
-        grads.emb.clear();
-        for ((x0, _), (gs, rows)) in forwards.iter().zip(stores.iter().zip(&shards)) {
-            match gs.get(x0.as_tensor()) {
-                Some(t) => ops::with_f32(t, |gx| {
-                    for row in gx.chunks_exact(w) {
-                        grads.emb.extend_from_slice(&row[..e]);
-                    }
-                })?,
-                None => grads.emb.resize(grads.emb.len() + rows.len() * e, 0.0),
             }
         }
         Ok(loss as f32)
