@@ -18,7 +18,12 @@ impl Arch for Mlp {
     fn forward(&self, p: &[Tensor], x0: &Tensor, ctx: &mut Ctx) -> candle_core::Result<Tensor> {
         let mut h = x0.clone();
         for i in 0..self.n_hidden {
-            h = ctx.hidden(&h, &p[2 * i], &p[2 * i + 1])?;
+            // x0 has no other reader: its gradient can skip candle's store.
+            h = if i == 0 {
+                ctx.input_hidden(&h, &p[0], &p[1])?
+            } else {
+                ctx.hidden(&h, &p[2 * i], &p[2 * i + 1])?
+            };
         }
         let k = 2 * self.n_hidden;
         ctx.linear(&h, &p[k], &p[k + 1])

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use candle_core::{Device, Tensor, Var};
 use rayon::prelude::*;
 
-use super::ops::{self, DropoutMask};
+use super::ops::{self, DropoutMask, InputGrad};
 use super::{Grads, Input, Model, ModelConfig, ModelError, Param};
 use crate::rng::SplitMix64;
 
@@ -32,9 +32,25 @@ pub(crate) struct Ctx {
     /// a shard draws the whole batch's masks and keeps its own rows.
     rows: Range<usize>,
     batch: usize,
+    /// During a training step: where `input_hidden` leaves x0's gradient.
+    input_grad: Option<InputGrad>,
 }
 
 impl Ctx {
+    /// The first hidden layer, over x0, for a network in which nothing else
+    /// reads x0 (the MLP): `hidden`, its backward leaving x0's gradient
+    /// outside candle's gradient store (`ops::InputGrad`).
+    pub fn input_hidden(
+        &mut self,
+        x0: &Tensor,
+        w: &Tensor,
+        b: &Tensor,
+    ) -> candle_core::Result<Tensor> {
+        let mask = self.mask(&[x0.dim(0)?, w.dim(1)?])?;
+        let sink = self.input_grad.take();
+        ops::linear_act_into(x0, w, b, true, mask, self.fused, sink)
+    }
+
     /// A hidden layer: `relu(x w + b)`, then dropout when training.
     pub fn hidden(&mut self, x: &Tensor, w: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
         let mask = self.mask(&[x.dim(0)?, w.dim(1)?])?;
@@ -233,6 +249,7 @@ impl<A: Arch> Net<A> {
         rows: Range<usize>,
         batch: usize,
         dropout: Option<(f32, u64)>,
+        input_grad: Option<InputGrad>,
     ) -> candle_core::Result<Tensor> {
         let mut ctx = Ctx {
             fused: self.fused,
@@ -240,6 +257,7 @@ impl<A: Arch> Net<A> {
             layer: 0,
             rows,
             batch,
+            input_grad,
         };
         self.arch.forward(tensors, x0, &mut ctx)
     }
@@ -262,7 +280,7 @@ impl<A: Arch> Net<A> {
             .map(|rows| {
                 let x0 =
                     Tensor::from_vec(self.x0(input, &rows), (rows.len(), self.dims.input()), dev)?;
-                Ok(self.forward_rows(&tensors, &x0, rows, input.batch, None)?)
+                Ok(self.forward_rows(&tensors, &x0, rows, input.batch, None, None)?)
             })
             .collect::<Result<Vec<_>, ModelError>>()?;
         for l in &logits {
@@ -367,13 +385,20 @@ impl<A: Arch> Model for Net<A> {
             .par_iter()
             .map(|rows| {
                 let x0 = Var::from_vec(self.x0(input, rows), (rows.len(), self.dims.input()), dev)?;
-                let logits =
-                    self.forward_rows(&tensors, &x0, rows.clone(), input.batch, dropout)?;
-                Ok((x0, logits))
+                let x0_grad = InputGrad::default();
+                let logits = self.forward_rows(
+                    &tensors,
+                    &x0,
+                    rows.clone(),
+                    input.batch,
+                    dropout,
+                    Some(x0_grad.clone()),
+                )?;
+                Ok((x0, x0_grad, logits))
             })
             .collect::<candle_core::Result<Vec<_>>>()?;
         self.train_logits.clear();
-        for (_, l) in &forwards {
+        for (_, _, l) in &forwards {
             ops::with_f32(l, |l| self.train_logits.extend_from_slice(l))?;
         }
         // The loss and its gradient over the whole batch (the mean's 1 / B).
@@ -389,12 +414,19 @@ impl<A: Arch> Model for Net<A> {
             .par_iter()
             .zip(&shards)
             .zip(shard_rows_mut(&mut grads.emb, &shards, e))
-            .map(|(((x0, logits), rows), emb)| {
+            .map(|(((x0, x0_grad, logits), rows), emb)| {
                 let gs = ops::seed_grad(logits, Arc::from(&g[rows.clone()]), fused)?.backward()?;
-                match gs.get(x0.as_tensor()) {
+                // x0's gradient: left outside the store by its one consumer
+                // (the MLP's first layer), or summed in the store.
+                match x0_grad.get().or_else(|| gs.get(x0.as_tensor())) {
+                    // `+ 0.0` turns -0.0 into +0.0 and keeps every other
+                    // value: the store's sum starts from +0.0, so both
+                    // routes give the same bits.
                     Some(t) => ops::with_f32(t, |gx| {
                         for (dst, row) in emb.chunks_exact_mut(e).zip(gx.chunks_exact(w)) {
-                            dst.copy_from_slice(&row[..e]);
+                            for (d, &v) in dst.iter_mut().zip(&row[..e]) {
+                                *d = v + 0.0;
+                            }
                         }
                     })?,
                     None => emb.fill(0.0),

@@ -515,6 +515,25 @@ struct LinearAct {
     /// `x w`, computed at construction.
     z: Tensor,
     act: BiasAct,
+    /// Where the backward leaves x's gradient instead of handing it to
+    /// candle (`linear_act_into`); None: handed to candle.
+    x_grad: Option<InputGrad>,
+}
+
+/// The gradient of a network's input x0, left by its one consumer's
+/// backward (`linear_act_into`) outside candle's gradient store. Why: the
+/// store zero-fills a buffer for every input and adds the gradient into it
+/// (`GradStore::or_insert`), a (rows x width) fill, add and allocation per
+/// shard that the embedding copy then reads again; the MLP's input has one
+/// consumer, so its gradient needs no sum.
+#[derive(Clone, Default)]
+pub struct InputGrad(Arc<std::sync::OnceLock<Tensor>>);
+
+impl InputGrad {
+    /// The gradient left by backward, None before (or if x0 took no part).
+    pub fn get(&self) -> Option<&Tensor> {
+        self.0.get()
+    }
 }
 
 impl CustomOp3 for LinearAct {
@@ -554,7 +573,16 @@ impl CustomOp3 for LinearAct {
         // candle's Matmul backward, the same calls on the same layouts.
         let gx = gz.matmul(&w.detach().t()?)?;
         let gw = x.detach().t()?.matmul(&gz)?;
-        Ok((Some(gx), Some(gw), Some(gb)))
+        let gx = match &self.x_grad {
+            Some(sink) => {
+                if sink.0.set(gx).is_err() {
+                    bail!("linear_act: the input gradient was left twice");
+                }
+                None
+            }
+            None => Some(gx),
+        };
+        Ok((gx, Some(gw), Some(gb)))
     }
 }
 
@@ -567,10 +595,25 @@ pub fn linear_act(
     mask: Option<DropoutMask>,
     fused: bool,
 ) -> Result<Tensor> {
+    linear_act_into(x, w, b, relu, mask, fused, None)
+}
+
+/// `linear_act` whose backward, when fused, leaves x's gradient in
+/// `x_grad` (where given) instead of candle's gradient store: for an input
+/// with no other consumer. Unfused, the gradient goes to the store as usual.
+pub fn linear_act_into(
+    x: &Tensor,
+    w: &Tensor,
+    b: &Tensor,
+    relu: bool,
+    mask: Option<DropoutMask>,
+    fused: bool,
+    x_grad: Option<InputGrad>,
+) -> Result<Tensor> {
     if fused {
         let z = x.detach().matmul(&w.detach())?;
         let act = BiasAct { relu, mask };
-        return x.apply_op3(w, b, LinearAct { z, act });
+        return x.apply_op3(w, b, LinearAct { z, act, x_grad });
     }
     stock_act(x.matmul(w)?.broadcast_add(b)?, relu, mask)
 }

@@ -102,9 +102,16 @@ pub fn keep_pool_awake<T: Send>(f: impl FnOnce() -> T + Send) -> T {
                 SPINNING.set(false);
             });
         }
-        let out = f();
-        done.store(true, Ordering::Release);
-        out
+        // The spinners stop on return and on unwind alike: the scope waits
+        // for them, so a panic in `f` would otherwise hang the process.
+        struct Stop<'a>(&'a AtomicBool);
+        impl Drop for Stop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Release);
+            }
+        }
+        let _stop = Stop(&done);
+        f()
     })
 }
 
@@ -133,5 +140,21 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(pool.install(|| keep_pool_awake(|| sum(1000))), sum(1000));
+    }
+
+    /// A panic in `f` reaches the caller; it used to leave the spinners
+    /// waiting for a `done` that never came, and the call hung.
+    #[test]
+    fn a_panic_in_f_reaches_the_caller_instead_of_hanging() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pool.install(|| keep_pool_awake(|| panic!("a failing step")))
+        }));
+        assert!(caught.is_err());
+        // The pool still works afterwards.
+        assert_eq!(pool.install(|| keep_pool_awake(|| 7)), 7);
     }
 }

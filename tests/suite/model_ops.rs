@@ -101,6 +101,52 @@ fn linear_act_matches_stock_ops_with_and_without_dropout() {
     }
 }
 
+/// With an `InputGrad`, the fused layer leaves x's gradient there and none
+/// in candle's store, and that gradient is, once -0.0 reads as +0.0 (as the
+/// store's sum from +0.0 gives), the store's to the bit; w's and b's are
+/// unchanged. A relu'd layer with a zero column in w makes exact zeros of
+/// both signs likely in x's gradient.
+#[test]
+fn linear_act_into_leaves_the_input_gradient_outside_the_store_with_its_bits() {
+    let (x, w, b) = (rand(11, (40, 9)), rand(12, (9, 7)), rand(13, (1, 7)));
+    let mut wv = vals(w.as_tensor());
+    for row in wv.chunks_exact_mut(7) {
+        row[3] = 0.0;
+    }
+    let w = Var::from_vec(wv, (9, 7), &Device::Cpu).unwrap();
+    let mask = Some(DropoutMask::draw(3, 1, 40, 7, 0.5));
+    let run = |sink: Option<ops::InputGrad>| {
+        let y = ops::linear_act_into(&x, &w, &b, true, mask.clone(), true, sink).unwrap();
+        let g = rand(14, (40, 7));
+        y.mul(g.as_tensor())
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap()
+    };
+    let store = run(None);
+    let sink = ops::InputGrad::default();
+    let via_sink = run(Some(sink.clone()));
+    assert!(
+        via_sink.get(x.as_tensor()).is_none(),
+        "x's gradient also went to the store"
+    );
+    let bits = |v: Vec<f32>| v.iter().map(|x| (x + 0.0).to_bits()).collect::<Vec<_>>();
+    let want = bits(vals(store.get(x.as_tensor()).unwrap()));
+    assert_eq!(
+        bits(vals(sink.get().expect("no gradient left in the sink"))),
+        want
+    );
+    for v in [&w, &b] {
+        let (a, c) = (
+            store.get(v.as_tensor()).unwrap(),
+            via_sink.get(v.as_tensor()).unwrap(),
+        );
+        assert_eq!(bits(vals(a)), bits(vals(c)));
+    }
+}
+
 #[test]
 fn product_layer_matches_stock_ops_and_ignores_dense_columns() {
     // 4 fields x dim 3 + 2 dense columns; h = 5.
