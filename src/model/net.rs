@@ -48,13 +48,13 @@ impl Ctx {
     ) -> candle_core::Result<Tensor> {
         let mask = self.mask(&[x0.dim(0)?, w.dim(1)?])?;
         let sink = self.input_grad.take();
-        ops::linear_act_into(x0, w, b, true, mask, self.fused, sink)
+        ops::linear_act(x0, w, b, true, mask, self.fused, sink)
     }
 
     /// A hidden layer: `relu(x w + b)`, then dropout when training.
     pub fn hidden(&mut self, x: &Tensor, w: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
         let mask = self.mask(&[x.dim(0)?, w.dim(1)?])?;
-        ops::linear_act(x, w, b, true, mask, self.fused)
+        ops::linear_act(x, w, b, true, mask, self.fused, None)
     }
 
     /// A hidden layer's activation over a computed pre-activation `z`:

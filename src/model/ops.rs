@@ -516,16 +516,16 @@ struct LinearAct {
     z: Tensor,
     act: BiasAct,
     /// Where the backward leaves x's gradient instead of handing it to
-    /// candle (`linear_act_into`); None: handed to candle.
+    /// candle (`linear_act` with an `x_grad`); None: handed to candle.
     x_grad: Option<InputGrad>,
 }
 
 /// The gradient of a network's input x0, left by its one consumer's
-/// backward (`linear_act_into`) outside candle's gradient store. Why: the
-/// store zero-fills a buffer for every input and adds the gradient into it
-/// (`GradStore::or_insert`), a (rows x width) fill, add and allocation per
-/// shard that the embedding copy then reads again; the MLP's input has one
-/// consumer, so its gradient needs no sum.
+/// backward (`linear_act` with an `x_grad`) outside candle's gradient
+/// store. Why: the store zero-fills a buffer for every input and adds the
+/// gradient into it (`GradStore::or_insert`), a (rows x width) fill, add
+/// and allocation per shard that the embedding copy then reads again; the
+/// MLP's input has one consumer, so its gradient needs no sum.
 #[derive(Clone, Default)]
 pub struct InputGrad(Arc<std::sync::OnceLock<Tensor>>);
 
@@ -586,22 +586,11 @@ impl CustomOp3 for LinearAct {
     }
 }
 
-/// `act(x w + b) [* mask]` (a hidden layer); `b` has shape (1, n).
+/// `act(x w + b) [* mask]` (a hidden layer); `b` has shape (1, n). Fused,
+/// its backward leaves x's gradient in `x_grad` where given (an input with
+/// no other consumer) instead of candle's gradient store; unfused, or
+/// without `x_grad`, the gradient goes to the store.
 pub fn linear_act(
-    x: &Tensor,
-    w: &Tensor,
-    b: &Tensor,
-    relu: bool,
-    mask: Option<DropoutMask>,
-    fused: bool,
-) -> Result<Tensor> {
-    linear_act_into(x, w, b, relu, mask, fused, None)
-}
-
-/// `linear_act` whose backward, when fused, leaves x's gradient in
-/// `x_grad` (where given) instead of candle's gradient store: for an input
-/// with no other consumer. Unfused, the gradient goes to the store as usual.
-pub fn linear_act_into(
     x: &Tensor,
     w: &Tensor,
     b: &Tensor,

@@ -94,7 +94,7 @@ fn linear_act_matches_stock_ops_with_and_without_dropout() {
             let mask = p.map(|p| DropoutMask::draw(9, 1, 29, 11, p));
             compare(
                 &[&x, &w, &b],
-                |fused| ops::linear_act(&x, &w, &b, relu, mask.clone(), fused).unwrap(),
+                |fused| ops::linear_act(&x, &w, &b, relu, mask.clone(), fused, None).unwrap(),
                 &format!("linear_act relu={relu} p={p:?}"),
             );
         }
@@ -107,7 +107,7 @@ fn linear_act_matches_stock_ops_with_and_without_dropout() {
 /// unchanged. A relu'd layer with a zero column in w makes exact zeros of
 /// both signs likely in x's gradient.
 #[test]
-fn linear_act_into_leaves_the_input_gradient_outside_the_store_with_its_bits() {
+fn linear_act_with_x_grad_leaves_the_input_gradient_outside_the_store_with_its_bits() {
     let (x, w, b) = (rand(11, (40, 9)), rand(12, (9, 7)), rand(13, (1, 7)));
     let mut wv = vals(w.as_tensor());
     for row in wv.chunks_exact_mut(7) {
@@ -116,7 +116,7 @@ fn linear_act_into_leaves_the_input_gradient_outside_the_store_with_its_bits() {
     let w = Var::from_vec(wv, (9, 7), &Device::Cpu).unwrap();
     let mask = Some(DropoutMask::draw(3, 1, 40, 7, 0.5));
     let run = |sink: Option<ops::InputGrad>| {
-        let y = ops::linear_act_into(&x, &w, &b, true, mask.clone(), true, sink).unwrap();
+        let y = ops::linear_act(&x, &w, &b, true, mask.clone(), true, sink).unwrap();
         let g = rand(14, (40, 7));
         y.mul(g.as_tensor())
             .unwrap()
