@@ -1,14 +1,16 @@
 //! Throughput of one training step of the dense networks (forward + backward
 //! through `Model::forward_backward`) at batch 512 on random inputs, in
-//! samples/s, with 1 and 2 gemm threads, fused CPU ops vs stock candle ops.
+//! samples/s, on pools of 1 and 2 threads, fused CPU ops vs stock candle ops.
 //!
 //! Sizes (docs/models.md): MLP 22 fields x 16 -> 64-32-16-1 (Avazu); OPNN 16 x 10,
 //! l1 512 -> 256 -> 128 -> 1, dropout 0.5 (iPinYou); DCN 26 x 8 + 13 dense,
 //! 2 cross layers, deep 64-64 (Criteo); LR 22 x 1.
 //!
 //! Run: `cargo bench --bench models` (optionally a filter: `-- mlp`).
-//! Threads follow docs/performance.md: rayon (gemm) 1 or 2, candle's element-wise
-//! pool 1; the allocator is tuned as the trainer does at start-up.
+//! Threads follow docs/performance.md: a rayon pool of 1 or 2 threads (the
+//! fused ops' gemm threads follow it, stock candle's matmul follows
+//! RAYON_NUM_THREADS, set to the same), candle's element-wise pool 1; the
+//! allocator is tuned as the trainer does at start-up.
 
 use candle_core::Device;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -58,12 +60,19 @@ fn bench(c: &mut Criterion) {
             let mut grads = Grads::default();
             for threads in [1, 2] {
                 let ops = if fused { "fused" } else { "stock" };
+                // A pool of that size: the shards and the fused ops'
+                // products split its threads (model::gemm); stock candle's
+                // matmul reads RAYON_NUM_THREADS.
+                std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
                 g.bench_function(format!("{kind}/{threads}thr/{ops}"), |b| {
-                    std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
                     let mut step = 0u64;
                     b.iter(|| {
                         step += 1;
-                        m.forward_backward(&input, &labels, step, &mut grads)
+                        pool.install(|| m.forward_backward(&input, &labels, step, &mut grads))
                             .unwrap()
                     })
                 });

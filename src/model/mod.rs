@@ -17,6 +17,7 @@ mod alloc;
 mod config;
 mod dcn;
 mod device;
+mod gemm;
 mod lr;
 mod mlp;
 mod net;

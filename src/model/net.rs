@@ -12,6 +12,7 @@ use std::sync::Arc;
 use candle_core::{Device, Tensor, Var};
 use rayon::prelude::*;
 
+use super::gemm::with_gemm_threads;
 use super::ops::{self, DropoutMask, InputGrad};
 use super::{Grads, Input, Model, ModelConfig, ModelError, Param};
 use crate::rng::SplitMix64;
@@ -275,12 +276,19 @@ impl<A: Arch> Net<A> {
             .iter()
             .map(|p| Tensor::from_slice(&p.data, (p.rows, p.cols), dev))
             .collect::<candle_core::Result<Vec<_>>>()?;
-        let logits = shards(input.batch)
+        let shards = shards(input.batch);
+        let gemm_threads = gemm_threads_per_shard(shards.len());
+        let logits = shards
             .into_par_iter()
             .map(|rows| {
-                let x0 =
-                    Tensor::from_vec(self.x0(input, &rows), (rows.len(), self.dims.input()), dev)?;
-                Ok(self.forward_rows(&tensors, &x0, rows, input.batch, None, None)?)
+                with_gemm_threads(gemm_threads, || {
+                    let x0 = Tensor::from_vec(
+                        self.x0(input, &rows),
+                        (rows.len(), self.dims.input()),
+                        dev,
+                    )?;
+                    Ok(self.forward_rows(&tensors, &x0, rows, input.batch, None, None)?)
+                })
             })
             .collect::<Result<Vec<_>, ModelError>>()?;
         for l in &logits {
@@ -308,6 +316,14 @@ fn shards(n: usize) -> Vec<Range<usize>> {
     }
     let half = n.div_ceil(2);
     vec![0..half, half..n]
+}
+
+/// gemm threads for each of `n_shards` shards running at once: the pool's
+/// threads divided among them, so two shards on two threads each make
+/// their products on one core instead of each forking every product across
+/// both (`super::gemm`). The thread count never changes a value.
+fn gemm_threads_per_shard(n_shards: usize) -> usize {
+    (rayon::current_num_threads() / n_shards.max(1)).max(1)
 }
 
 /// `buf`, (batch, width) row-major, split into the disjoint row blocks of
@@ -381,20 +397,24 @@ impl<A: Arch> Model for Net<A> {
         let p = self.cfg.dropout_rate();
         let dropout = (p > 0.0).then_some((p, step_seed));
         let shards = shards(input.batch);
+        let gemm_threads = gemm_threads_per_shard(shards.len());
         let forwards = shards
             .par_iter()
             .map(|rows| {
-                let x0 = Var::from_vec(self.x0(input, rows), (rows.len(), self.dims.input()), dev)?;
-                let x0_grad = InputGrad::default();
-                let logits = self.forward_rows(
-                    &tensors,
-                    &x0,
-                    rows.clone(),
-                    input.batch,
-                    dropout,
-                    Some(x0_grad.clone()),
-                )?;
-                Ok((x0, x0_grad, logits))
+                with_gemm_threads(gemm_threads, || {
+                    let x0 =
+                        Var::from_vec(self.x0(input, rows), (rows.len(), self.dims.input()), dev)?;
+                    let x0_grad = InputGrad::default();
+                    let logits = self.forward_rows(
+                        &tensors,
+                        &x0,
+                        rows.clone(),
+                        input.batch,
+                        dropout,
+                        Some(x0_grad.clone()),
+                    )?;
+                    Ok((x0, x0_grad, logits))
+                })
             })
             .collect::<candle_core::Result<Vec<_>>>()?;
         self.train_logits.clear();
@@ -415,23 +435,26 @@ impl<A: Arch> Model for Net<A> {
             .zip(&shards)
             .zip(shard_rows_mut(&mut grads.emb, &shards, e))
             .map(|(((x0, x0_grad, logits), rows), emb)| {
-                let gs = ops::seed_grad(logits, Arc::from(&g[rows.clone()]), fused)?.backward()?;
-                // x0's gradient: left outside the store by its one consumer
-                // (the MLP's first layer), or summed in the store.
-                match x0_grad.get().or_else(|| gs.get(x0.as_tensor())) {
-                    // `+ 0.0` turns -0.0 into +0.0 and keeps every other
-                    // value: the store's sum starts from +0.0, so both
-                    // routes give the same bits.
-                    Some(t) => ops::with_f32(t, |gx| {
-                        for (dst, row) in emb.chunks_exact_mut(e).zip(gx.chunks_exact(w)) {
-                            for (d, &v) in dst.iter_mut().zip(&row[..e]) {
-                                *d = v + 0.0;
+                with_gemm_threads(gemm_threads, || {
+                    let gs =
+                        ops::seed_grad(logits, Arc::from(&g[rows.clone()]), fused)?.backward()?;
+                    // x0's gradient: left outside the store by its one consumer
+                    // (the MLP's first layer), or summed in the store.
+                    match x0_grad.get().or_else(|| gs.get(x0.as_tensor())) {
+                        // `+ 0.0` turns -0.0 into +0.0 and keeps every other
+                        // value: the store's sum starts from +0.0, so both
+                        // routes give the same bits.
+                        Some(t) => ops::with_f32(t, |gx| {
+                            for (dst, row) in emb.chunks_exact_mut(e).zip(gx.chunks_exact(w)) {
+                                for (d, &v) in dst.iter_mut().zip(&row[..e]) {
+                                    *d = v + 0.0;
+                                }
                             }
-                        }
-                    })?,
-                    None => emb.fill(0.0),
-                }
-                Ok(gs)
+                        })?,
+                        None => emb.fill(0.0),
+                    }
+                    Ok(gs)
+                })
             })
             .collect::<candle_core::Result<Vec<_>>>()?;
 

@@ -20,6 +20,7 @@ use candle_core::{
     Tensor,
 };
 
+use super::gemm;
 use crate::rng::SplitMix64;
 
 /// The contiguous f32 data of a CPU storage under `l`.
@@ -505,9 +506,9 @@ pub fn bias_act2(
 /// zero-filled and then added to (`GradStore::or_insert`), so a matmul
 /// followed by `bias_act` paid a zero-fill and an add over the whole
 /// pre-activation (OPNN: 512 x 256 and 512 x 128 per step). Here `x w` is
-/// computed by candle's matmul on detached inputs (the same gemm call) and
-/// the backward runs candle's own matmul-backward products on the
-/// pre-activation gradient, so values are the same bits as the two-node
+/// computed by candle's gemm call on detached inputs (`super::gemm`) and
+/// the backward makes candle's matmul-backward products (the same calls) on
+/// the pre-activation gradient, so values are the same bits as the two-node
 /// form: that gradient never holds -0.0 (the output gradient comes from a
 /// zero-initialised sum, scaled by >= 1 or masked to +0.0), so skipping
 /// candle's `0 + g` changes nothing.
@@ -571,8 +572,8 @@ impl CustomOp3 for LinearAct {
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let (gz, gb) = self.act.bwd(res, g, self.z.dim(1)?)?;
         // candle's Matmul backward, the same calls on the same layouts.
-        let gx = gz.matmul(&w.detach().t()?)?;
-        let gw = x.detach().t()?.matmul(&gz)?;
+        let gx = gemm::matmul(&gz, &w.t()?)?;
+        let gw = gemm::matmul(&x.t()?, &gz)?;
         let gx = match &self.x_grad {
             Some(sink) => {
                 if sink.0.set(gx).is_err() {
@@ -600,7 +601,7 @@ pub fn linear_act(
     x_grad: Option<InputGrad>,
 ) -> Result<Tensor> {
     if fused {
-        let z = x.detach().matmul(&w.detach())?;
+        let z = gemm::matmul(x, w)?;
         let act = BiasAct { relu, mask };
         return x.apply_op3(w, b, LinearAct { z, act, x_grad });
     }
@@ -999,11 +1000,12 @@ pub fn outer_pool(x: &Tensor, n_fields: usize, dim: usize, fused: bool) -> Resul
 
 /// OPNN's product layer before its bias: `x w_z + vec(f f^T) w_p` as one
 /// graph node (inputs x, w_z, w_p). Both products and the outer product are
-/// computed by candle's matmul and `OuterPool` on detached inputs at
-/// construction; the forward adds them. Why: in the composed form candle's
-/// backward zero-fills and adds a gradient buffer for each summand
-/// (512 x 512 each) and for the outer product (docs/performance.md). The
-/// backward below makes candle's own matmul-backward calls, so the values
+/// computed by candle's gemm call (`super::gemm`) and `OuterPool` on
+/// detached inputs at construction; the forward adds them. Why: in the
+/// composed form candle's backward zero-fills and adds a gradient buffer for
+/// each summand (512 x 512 each) and for the outer product
+/// (docs/performance.md). The backward below makes candle's
+/// matmul-backward calls (the same products), so the values
 /// are the same bits: the incoming gradient holds no -0.0 (see
 /// `LinearAct`), the outer-product backward sums from +0.0 (insensitive to
 /// the sign of a zero), and x's two contributions are added once (x + y =
@@ -1059,10 +1061,10 @@ impl CustomOp3 for ProductLayer {
         g: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         // candle's Matmul backward of both products, the same calls.
-        let gx_lin = g.matmul(&wz.detach().t()?)?;
-        let gwz = x.detach().t()?.matmul(g)?;
-        let gprod = g.matmul(&wp.detach().t()?)?;
-        let gwp = self.prod.t()?.matmul(g)?;
+        let gx_lin = gemm::matmul(g, &wz.t()?)?;
+        let gwz = gemm::matmul(&x.t()?, g)?;
+        let gprod = gemm::matmul(g, &wp.t()?)?;
+        let gwp = gemm::matmul(&self.prod.t()?, g)?;
         let gx = (gx_lin + self.pool.grad(x, &gprod)?)?;
         Ok((Some(gx), Some(gwz), Some(gwp)))
     }
@@ -1082,8 +1084,8 @@ pub fn product_layer(
         let xd = x.detach();
         let pool = OuterPool { n_fields, dim };
         let prod = xd.apply_op1(OuterPool { n_fields, dim })?;
-        let z1 = xd.matmul(&wz.detach())?;
-        let z2 = prod.matmul(&wp.detach())?;
+        let z1 = gemm::matmul(&xd, wz)?;
+        let z2 = gemm::matmul(&prod, wp)?;
         let op = ProductLayer { pool, prod, z1, z2 };
         return x.apply_op3(wz, wp, op);
     }
