@@ -212,7 +212,7 @@ impl EmbeddingStore {
     pub fn gather_known(&self, batch: &Batch, out: &mut Vec<f32>) {
         let d = self.dim;
         let per_sample = batch.n_fields * d;
-        out.clear();
+        // Every value is written below (`sum_rows_into`): no zero-fill.
         out.resize(batch.len * per_sample, 0.0);
         if per_sample == 0 {
             return;
@@ -249,14 +249,8 @@ impl EmbeddingStore {
                             prefetch(self.weights(ahead));
                         }
                     }
-                    for &row in &rows[lo..hi] {
-                        if row == NO_SLOT {
-                            continue;
-                        }
-                        for (o, x) in dst.iter_mut().zip(self.weights(row)) {
-                            *o += x;
-                        }
-                    }
+                    let known = rows[lo..hi].iter().filter(|&&r| r != NO_SLOT);
+                    sum_rows_into(dst, known.map(|&r| self.weights(r)));
                 }
             });
     }
@@ -284,7 +278,7 @@ impl EmbeddingStore {
         // cost, so they are paid once per row rather than once per key
         // occurrence (a batch repeats its rows ~4x). The copy is exact, so
         // the sums below are the same bits as summing from the rows.
-        weights.clear();
+        // Every value is overwritten below: resized, not zero-filled.
         weights.resize(rows.len() * d, 0.0);
         for_each_part(rows, weights, d, COPY_MIN_ROWS, |rows, dst| {
             for (j, (&row, dst)) in rows.iter().zip(dst.chunks_exact_mut(d)).enumerate() {
@@ -297,7 +291,7 @@ impl EmbeddingStore {
         let weights = &weights[..];
         let slot_of_key = &slot_of_key[..];
         let n_bags = batch.len * batch.n_fields;
-        out.clear();
+        // Every value is written below (`sum_rows_into`): no zero-fill.
         out.resize(n_bags * d, 0.0);
         // Blocks of whole samples in parallel: each output value is written
         // by one task, summing its bag in key order, as a serial loop would.
@@ -306,20 +300,13 @@ impl EmbeddingStore {
             for (j, dst) in block.chunks_exact_mut(d).enumerate() {
                 let bag = t * per_task + j;
                 let (lo, hi) = (batch.offsets[bag] as usize, batch.offsets[bag + 1] as usize);
-                for &slot in &slot_of_key[lo..hi] {
-                    if slot == NO_SLOT {
-                        continue;
-                    }
-                    let s = slot as usize;
-                    for (o, x) in dst.iter_mut().zip(&weights[s * d..(s + 1) * d]) {
-                        *o += x;
-                    }
-                    if let Some(p) = perturb {
-                        for (o, x) in dst.iter_mut().zip(&p[s * d..(s + 1) * d]) {
-                            *o += x;
-                        }
-                    }
-                }
+                let slots = slot_of_key[lo..hi].iter().filter(|&&s| s != NO_SLOT);
+                // Each key's row, then its perturbation where given.
+                let terms = slots.flat_map(|&s| {
+                    let r = s as usize * d..(s as usize + 1) * d;
+                    std::iter::once(&weights[r.clone()]).chain(perturb.map(|p| &p[r]))
+                });
+                sum_rows_into(dst, terms);
             }
         };
         if n_bags <= per_task {
@@ -334,7 +321,7 @@ impl EmbeddingStore {
     pub fn scatter_grads(&self, batch: &Batch, d_emb: &[f32], touched: &mut Touched) {
         let d = self.dim;
         let n_slots = touched.rows.len();
-        touched.grads.clear();
+        // Zeroed by each task below, in parallel: resized only here.
         touched.grads.resize(n_slots * d, 0.0);
         // Each task owns a range of slots and scans every key for them, so
         // a row's gradient is summed in key order by one task: the same
@@ -348,6 +335,7 @@ impl EmbeddingStore {
             .par_chunks_mut(per_task * d)
             .enumerate()
             .for_each(|(t, grads)| {
+                grads.fill(0.0);
                 let first = (t * per_task) as u32;
                 let n = (grads.len() / d) as u32;
                 for (bag, src) in d_emb.chunks_exact(d).enumerate().take(n_bags) {
@@ -596,6 +584,26 @@ fn for_each_part<A: Sync, B: Send>(
         a.par_chunks(per_task)
             .zip(b.par_chunks_mut(per_task * b_per_a))
             .for_each(|(a, b)| f(a, b));
+    }
+}
+
+/// `dst = 0; dst += s` for each row `s` of `terms` in order, writing `dst`
+/// once for the first row instead of zero-filling it first: `s + 0.0` is
+/// `0.0 + s` to the bit (addition commutes; both turn -0.0 into +0.0), so
+/// the sums are the same bits. No rows: zeros.
+#[inline]
+fn sum_rows_into<'a>(dst: &mut [f32], mut terms: impl Iterator<Item = &'a [f32]>) {
+    let Some(first) = terms.next() else {
+        dst.fill(0.0);
+        return;
+    };
+    for (o, x) in dst.iter_mut().zip(first) {
+        *o = x + 0.0;
+    }
+    for row in terms {
+        for (o, x) in dst.iter_mut().zip(row) {
+            *o += x;
+        }
     }
 }
 
