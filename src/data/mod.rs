@@ -31,6 +31,7 @@ mod cells;
 pub mod config;
 pub mod dataset;
 pub mod daygate;
+mod delims;
 pub mod distinct;
 pub mod encode;
 pub mod error;
