@@ -1,8 +1,7 @@
 //! All integration tests in one binary: one link instead of one per file
 //! keeps `cargo test` fast and its target folder small (each test binary
 //! links candle). Each file is a module, so test names keep their file
-//! prefix (`optim_theorem2::theorem2_...`). `tests/model_threads.rs` stays
-//! its own binary because it changes RAYON_NUM_THREADS for its process.
+//! prefix (`optim_theorem2::theorem2_...`).
 
 mod architecture;
 mod cli_common;

@@ -123,3 +123,49 @@ fn a_mask_of_some_rows_is_the_slice_of_the_whole_mask() {
         }
     }
 }
+
+/// A step and a scoring pass are the same bits on pools of 1, 2 and 4
+/// threads, for a sharded batch (512 rows) and an unsharded one (100): the
+/// shards run as 1 or 2 tasks, and gemm gets the pool's threads divided
+/// among them (none, 1 or 2 per shard; 4 for the unsharded batch on 4),
+/// while gemm splits its output into tiles per thread but sums every value
+/// over k in one order, and the fused ops split rows (and column sums by
+/// columns) so that every value is still summed in one fixed order.
+#[test]
+fn steps_are_the_same_bits_on_pools_of_1_2_and_4_threads() {
+    for kind in ModelKind::ALL {
+        let cfg = ModelConfig::default_for(kind);
+        let (f, k) = match kind {
+            ModelKind::Dcn => (26, 13),
+            ModelKind::Opnn => (16, 0),
+            _ => (22, 0),
+        };
+        for rows in [512, 100] {
+            let b = Batch::random(4, rows, f, cfg.embed_dim, k, 0.1);
+            let run = |threads: usize| {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                pool.install(|| {
+                    let mut m = build(&cfg, f, k, 3, &Device::Cpu).unwrap();
+                    let mut g = Grads::default();
+                    let loss = m
+                        .forward_backward(&b.input(), &b.labels, 5, &mut g)
+                        .unwrap();
+                    let mut out = Vec::new();
+                    m.logits(&b.input(), &mut out).unwrap();
+                    (loss.to_bits(), g, out)
+                })
+            };
+            let one = run(1);
+            for threads in [2, 4] {
+                let other = run(threads);
+                let what = format!("{kind}, {rows} rows, {threads} threads");
+                assert_eq!(one.0, other.0, "{what}: loss");
+                assert_eq!(one.2, other.2, "{what}: logits");
+                assert_eq!(one.1, other.1, "{what}: gradients");
+            }
+        }
+    }
+}
