@@ -59,9 +59,14 @@ echo "== load before: $(uptime)"
 echo "== parse-only pass (ctr-run data verify)"
 /usr/bin/time -v -o "$work/parse.time" "$CTR_RUN" data verify --format avazu "$data"
 echo "== epoch (ctr-run train)"
+# The host's steal time (the 8th field of /proc/stat's cpu line, in clock
+# ticks) around the epoch: time a neighbour on the same host took from
+# this VM's cores, which slows a run without showing in its own CPU use.
+grep '^cpu ' /proc/stat >"$work/stat.before" 2>/dev/null || true
 /usr/bin/time -v -o "$work/epoch.time" "$CTR_RUN" train --quiet --config "$work/epoch.toml"
+grep '^cpu ' /proc/stat >"$work/stat.after" 2>/dev/null || true
 echo "== load after: $(uptime)"
-python3 - "$work" <<'EOF'
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100) python3 - "$work" <<'EOF'
 import json, re, sys
 work = sys.argv[1]
 
@@ -89,6 +94,13 @@ print(f"evaluation          {ev:8.1f} s  ({m['test_samples'] / ev:.0f} rows/s, {
 print(f"outside loop + eval {e['wall'] - m['train_seconds'] - ev:8.1f} s")
 print(f"CPU utilisation     {(e['user'] + e['sys']) / e['wall'] * 100:8.0f} %  (user {e['user']:.1f} s, sys {e['sys']:.1f} s)")
 print(f"peak RSS            {e['rss_mb']:8.0f} MB")
+try:
+    import os
+    before, after = (open(f"{work}/stat.{w}").read().split() for w in ("before", "after"))
+    steal = (int(after[8]) - int(before[8])) / int(os.environ["CLK_TCK"])
+    print(f"host steal          {steal:8.1f} s  (all cores, during the epoch: a busy neighbour; compare only runs near 0)")
+except (OSError, IndexError, ValueError, KeyError):
+    print("host steal               n/a  (no /proc/stat)")
 print(f"parse-only pass     {p['wall']:8.1f} s  (CPU {(p['user'] + p['sys']) / p['wall'] * 100:.0f} %)")
 print(f"epoch / parse-only  {e['wall'] / p['wall']:8.2f}")
 print(f"epoch / loop        {e['wall'] / m['train_seconds']:8.2f}")
