@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli_common::{bin, json, path, TomlConfig, AVAZU_SAMPLE};
+use crate::cli_common::{bin, have_avazu_sample, json, path, TomlConfig, AVAZU_SAMPLE};
 
 /// The sample's header and its data lines `from..to`, each passed through `edit`.
 fn write_rows(path: &Path, from: usize, to: usize, edit: impl Fn(usize, &str) -> String) {
@@ -54,6 +54,9 @@ fn fails_with(dir: &Path, name: &str, data: &str, expected: &str) {
 
 #[test]
 fn the_paper_split_of_a_single_day_is_refused() {
+    if !have_avazu_sample() {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     // Every row of the sample is on 14-10-21.
     fails_with(
@@ -66,6 +69,9 @@ fn the_paper_split_of_a_single_day_is_refused() {
 
 #[test]
 fn a_split_with_no_rows_or_only_bad_rows_is_refused_naming_file_and_rule() {
+    if !have_avazu_sample() {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let good = tmp.path().join("good.csv");
     write_rows(&good, 0, 300, |_, l| l.to_string());
@@ -99,6 +105,9 @@ fn a_split_with_no_rows_or_only_bad_rows_is_refused_naming_file_and_rule() {
 
 #[test]
 fn a_one_class_test_set_finishes_with_a_null_auc_a_warning_and_a_marked_row() {
+    if !have_avazu_sample() {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     // 1000 rows, the last 200 (the test side of a 0.8 fraction split) without a click.
     let data = tmp.path().join("one_class.csv");
@@ -168,6 +177,9 @@ fn a_one_class_test_set_finishes_with_a_null_auc_a_warning_and_a_marked_row() {
 /// checkpoint's interrupt or early stopping, is train::pass's unit test.)
 #[test]
 fn bad_rows_past_the_last_batch_trained_are_not_counted() {
+    if !have_avazu_sample() {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let (train, test) = (tmp.path().join("train.csv"), tmp.path().join("test.csv"));
     // Lines 256..260 of the 300 carry a label that is neither 0 nor 1:
