@@ -1,4 +1,5 @@
-//! Folder locks: one live writer per sweep folder and per run folder.
+//! Folder locks: one live writer per sweep folder and per run folder, and
+//! one generator of a shared file at a time ([`wait_for_lock`]).
 //!
 //! A lock is flock(2) on a file inside the folder, held as long as the
 //! returned [`FolderLock`] lives. The kernel drops it when its holder exits,
@@ -59,6 +60,29 @@ pub fn lock_folder(dir: &Path, name: &str) -> Result<FolderLock> {
     file.write_all(record.as_bytes())
         .with_context(|| format!("writing lock {}", path.display()))?;
     Ok(FolderLock { _file: file, path })
+}
+
+/// Take the lock file `path` (created if missing), waiting while another
+/// process holds it: for work any process may do but only one should, such
+/// as generating a shared input file. Released when dropped.
+pub fn wait_for_lock(path: &Path) -> std::io::Result<FolderLock> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?;
+    // SAFETY: flock on a descriptor we own; it touches no memory.
+    while unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        let err = std::io::Error::last_os_error();
+        if err.kind() != std::io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+    Ok(FolderLock {
+        _file: file,
+        path: path.to_path_buf(),
+    })
 }
 
 /// "sweep pid 1234 (started 5 s ago)" from the record "1234 sweep 1700000000".

@@ -594,8 +594,29 @@ pub fn ensure_files(
     let make = |name: String, rows: u64, knobs: &Knobs| -> Result<PathBuf, DataError> {
         let p = dir.join(name);
         // The truth file is written last, so its presence means the data is complete.
-        if !truth_path(&p).exists() || !p.exists() {
-            generate(format, rows, s.seed, &p, knobs)?;
+        let complete = |p: &Path| truth_path(p).exists() && p.exists();
+        if !complete(&p) {
+            // One generator at a time: runs that start together (a sweep's
+            // jobs) would otherwise each generate the file, and each one's
+            // rename would replace the file another run is already reading.
+            // Whoever waited finds it complete and generates nothing.
+            std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
+            let lock_path = p.with_extension(format!("{ext}.lock"));
+            let _lock =
+                crate::lock::wait_for_lock(&lock_path).map_err(|e| DataError::io(&lock_path, e))?;
+            let made = if complete(&p) {
+                Ok(())
+            } else {
+                generate(format, rows, s.seed, &p, knobs).map(drop)
+            };
+            // Removed while still held, once the data is complete: a run
+            // that opens the path later makes a new lock file and finds the
+            // data complete. After a failure the file stays, so the runs
+            // waiting on it still take turns.
+            if made.is_ok() {
+                let _ = std::fs::remove_file(&lock_path);
+            }
+            made?;
         }
         Ok(p)
     };
@@ -617,4 +638,45 @@ pub fn ensure_files(
         None
     };
     Ok((train, test))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    /// Runs that start together (a sweep's jobs) share one generated file:
+    /// each finds the file the first one wrote, still in place (the same
+    /// inode) when it starts reading. Each used to generate its own and
+    /// rename it over the file another run had already opened, which that
+    /// run then stopped on as "changed while it was being read".
+    #[test]
+    fn runs_starting_together_generate_the_file_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = SyntheticConfig {
+            rows: 20_000,
+            ..SyntheticConfig::default()
+        };
+        let n = 4;
+        let start = std::sync::Barrier::new(n);
+        let inodes: Vec<u64> = std::thread::scope(|s| {
+            let runs: Vec<_> = (0..n)
+                .map(|_| {
+                    s.spawn(|| {
+                        start.wait();
+                        let (train, _) = ensure_files(Format::Avazu, &cfg, dir.path()).unwrap();
+                        std::fs::metadata(&train).unwrap().ino()
+                    })
+                })
+                .collect();
+            runs.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        let (train, _) = ensure_files(Format::Avazu, &cfg, dir.path()).unwrap();
+        let now = std::fs::metadata(&train).unwrap().ino();
+        assert_eq!(
+            inodes,
+            vec![now; n],
+            "every run read the one file left in place"
+        );
+    }
 }
