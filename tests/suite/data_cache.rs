@@ -113,6 +113,51 @@ fn cache_equals_text_for_every_split_setting() {
         .contains("tmp")));
 }
 
+/// Runs that start together on one file (a sweep's jobs) share one cache:
+/// every run opens the cache the first one built, still in place (the same
+/// inode), and the same batches. Each used to build its own and rename it
+/// over the one another run had already opened.
+#[test]
+fn runs_starting_together_build_the_cache_once() {
+    use std::os::unix::fs::MetadataExt;
+    let d = tempfile::tempdir().unwrap();
+    let (_, c) = cached_avazu(d.path(), 20_000, 3);
+    let n = 4;
+    let start = std::sync::Barrier::new(n);
+    let runs: Vec<(u64, Vec<Batch>)> = std::thread::scope(|s| {
+        let runs: Vec<_> = (0..n)
+            .map(|_| {
+                s.spawn(|| {
+                    start.wait();
+                    let mut src = open(&c, Split::Train, 512).unwrap();
+                    // The cache this run opened, before anyone else could replace it.
+                    let cache = ctrc_files(&d.path().join("cache")).pop().unwrap();
+                    let ino = std::fs::metadata(cache).unwrap().ino();
+                    (ino, read(src.as_mut()))
+                })
+            })
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    let caches = ctrc_files(&d.path().join("cache"));
+    assert_eq!(caches.len(), 1, "{caches:?}");
+    let now = std::fs::metadata(&caches[0]).unwrap().ino();
+    let inodes: Vec<u64> = runs.iter().map(|r| r.0).collect();
+    assert_eq!(
+        inodes,
+        vec![now; n],
+        "every run opened the one cache left in place"
+    );
+    let text = DataConfig {
+        cache: false,
+        ..c.clone()
+    };
+    let want = all(&text, Split::Train, 512);
+    for (_, batches) in &runs {
+        assert!(batches == &want, "the text reader's batches");
+    }
+}
+
 #[test]
 fn cache_is_reused_rebuilt_when_stale_and_not_trusted_when_damaged() {
     let d = tempfile::tempdir().unwrap();

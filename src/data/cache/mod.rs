@@ -98,20 +98,45 @@ fn verify(meta: &CacheMeta, path: &Path, file: &Path, layout: &Layout) -> Result
 pub fn ensure(cfg: &DataConfig, file: &Path) -> Result<(PathBuf, CacheMeta, Layout), DataError> {
     let (raw, layout) = RawReader::open(cfg, file)?;
     let path = cache_path(&cfg.cache_dir(), file, &layout);
-    let why = match read_meta(&path) {
-        Ok(meta) => match verify(&meta, &path, file, &layout) {
-            Ok(()) => return Ok((path, meta, layout)),
-            Err(why) => Some(why.to_string()),
-        },
-        Err(Unusable::Absent) => None,
-        Err(Unusable::Bad(why)) => Some(why.to_string()),
-    };
-    if let Some(why) = why {
-        eprintln!(
-            "warning: cache {} is unusable ({why}); rebuilding it",
-            path.display()
-        );
+    if let Ok(meta) = usable(&path, file, &layout) {
+        return Ok((path, meta, layout));
     }
-    let meta = write::build(raw, &layout, file, &path)?;
-    Ok((path, meta, layout))
+    // One builder at a time: runs that start together (a sweep's jobs)
+    // would otherwise each build the cache and rename theirs over the one
+    // another run has opened. Whoever waited finds it usable.
+    let dir = cfg.cache_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| DataError::io(&dir, e))?;
+    let lock_path = path.with_extension("ctrc.lock");
+    let _lock = crate::lock::wait_for_lock(&lock_path).map_err(|e| DataError::io(&lock_path, e))?;
+    let built = match usable(&path, file, &layout) {
+        Ok(meta) => Ok(meta),
+        Err(why) => {
+            if let Some(why) = why {
+                eprintln!(
+                    "warning: cache {} is unusable ({why}); rebuilding it",
+                    path.display()
+                );
+            }
+            write::build(raw, &layout, file, &path)
+        }
+    };
+    // Removed while still held, once the cache is usable (see
+    // `synth::ensure_files`); after a failure it stays, so waiters take turns.
+    if built.is_ok() {
+        let _ = std::fs::remove_file(&lock_path);
+    }
+    Ok((path, built?, layout))
+}
+
+/// The meta of the cache at `path` if it is usable for `file` under
+/// `layout`; else why not (`None`: there is no cache).
+fn usable(path: &Path, file: &Path, layout: &Layout) -> Result<CacheMeta, Option<String>> {
+    match read_meta(path) {
+        Ok(meta) => match verify(&meta, path, file, layout) {
+            Ok(()) => Ok(meta),
+            Err(why) => Err(Some(why.to_string())),
+        },
+        Err(Unusable::Absent) => Err(None),
+        Err(Unusable::Bad(why)) => Err(Some(why.to_string())),
+    }
 }
