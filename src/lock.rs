@@ -1,5 +1,5 @@
 //! Folder locks: one live writer per sweep folder and per run folder, and
-//! one generator of a shared file at a time ([`wait_for_lock`]).
+//! one maker of a shared file at a time ([`one_at_a_time`]).
 //!
 //! A lock is flock(2) on a file inside the folder, held as long as the
 //! returned [`FolderLock`] lives. The kernel drops it when its holder exits,
@@ -31,14 +31,8 @@ pub struct FolderLock {
 pub fn lock_folder(dir: &Path, name: &str) -> Result<FolderLock> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let path = dir.join(name);
-    // Opened without truncation: the holder's record must survive our open.
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .with_context(|| format!("opening lock {}", path.display()))?;
+    let mut file =
+        open_lock_file(&path).with_context(|| format!("opening lock {}", path.display()))?;
     // SAFETY: flock on a descriptor we own; it touches no memory.
     if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
         let err = std::io::Error::last_os_error();
@@ -62,16 +56,34 @@ pub fn lock_folder(dir: &Path, name: &str) -> Result<FolderLock> {
     Ok(FolderLock { _file: file, path })
 }
 
-/// Take the lock file `path` (created if missing), waiting while another
-/// process holds it: for work any process may do but only one should, such
-/// as generating a shared input file. Released when dropped.
-pub fn wait_for_lock(path: &Path) -> std::io::Result<FolderLock> {
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)?;
+/// Run `work` one process at a time, on the lock file `lock_path`: for a
+/// shared file any run may make but only one should (a synthetic input, an
+/// encoded cache), when runs start together (a sweep's jobs). `work` checks
+/// whether the file is already there and makes it if not; whoever waited
+/// then finds it made. Once `work` succeeds the lock file is removed while
+/// still held: a run that opens the path later makes a new one and finds
+/// the file made. After a failure it stays, so the waiting runs still take
+/// turns. The folder is created if missing.
+pub fn one_at_a_time<T, E>(
+    lock_path: &Path,
+    lock_error: impl FnOnce(std::io::Error) -> E,
+    work: impl FnOnce() -> std::result::Result<T, E>,
+) -> std::result::Result<T, E> {
+    let _lock = wait_for_lock(lock_path).map_err(lock_error)?;
+    let done = work();
+    if done.is_ok() {
+        let _ = std::fs::remove_file(lock_path);
+    }
+    done
+}
+
+/// Take the lock file `path` (created, and its folder, if missing), waiting
+/// while another process holds it. Released when dropped.
+fn wait_for_lock(path: &Path) -> std::io::Result<File> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let file = open_lock_file(path)?;
     // SAFETY: flock on a descriptor we own; it touches no memory.
     while unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
         let err = std::io::Error::last_os_error();
@@ -79,10 +91,18 @@ pub fn wait_for_lock(path: &Path) -> std::io::Result<FolderLock> {
             return Err(err);
         }
     }
-    Ok(FolderLock {
-        _file: file,
-        path: path.to_path_buf(),
-    })
+    Ok(file)
+}
+
+/// A lock file opened for flock, created if missing. Never truncated: a
+/// folder lock's holder record must survive another process's open.
+fn open_lock_file(path: &Path) -> std::io::Result<File> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
 }
 
 /// "sweep pid 1234 (started 5 s ago)" from the record "1234 sweep 1700000000".

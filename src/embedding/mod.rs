@@ -379,8 +379,10 @@ impl EmbeddingStore {
                     for (j, &row) in rows.iter().enumerate() {
                         if let Some(&ahead) = rows.get(j + PREFETCH_AHEAD) {
                             prefetch(this.block(ahead));
-                            // Its step too: an unhinted miss there stalled
-                            // every update (`benches/optim.rs`: 1.13-1.17x).
+                            // Its step too, read first: on a rarely seen row
+                            // an unhinted miss (`benches/optim.rs`, random
+                            // rows: 1.13-1.17x; no gain measured per epoch,
+                            // docs/performance.md item 17).
                             // SAFETY: `ahead` is a row of this task's chunk,
                             // so no other task touches its step.
                             prefetch(unsafe {

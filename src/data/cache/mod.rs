@@ -101,31 +101,26 @@ pub fn ensure(cfg: &DataConfig, file: &Path) -> Result<(PathBuf, CacheMeta, Layo
     if let Ok(meta) = usable(&path, file, &layout) {
         return Ok((path, meta, layout));
     }
-    // One builder at a time: runs that start together (a sweep's jobs)
-    // would otherwise each build the cache and rename theirs over the one
-    // another run has opened. Whoever waited finds it usable.
-    let dir = cfg.cache_dir();
-    std::fs::create_dir_all(&dir).map_err(|e| DataError::io(&dir, e))?;
+    // Runs that start together (a sweep's jobs) would otherwise each build
+    // the cache and rename theirs over the one another run has opened.
     let lock_path = path.with_extension("ctrc.lock");
-    let _lock = crate::lock::wait_for_lock(&lock_path).map_err(|e| DataError::io(&lock_path, e))?;
-    let built = match usable(&path, file, &layout) {
-        Ok(meta) => Ok(meta),
-        Err(why) => {
-            if let Some(why) = why {
-                eprintln!(
-                    "warning: cache {} is unusable ({why}); rebuilding it",
-                    path.display()
-                );
+    let meta = crate::lock::one_at_a_time(
+        &lock_path,
+        |e| DataError::io(&lock_path, e),
+        || match usable(&path, file, &layout) {
+            Ok(meta) => Ok(meta),
+            Err(why) => {
+                if let Some(why) = why {
+                    eprintln!(
+                        "warning: cache {} is unusable ({why}); rebuilding it",
+                        path.display()
+                    );
+                }
+                write::build(raw, &layout, file, &path)
             }
-            write::build(raw, &layout, file, &path)
-        }
-    };
-    // Removed while still held, once the cache is usable (see
-    // `synth::ensure_files`); after a failure it stays, so waiters take turns.
-    if built.is_ok() {
-        let _ = std::fs::remove_file(&lock_path);
-    }
-    Ok((path, built?, layout))
+        },
+    )?;
+    Ok((path, meta, layout))
 }
 
 /// The meta of the cache at `path` if it is usable for `file` under

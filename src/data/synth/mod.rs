@@ -596,27 +596,20 @@ pub fn ensure_files(
         // The truth file is written last, so its presence means the data is complete.
         let complete = |p: &Path| truth_path(p).exists() && p.exists();
         if !complete(&p) {
-            // One generator at a time: runs that start together (a sweep's
-            // jobs) would otherwise each generate the file, and each one's
-            // rename would replace the file another run is already reading.
-            // Whoever waited finds it complete and generates nothing.
-            std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
+            // Runs that start together (a sweep's jobs) would otherwise each
+            // generate the file and rename theirs over the one another run
+            // is already reading.
             let lock_path = p.with_extension(format!("{ext}.lock"));
-            let _lock =
-                crate::lock::wait_for_lock(&lock_path).map_err(|e| DataError::io(&lock_path, e))?;
-            let made = if complete(&p) {
-                Ok(())
-            } else {
-                generate(format, rows, s.seed, &p, knobs).map(drop)
-            };
-            // Removed while still held, once the data is complete: a run
-            // that opens the path later makes a new lock file and finds the
-            // data complete. After a failure the file stays, so the runs
-            // waiting on it still take turns.
-            if made.is_ok() {
-                let _ = std::fs::remove_file(&lock_path);
-            }
-            made?;
+            crate::lock::one_at_a_time(
+                &lock_path,
+                |e| DataError::io(&lock_path, e),
+                || {
+                    if complete(&p) {
+                        return Ok(());
+                    }
+                    generate(format, rows, s.seed, &p, knobs).map(drop)
+                },
+            )?;
         }
         Ok(p)
     };
