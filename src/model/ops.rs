@@ -228,15 +228,31 @@ impl DropoutMask {
     }
 
     /// `v[i] = kept(i) ? v[i] * keep_scale : 0` over a whole activation.
+    ///
+    /// Each byte of mask bits selects its 8 lanes' masks from a table
+    /// (`BYTE_LANES`), so the loop is a load and an and per value, which
+    /// vectorizes on baseline x86-64. Testing bit k with a per-lane shift
+    /// does not (SSE2 has no variable shift): that loop was 4.5% of an
+    /// OPNN step. The values are the same: `keep_if`'s and with all ones
+    /// or zero.
     fn apply(&self, v: &mut [f32]) {
         let s = self.keep_scale;
         const WORDS: usize = TASK_VALUES / 64;
         v.par_chunks_mut(64 * WORDS)
             .zip(self.bits.par_chunks(WORDS))
             .for_each(|(v, bits)| {
-                for (chunk, &word) in v.chunks_mut(64).zip(bits) {
-                    for (k, x) in chunk.iter_mut().enumerate() {
-                        *x = keep_if((word >> k) & 1 == 1, *x * s);
+                let bytes = bits.iter().flat_map(|w| w.to_le_bytes());
+                let done = v.len() / 8 * 8;
+                let mut eights = v.chunks_exact_mut(8);
+                for (x, byte) in (&mut eights).zip(bytes.clone()) {
+                    let lanes = &BYTE_LANES[byte as usize];
+                    for (x, m) in x.iter_mut().zip(lanes) {
+                        *x = f32::from_bits((*x * s).to_bits() & m);
+                    }
+                }
+                if let Some(byte) = bytes.clone().nth(done / 8) {
+                    for (k, x) in v[done..].iter_mut().enumerate() {
+                        *x = keep_if((byte >> k) & 1 == 1, *x * s);
                     }
                 }
             });
@@ -255,6 +271,22 @@ struct BiasAct {
     relu: bool,
     mask: Option<DropoutMask>,
 }
+
+/// Entry b: the lane masks of a byte of dropout bits, lane k all ones iff
+/// bit k of b is set.
+static BYTE_LANES: [[u32; 8]; 256] = {
+    let mut t = [[0u32; 8]; 256];
+    let mut b = 0;
+    while b < 256 {
+        let mut k = 0;
+        while k < 8 {
+            t[b][k] = 0u32.wrapping_sub(((b >> k) & 1) as u32);
+            k += 1;
+        }
+        b += 1;
+    }
+    t
+};
 
 /// `v` if `keep`, else +0.0, by masking the bits: ReLU and dropout
 /// patterns are random, so a branch here mispredicts half the time (this
@@ -1135,4 +1167,36 @@ pub fn seed_grad(logits: &Tensor, g: Arc<[f32]>, fused: bool) -> Result<Tensor> 
     }
     let gt = Tensor::from_slice(&g, logits.shape(), logits.device())?;
     logits.mul(&gt)?.sum_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The table-driven mask is the bit-by-bit `keep_if` to the bit: rates
+    /// with 1 and 16 bits per decision, sizes that end inside a byte and
+    /// inside a word, and more than one parallel task.
+    #[test]
+    fn applied_masks_are_the_bitwise_selection() {
+        for (rows, cols, p) in [
+            (37, 13, 0.5),
+            (512, 512, 0.5),
+            (3, 5, 0.3),
+            (64, 400, 0.2),
+            (1, 7, 0.5),
+        ] {
+            let m = DropoutMask::draw(11, 2, rows, cols, p);
+            let mut r = SplitMix64::new(rows as u64);
+            let v: Vec<f32> = (0..rows * cols).map(|_| r.normal() as f32).collect();
+            let mut got = v.clone();
+            m.apply(&mut got);
+            let want: Vec<u32> = v
+                .iter()
+                .enumerate()
+                .map(|(i, x)| keep_if(m.kept(i), x * m.keep_scale).to_bits())
+                .collect();
+            let got: Vec<u32> = got.iter().map(|x| x.to_bits()).collect();
+            assert_eq!(got, want, "{rows}x{cols} p {p}");
+        }
+    }
 }
