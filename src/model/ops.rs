@@ -241,20 +241,17 @@ impl DropoutMask {
         v.par_chunks_mut(64 * WORDS)
             .zip(self.bits.par_chunks(WORDS))
             .for_each(|(v, bits)| {
-                let bytes = bits.iter().flat_map(|w| w.to_le_bytes());
+                // Whole groups of 8 (fixed-length: the loop that
+                // vectorizes), then the shorter last group, if any, whose
+                // byte starts at bit `done` of the task's words.
                 let done = v.len() / 8 * 8;
+                let tail_byte = bits.get(done / 64).map_or(0, |w| (w >> (done % 64)) as u8);
                 let mut eights = v.chunks_exact_mut(8);
-                for (x, byte) in (&mut eights).zip(bytes.clone()) {
-                    let lanes = &BYTE_LANES[byte as usize];
-                    for (x, m) in x.iter_mut().zip(lanes) {
-                        *x = f32::from_bits((*x * s).to_bits() & m);
-                    }
+                let bytes = bits.iter().flat_map(|w| w.to_le_bytes());
+                for (x, byte) in (&mut eights).zip(bytes) {
+                    apply_lanes(x, &BYTE_LANES[byte as usize], s);
                 }
-                if let Some(byte) = bytes.clone().nth(done / 8) {
-                    for (k, x) in v[done..].iter_mut().enumerate() {
-                        *x = keep_if((byte >> k) & 1 == 1, *x * s);
-                    }
-                }
+                apply_lanes(eights.into_remainder(), &BYTE_LANES[tail_byte as usize], s);
             });
     }
 
@@ -280,7 +277,7 @@ static BYTE_LANES: [[u32; 8]; 256] = {
     while b < 256 {
         let mut k = 0;
         while k < 8 {
-            t[b][k] = 0u32.wrapping_sub(((b >> k) & 1) as u32);
+            t[b][k] = (((b >> k) & 1) as u32).wrapping_neg();
             k += 1;
         }
         b += 1;
@@ -288,12 +285,26 @@ static BYTE_LANES: [[u32; 8]; 256] = {
     t
 };
 
+/// `x[k] = keep_if(lane k set, x[k] * s)`, the lanes from `BYTE_LANES`.
+#[inline(always)]
+fn apply_lanes(x: &mut [f32], lanes: &[u32; 8], s: f32) {
+    for (x, &m) in x.iter_mut().zip(lanes) {
+        *x = masked(*x * s, m);
+    }
+}
+
 /// `v` if `keep`, else +0.0, by masking the bits: ReLU and dropout
 /// patterns are random, so a branch here mispredicts half the time (this
 /// was 15% of an MLP step); the mask form is branch-free and vectorizes.
 #[inline(always)]
 fn keep_if(keep: bool, v: f32) -> f32 {
-    f32::from_bits(v.to_bits() & (keep as u32).wrapping_neg())
+    masked(v, (keep as u32).wrapping_neg())
+}
+
+/// `v`'s bits and-ed with `mask` (all ones keeps `v`, zero gives +0.0).
+#[inline(always)]
+fn masked(v: f32, mask: u32) -> f32 {
+    f32::from_bits(v.to_bits() & mask)
 }
 
 /// ReLU as a select (not a branch), so the loops vectorize; NaN propagates.
